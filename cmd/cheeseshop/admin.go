@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+func init() {
+	register("migrate", command{summary: "apply pending database migrations", run: cmdMigrate})
+	register("user add", command{summary: "add an upload account (password read from stdin)", run: cmdUserAdd})
+}
+
+func cmdMigrate(ctx context.Context, e env, args []string) error {
+	var c common
+	var create bool
+	fs := newFlags(e, "migrate", "migrate [flags]", &c)
+	fs.BoolVar(&create, "create-database", false, "create the database when it does not exist")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := c.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	pool, err := c.openDB(ctx, create)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return migrate(ctx, pool, log)
+}
+
+func cmdUserAdd(ctx context.Context, e env, args []string) error {
+	var c common
+	var stdin, update bool
+	fs := newFlags(e, "user add", "user add NAME --password-stdin [flags]", &c)
+	fs.BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input (required)")
+	fs.BoolVar(&update, "update", false, "set the password of an existing user instead of failing")
+	name, rest := splitName(args)
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	if name == "" || !stdin {
+		fs.Usage()
+		return fmt.Errorf("user add: need NAME and --password-stdin")
+	}
+	if strings.ContainsAny(name, ":\x00\r\n") || name == "__token__" {
+		return fmt.Errorf("user add: %q is not a usable user name", name)
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("user add: read password from stdin: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		return fmt.Errorf("user add: empty password")
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	log, err := c.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	pool, err := c.openDB(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool, log); err != nil {
+		return err
+	}
+	store := index.NewStore(pool)
+	if update {
+		if err := store.SetPassword(ctx, name, hash); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "password of user %s updated\n", name)
+		return nil
+	}
+	if _, err := store.CreateUser(ctx, name, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "user %s added\n", name)
+	return nil
+}
+
+// splitName takes a leading positional NAME off args, so that both
+// "user add NAME --flags" and "user add --flags NAME" work.
+func splitName(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/renameio/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/static"
+	"github.com/cheeseshop/cheeseshop/internal/staticgen"
+	"github.com/cheeseshop/cheeseshop/internal/upload"
+)
+
+// Compile-time checks that the store satisfies what each package declares.
+var (
+	_ upload.Store    = (*index.Store)(nil)
+	_ staticgen.Store = (*index.Store)(nil)
+	_ auth.Users      = (*index.Store)(nil)
+	_ upload.Pages    = (*staticgen.Generator)(nil)
+)
+
+func init() {
+	register("serve", command{summary: "run the index server (migrates the database first)", run: cmdServe})
+}
+
+// shutdownTimeout bounds graceful shutdown: in-flight uploads get this long.
+const shutdownTimeout = 30 * time.Second
+
+type serveConfig struct {
+	common
+	listen      string
+	baseURL     string
+	readyFile   string
+	maxFileSize int64
+	createDB    bool
+}
+
+func cmdServe(ctx context.Context, e env, args []string) error {
+	var c serveConfig
+	fs := newFlags(e, "serve", "serve [flags]", &c.common)
+	fs.StringVar(&c.listen, "listen", envOr(e, "CHEESESHOP_LISTEN", "127.0.0.1:8080"), "address to listen on; port 0 picks a free port (env CHEESESHOP_LISTEN)")
+	fs.StringVar(&c.baseURL, "base-url", envOr(e, "CHEESESHOP_BASE_URL", ""), "public URL of the index when behind a proxy, e.g. https://pypi.example.com (env CHEESESHOP_BASE_URL); default http://<listen address>")
+	fs.StringVar(&c.readyFile, "ready-file", envOr(e, "CHEESESHOP_READY_FILE", ""), "write the server's URL to this file once it accepts connections (env CHEESESHOP_READY_FILE)")
+	fs.Int64Var(&c.maxFileSize, "max-file-size", envInt(e, "CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize), "largest accepted upload in bytes (env CHEESESHOP_MAX_FILE_SIZE)")
+	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	log, err := c.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	if c.maxFileSize <= 0 {
+		return fmt.Errorf("--max-file-size must be positive")
+	}
+	pool, err := c.openDB(ctx, c.createDB)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool, log); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	store := index.NewStore(pool)
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
+	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize}, store, auth.New(store, nil), pages, log)
+	if err != nil {
+		return err
+	}
+	files := static.New(static.Config{DataDir: c.dataDir}, log)
+
+	// The root page must exist for /simple/ to answer; it is derived data.
+	if err := pages.RegenerateRoot(ctx); err != nil {
+		return fmt.Errorf("write root index: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	log.Info("serving", "url", url, "base_url", c.baseURL, "data_dir", c.dataDir,
+		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize)
+
+	srv := &http.Server{
+		Handler:           routes(up, files),
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	if c.readyFile != "" {
+		if err := renameio.WriteFile(c.readyFile, []byte(url+"\n"), 0o644); err != nil {
+			return fmt.Errorf("ready file: %w", err)
+		}
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}
+
+func routes(up *upload.Handler, files *static.Server) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(middleware.Recoverer)
+	r.Method(http.MethodPost, "/legacy/", up)
+	r.Method(http.MethodGet, "/legacy/", up)
+	r.Post("/legacy", upload.RedirectNoSlash)
+	r.Handle("/simple", http.RedirectHandler("/simple/", http.StatusMovedPermanently))
+	r.Handle("/simple/*", files.SimpleHandler())
+	r.Handle("/packages/*", files.PackagesHandler())
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/simple/", http.StatusFound)
+	})
+	return r
+}
+
+func envInt(e env, key string, def int64) int64 {
+	var n int64
+	if v := e.getenv(key); v != "" {
+		if _, err := fmt.Sscan(v, &n); err == nil {
+			return n
+		}
+	}
+	return def
+}
+

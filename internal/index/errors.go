@@ -1,0 +1,26 @@
+package index
+
+import "errors"
+
+// Sentinel errors. Wrap them with fmt.Errorf("%w: detail", ErrX); the text
+// after the colon is safe to show a client. The HTTP layer maps them to status
+// codes in exactly one place.
+var (
+	// ErrNotFound means the named thing does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a unique thing (a filename, a user) already exists.
+	ErrExists = errors.New("already exists")
+	// ErrInvalid means the client sent something malformed.
+	ErrInvalid = errors.New("invalid")
+	// ErrUnauthenticated means no credentials were supplied.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden means the credentials are wrong or lack permission.
+	ErrForbidden = errors.New("forbidden")
+	// ErrGone means an action that is no longer supported.
+	ErrGone = errors.New("gone")
+	// ErrTooLarge means a size limit was exceeded.
+	ErrTooLarge = errors.New("too large")
+	// ErrUnavailable means a dependency (the database) cannot be reached now;
+	// the client should retry later.
+	ErrUnavailable = errors.New("unavailable")
+)

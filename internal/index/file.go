@@ -1,0 +1,236 @@
+package index
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// NewFile is one uploaded file to record, with the release it belongs to.
+type NewFile struct {
+	Project  string              // display name as uploaded
+	Version  Version             // parsed release version
+	Metadata Metadata            // release metadata from the form; used only when the release is new
+	File     File                // ID, ReleaseID, ProjectID and UploadTime are filled in by AddFile
+	Uploader int64               // user id; becomes owner of a new project
+	Allowed  func(Project) error // optional extra authorisation (e.g. token scope) checked inside the transaction
+}
+
+// AddResult says what AddFile did.
+type AddResult struct {
+	Project    Project // after the change
+	NewProject bool    // the project was created: the root index must be rewritten
+	Identical  bool    // the same file was already there: nothing changed
+	Serial     int64   // the project's serial after the change
+}
+
+// FileRef is what a duplicate check needs to know about an existing file.
+type FileRef struct {
+	Filename   string
+	SHA256     string
+	Blake2b256 string
+	Path       string
+}
+
+// ExistingFile returns a file row with the given filename or BLAKE2b-256 digest,
+// and whether the filename was used by a file that has since been deleted.
+func (s *Store) ExistingFile(ctx context.Context, filename, blake2 string) (ref FileRef, found, deleted bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT filename, sha256, blake2b_256, path FROM files
+		WHERE filename = $1 OR blake2b_256 = $2 ORDER BY filename = $1 DESC LIMIT 1`, filename, blake2).
+		Scan(&ref.Filename, &ref.SHA256, &ref.Blake2b256, &ref.Path)
+	switch {
+	case err == nil:
+		return ref, true, false, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return ref, false, false, fmt.Errorf("look up %q: %w", filename, translate(err))
+	}
+	err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deleted_filenames WHERE filename = $1)`, filename).Scan(&deleted)
+	if err != nil {
+		return ref, false, false, fmt.Errorf("look up deleted %q: %w", filename, translate(err))
+	}
+	return ref, false, deleted, nil
+}
+
+// DuplicateError returns the error for a file that clashes with ref. The text
+// must start with "File already exists": twine --skip-existing matches on it.
+func DuplicateError(filename, blake2 string) error {
+	return fmt.Errorf("%w: File already exists ('%s', with blake2_256 hash '%s'). See https://pypi.org/help/#file-name-reuse for more information.", ErrExists, filename, blake2)
+}
+
+// errDeletedMsg is PyPI's text for re-using the filename of a deleted file.
+var errDeletedMsg = "This filename was previously used by a file that has since been deleted. Use a different version. See https://pypi.org/help/#file-name-reuse for more information."
+
+// DeletedFilenameError returns the error for re-uploading a deleted filename.
+func DeletedFilenameError() error { return fmt.Errorf("%w: %s", ErrInvalid, errDeletedMsg) }
+
+// AddFile records an uploaded file in one transaction, serialised on the
+// project: it creates the project (the uploader becomes its owner) and the
+// release when needed, refuses uploaders without a role, duplicates and a
+// second sdist, appends journal entries and bumps the serial. Re-uploading
+// an identical file is not an error: it returns Identical and changes nothing.
+func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
+	var res AddResult
+	norm := Normalize(nf.Project)
+	f := nf.File
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, projectLockSQL, string(norm)); err != nil {
+			return fmt.Errorf("lock project: %w", translate(err))
+		}
+		var ref FileRef
+		err := tx.QueryRow(ctx, `SELECT filename, sha256, blake2b_256 FROM files
+			WHERE filename = $1 OR blake2b_256 = $2 ORDER BY filename = $1 DESC LIMIT 1`, f.Filename, f.Blake2b256).
+			Scan(&ref.Filename, &ref.SHA256, &ref.Blake2b256)
+		switch {
+		case err == nil:
+			if ref.Filename == f.Filename && ref.SHA256 == f.SHA256 && ref.Blake2b256 == f.Blake2b256 {
+				res.Identical = true
+			} else {
+				return DuplicateError(f.Filename, f.Blake2b256)
+			}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("duplicate check: %w", translate(err))
+		}
+		var deleted bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deleted_filenames WHERE filename = $1)`, f.Filename).Scan(&deleted); err != nil {
+			return fmt.Errorf("deleted check: %w", translate(err))
+		}
+		if deleted {
+			return DeletedFilenameError()
+		}
+
+		p, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(norm)))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			p, err = scanProject(tx.QueryRow(ctx, `INSERT INTO projects (name, normalized) VALUES ($1, $2) RETURNING `+projectCols, nf.Project, string(norm)))
+			if err != nil {
+				return fmt.Errorf("create project: %w", translate(err))
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO roles (project_id, user_id, role) VALUES ($1, $2, 'owner')`, p.ID, nf.Uploader); err != nil {
+				return fmt.Errorf("add owner: %w", translate(err))
+			}
+			res.NewProject = true
+			if _, err := journal(ctx, tx, p.ID, nf.Project, "", "create", ""); err != nil {
+				return err
+			}
+		case err != nil:
+			return fmt.Errorf("project: %w", translate(err))
+		default:
+			if err := checkRole(ctx, tx, p, nf.Uploader); err != nil {
+				return err
+			}
+		}
+		if nf.Allowed != nil {
+			if err := nf.Allowed(p); err != nil {
+				return err
+			}
+		}
+		if res.Identical {
+			res.Project = p
+			res.Serial = p.LastSerial
+			return nil
+		}
+		if p.Name != nf.Project {
+			if _, err := tx.Exec(ctx, `UPDATE projects SET name = $2 WHERE id = $1`, p.ID, nf.Project); err != nil {
+				return fmt.Errorf("rename project: %w", translate(err))
+			}
+			p.Name = nf.Project
+		}
+
+		relID, err := ensureRelease(ctx, tx, p, nf.Version, nf.Metadata)
+		if err != nil {
+			return err
+		}
+		if f.Type == Sdist {
+			var has bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE release_id = $1 AND packagetype = 'sdist')`, relID).Scan(&has); err != nil {
+				return fmt.Errorf("sdist check: %w", translate(err))
+			}
+			if has {
+				return fmt.Errorf("%w: Only one sdist may be uploaded per release.", ErrInvalid)
+			}
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO files (release_id, project_id, filename, packagetype, python_version, size,
+			sha256, md5, blake2b_256, requires_python, path, metadata_sha256, comment_text)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			relID, p.ID, f.Filename, string(f.Type), f.PythonVersion, f.Size, f.SHA256, f.MD5, f.Blake2b256,
+			nf.Metadata.RequiresPython, f.Path, f.MetadataSHA256, f.CommentText)
+		if errors.Is(translate(err), ErrExists) {
+			return DuplicateError(f.Filename, f.Blake2b256)
+		}
+		if err != nil {
+			return fmt.Errorf("insert file: %w", translate(err))
+		}
+		serial, err := journal(ctx, tx, p.ID, p.Name, nf.Version.String(), "add "+f.PythonVersion+" file "+f.Filename, "")
+		if err != nil {
+			return err
+		}
+		p.LastSerial = serial
+		res.Project = p
+		res.Serial = serial
+		return nil
+	})
+	if err != nil {
+		return AddResult{}, fmt.Errorf("add file %q: %w", f.Filename, err)
+	}
+	return res, nil
+}
+
+// checkRole returns ErrForbidden unless the user has a role on the project.
+func checkRole(ctx context.Context, tx pgx.Tx, p Project, userID int64) error {
+	var ok bool
+	var name string
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE project_id = $1 AND user_id = $2),
+		coalesce((SELECT name FROM users WHERE id = $2), '')`, p.ID, userID).Scan(&ok, &name); err != nil {
+		return fmt.Errorf("role check: %w", translate(err))
+	}
+	if !ok {
+		return fmt.Errorf("%w: The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", ErrForbidden, name, p.Name)
+	}
+	return nil
+}
+
+// ensureRelease returns the id of the project's release with v's canonical
+// version, creating it with md when it is new.
+func ensureRelease(ctx context.Context, tx pgx.Tx, p Project, v Version, md Metadata) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM releases WHERE project_id = $1 AND canonical = $2`, p.ID, v.Canonical()).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("release: %w", translate(err))
+	}
+	mdJSON, err := json.Marshal(md)
+	if err != nil {
+		return 0, fmt.Errorf("encode metadata: %w", err)
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO releases (project_id, version, canonical, metadata) VALUES ($1, $2, $3, $4) RETURNING id`,
+		p.ID, v.String(), v.Canonical(), mdJSON).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("create release: %w", translate(err))
+	}
+	if _, err := journal(ctx, tx, p.ID, p.Name, v.String(), "new release", ""); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// PackagePath returns the content-addressed location of a file relative to the
+// data directory's packages/ folder: PyPI's layout, blake2b-256 split 2/2/60,
+// with the validated filename as the only client-supplied component.
+func PackagePath(blake2hex, filename string) string {
+	return blake2hex[0:2] + "/" + blake2hex[2:4] + "/" + blake2hex[4:] + "/" + filename
+}
+
+// Role returns the user's role on the project ("owner" or "maintainer"), or ErrNotFound.
+func (s *Store) Role(ctx context.Context, projectID, userID int64) (string, error) {
+	var role string
+	err := s.pool.QueryRow(ctx, `SELECT role FROM roles WHERE project_id = $1 AND user_id = $2`, projectID, userID).Scan(&role)
+	if err != nil {
+		return "", fmt.Errorf("role: %w", translate(err))
+	}
+	return role, nil
+}

@@ -1,0 +1,195 @@
+package upload
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// maxFieldBytes caps the non-file fields of one request together: long
+// descriptions are common, but a form must not fill memory.
+const maxFieldBytes = 16 << 20
+
+// request is a parsed upload form: fields in memory, the file on disk.
+type request struct {
+	fields  map[string][]string
+	action  string
+	content *content // nil when the request had no content part
+}
+
+// content is the uploaded file as streamed to a temp file.
+type content struct {
+	filename   string // as sent in the part's Content-Disposition, never reduced to a basename
+	path       string // temp file
+	size       int64
+	md5        string
+	sha256     string
+	blake2     string // BLAKE2b-256
+	blake2_512 string
+	tooLarge   bool
+}
+
+// parseForm streams r's multipart body: the content part goes to a temp file in
+// tmpDir while md5, sha256, BLAKE2b-256 and BLAKE2b-512 are computed (memory
+// stays flat whatever the size); it stops writing after limit bytes. The
+// caller removes req.content.path.
+func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
+	req := &request{fields: map[string][]string{}}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
+		// A urlencoded or query-only request can still carry an action
+		// (distutils' --list-classifiers, browsers); it just has no file.
+		if err := r.ParseForm(); err != nil {
+			return nil, fmt.Errorf("%w: Invalid form data: %v", index.ErrInvalid, err)
+		}
+		for k, v := range r.Form {
+			req.fields[k] = v
+		}
+		req.action = first(req.fields[":action"])
+		return req, nil
+	}
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	var fieldBytes int64
+	for {
+		part, err := mr.NextRawPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			req.cleanup()
+			return nil, fmt.Errorf("%w: Invalid multipart form data: %v", index.ErrInvalid, cleanErr(err))
+		}
+		name := part.FormName()
+		if name == "" {
+			part.Close()
+			continue
+		}
+		switch {
+		case name == "content":
+			if req.content != nil {
+				part.Close()
+				req.cleanup()
+				return nil, fmt.Errorf("%w: Upload payload has more than one file.", index.ErrInvalid)
+			}
+			c, err := saveContent(part, tmpDir, limit)
+			part.Close()
+			if err != nil {
+				req.cleanup()
+				return nil, err
+			}
+			req.content = c
+			continue
+		case name == "gpg_signature":
+			// A detached GPG signature: PyPI ignores them since 2023.
+			io.Copy(io.Discard, part) //nolint:errcheck // dropped on purpose
+			part.Close()
+			continue
+		case part.FileName() != "":
+			part.Close()
+			req.cleanup()
+			return nil, fmt.Errorf("%w: `%s`: Should not be a tuple.", index.ErrInvalid, name)
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes-fieldBytes+1))
+		part.Close()
+		if err != nil {
+			req.cleanup()
+			return nil, fmt.Errorf("%w: Invalid multipart form data: %v", index.ErrInvalid, cleanErr(err))
+		}
+		fieldBytes += int64(len(b))
+		if fieldBytes > maxFieldBytes {
+			req.cleanup()
+			return nil, fmt.Errorf("%w: Form fields too large: more than %d MB.", index.ErrTooLarge, maxFieldBytes>>20)
+		}
+		v := strings.ReplaceAll(string(b), "\x00", `\x00`)
+		req.fields[name] = append(req.fields[name], v)
+	}
+	if a := first(req.fields[":action"]); a != "" {
+		req.action = a
+	} else {
+		req.action = r.URL.Query().Get(":action")
+	}
+	return req, nil
+}
+
+// cleanErr keeps an http.MaxBytesError recognisable and drops the rest of the
+// parser's detail, which is not always meaningful to a client.
+func cleanErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fmt.Errorf("request body larger than %d bytes", mbe.Limit)
+	}
+	return err
+}
+
+func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, error) {
+	c := &content{filename: part.FileName()}
+	if c.filename == "" {
+		// RFC 7578 allows an absent filename; PyPI rejects it as no file.
+		io.Copy(io.Discard, part) //nolint:errcheck
+		return nil, fmt.Errorf("%w: Upload payload does not have a file.", index.ErrInvalid)
+	}
+	f, err := os.CreateTemp(tmpDir, "upload-*.part")
+	if err != nil {
+		return nil, fmt.Errorf("create temp file: %w", err)
+	}
+	c.path = f.Name()
+	m5, s256 := md5.New(), sha256.New()
+	b256, _ := blake2b.New256(nil)
+	b512, _ := blake2b.New512(nil)
+	w := io.MultiWriter(f, m5, s256, b256, b512)
+	n, err := io.Copy(w, io.LimitReader(part, limit+1))
+	if err == nil && n > limit {
+		c.tooLarge = true
+		// Read (and drop) the rest so the client gets to read our answer
+		// instead of a reset connection; the body is capped by MaxBytesReader.
+		_, err = io.Copy(io.Discard, part)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(c.path)
+		return nil, fmt.Errorf("%w: Invalid multipart form data: %v", index.ErrInvalid, cleanErr(err))
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(c.path)
+		return nil, fmt.Errorf("write temp file: %w", err)
+	}
+	c.size = n
+	c.md5 = hexSum(m5)
+	c.sha256 = hexSum(s256)
+	c.blake2 = hexSum(b256)
+	c.blake2_512 = hexSum(b512)
+	return c, nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+func (req *request) cleanup() {
+	if req != nil && req.content != nil && req.content.path != "" {
+		os.Remove(req.content.path)
+	}
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -1,0 +1,123 @@
+package upload
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// DefaultMaxFileSize is PyPI's per-file limit (MAX_FILESIZE, 100 MiB).
+const DefaultMaxFileSize = 100 << 20
+
+// Config configures the upload handler. Zero values mean the defaults.
+type Config struct {
+	DataDir     string // required: files go to DataDir/packages, temp files to DataDir/tmp
+	MaxFileSize int64  // per-file limit in bytes; 0 means DefaultMaxFileSize
+}
+
+// Store is what the upload handler needs from the database.
+type Store interface {
+	Project(ctx context.Context, name index.Normalized) (index.Project, error)
+	Role(ctx context.Context, projectID, userID int64) (string, error)
+	ExistingFile(ctx context.Context, filename, blake2 string) (ref index.FileRef, found, deleted bool, err error)
+	AddFile(ctx context.Context, nf index.NewFile) (index.AddResult, error)
+}
+
+// Authenticator identifies the uploader.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request) (auth.Identity, error)
+}
+
+// Pages rewrites /simple pages from the committed state; cmd connects it to staticgen.
+type Pages interface {
+	RegenerateProject(ctx context.Context, name index.Normalized) error
+	RegenerateRoot(ctx context.Context) error
+}
+
+// Handler serves POST /legacy/.
+type Handler struct {
+	cfg   Config
+	store Store
+	auth  Authenticator
+	pages Pages
+	log   *slog.Logger
+}
+
+// New returns an upload handler; it creates the data directory's packages/
+// and tmp/ folders.
+func New(cfg Config, store Store, authn Authenticator, pages Pages, log *slog.Logger) (*Handler, error) {
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("upload: no data directory")
+	}
+	if cfg.MaxFileSize <= 0 {
+		cfg.MaxFileSize = DefaultMaxFileSize
+	}
+	for _, d := range []string{"packages", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("upload: %w", err)
+		}
+	}
+	return &Handler{cfg: cfg, store: store, auth: authn, pages: pages, log: log.With("component", "upload")}, nil
+}
+
+// ServeHTTP dispatches on the form's :action, as PyPI's one upload URL does.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "This is the cheeseshop upload endpoint. POST distribution files here with twine, e.g.\n  twine upload --repository-url <this URL> dist/*")
+		return
+	}
+	// The whole body is capped a little above the file limit: the fields of
+	// one form (descriptions) come on top of the file.
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxFileSize+maxFieldBytes+1<<20)
+	if err := h.serve(w, r); err != nil {
+		// Drain what the client is still sending (bounded by MaxBytesReader)
+		// so it reads the answer rather than a reset connection.
+		io.Copy(io.Discard, r.Body) //nolint:errcheck
+		writeError(w, r, h.log, err)
+	}
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := h.auth.Authenticate(ctx, r)
+	if err != nil {
+		return err
+	}
+	req, err := parseForm(r, filepath.Join(h.cfg.DataDir, "tmp"), h.cfg.MaxFileSize)
+	if err != nil {
+		return err
+	}
+	defer req.cleanup()
+	switch req.action {
+	case "file_upload":
+		if err := h.fileUpload(ctx, id, req); err != nil {
+			return err
+		}
+	case "doc_upload":
+		return fmt.Errorf("%w: Uploading documentation is no longer supported, we recommend using https://readthedocs.org/.", index.ErrGone)
+	case "":
+		return fmt.Errorf("%w: No :action given.", index.ErrInvalid)
+	default:
+		return fmt.Errorf("%w: Unknown action %q.", index.ErrInvalid, req.action)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Vary", "Authorization")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// RedirectNoSlash answers POST /legacy with PyPI's 308 to /legacy/.
+func RedirectNoSlash(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Location", "/legacy/")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusPermanentRedirect)
+	fmt.Fprintln(w, "An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)")
+}

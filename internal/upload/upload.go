@@ -1,0 +1,379 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// pageTimeout bounds the page rewrite after a commit. It runs detached from
+// the request's context: a client that hangs up must not leave a stale page.
+const pageTimeout = 30 * time.Second
+
+var (
+	hex64  = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	hex32  = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+	hex128 = regexp.MustCompile(`^[0-9a-fA-F]{128}$`)
+)
+
+// checkForm applies PyPI's form checks (checklist items 2 and 3), in order.
+func checkForm(f map[string][]string) error {
+	if pv := first(f["protocol_version"]); pv != "" && pv != "1" {
+		return fmt.Errorf("%w: Unknown protocol version.", index.ErrInvalid)
+	}
+	name := first(f["name"])
+	if name == "" {
+		return fmt.Errorf("%w: 'name' is a required field. See https://packaging.python.org/specifications/core-metadata for more information.", index.ErrInvalid)
+	}
+	if err := index.CheckName(name); err != nil {
+		return err
+	}
+	ft := first(f["filetype"])
+	if ft != string(index.Sdist) && ft != string(index.Wheel) {
+		return fmt.Errorf("%w: Invalid value for filetype. Error: Use a known file type.", index.ErrInvalid)
+	}
+	if v := first(f["md5_digest"]); v != "" && !hex32.MatchString(v) {
+		return fmt.Errorf("%w: Invalid value for md5_digest. Error: Use a valid, hex-encoded, MD5 message digest.", index.ErrInvalid)
+	}
+	if v := first(f["sha256_digest"]); v != "" && !hex64.MatchString(v) {
+		return fmt.Errorf("%w: Invalid value for sha256_digest. Error: Use a valid, hex-encoded, SHA256 message digest.", index.ErrInvalid)
+	}
+	// Lenient: distutils and setuptools ≤ 66 send a 128-hex BLAKE2b-512
+	// digest under this name (PROTOCOL.md 2, item 3); it is verified as such.
+	if v := first(f["blake2_256_digest"]); v != "" && !hex64.MatchString(v) && !hex128.MatchString(v) {
+		return fmt.Errorf("%w: Invalid value for blake2_256_digest. Error: Use a valid, hex-encoded, BLAKE2 message digest.", index.ErrInvalid)
+	}
+	pyv := first(f["pyversion"])
+	if ft != string(index.Sdist) && pyv == "" {
+		return fmt.Errorf("%w: Invalid value for pyversion. Error: Python version is required for binary distribution uploads.", index.ErrInvalid)
+	}
+	if ft == string(index.Sdist) && pyv != "" && pyv != "source" {
+		return fmt.Errorf("%w: Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.", index.ErrInvalid)
+	}
+	if first(f["md5_digest"]) == "" && first(f["sha256_digest"]) == "" && first(f["blake2_256_digest"]) == "" {
+		return fmt.Errorf("%w: Error: Include at least one message digest.", index.ErrInvalid)
+	}
+	return nil
+}
+
+// dropEmpty removes empty values and distutils' "UNKNOWN" placeholder, which
+// mean "absent" (PROTOCOL.md 1.2).
+func dropEmpty(f map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(f))
+	for k, vs := range f {
+		var keep []string
+		for _, v := range vs {
+			if v != "" && v != "UNKNOWN" {
+				keep = append(keep, v)
+			}
+		}
+		if len(keep) > 0 {
+			out[k] = keep
+		}
+	}
+	return out
+}
+
+func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request) error {
+	f := dropEmpty(req.fields)
+	if err := checkForm(f); err != nil {
+		return err
+	}
+	md, err := parseMetadata(f)
+	if err != nil {
+		return err
+	}
+	version, err := index.ParseVersion(md.Version)
+	if err != nil {
+		return err
+	}
+	c := req.content
+	if c == nil {
+		return fmt.Errorf("%w: Upload payload does not have a file.", index.ErrInvalid)
+	}
+	name := md.Name
+	norm := index.Normalize(name)
+
+	// Project and permission, before any work on the file.
+	project, err := h.store.Project(ctx, norm)
+	switch {
+	case errors.Is(err, index.ErrNotFound):
+		if err := checkNewProjectName(name); err != nil {
+			return err
+		}
+		project = index.Project{Name: name, Normalized: norm}
+	case err != nil:
+		return err
+	default:
+		if _, err := h.store.Role(ctx, project.ID, id.UserID); errors.Is(err, index.ErrNotFound) {
+			return forbidden(id, project)
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := tokenAllows(id, project); err != nil {
+		return err
+	}
+
+	// The file: name, size, digests.
+	if err := index.CheckUploadFilename(c.filename); err != nil {
+		return err
+	}
+	typ := index.PackageType(first(f["filetype"]))
+	if err := checkExtension(c.filename, typ); err != nil {
+		return err
+	}
+	if c.tooLarge {
+		return fmt.Errorf("%w: File too large. Limit for project '%s' is %d MB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.",
+			index.ErrTooLarge, project.Name, h.cfg.MaxFileSize/(1<<20))
+	}
+	if err := checkDigests(f, c); err != nil {
+		return err
+	}
+
+	// Duplicates, before the archive is opened: a retry of an upload that
+	// succeeded is answered at once (twine re-sends after 5xx).
+	ref, found, deleted, err := h.store.ExistingFile(ctx, c.filename, c.blake2)
+	if err != nil {
+		return err
+	}
+	switch {
+	case found && ref.Filename == c.filename && ref.SHA256 == c.sha256 && ref.Blake2b256 == c.blake2:
+		// Identical: nothing changes. The page is rewritten anyway: if an
+		// earlier attempt committed and then failed before its rewrite, the
+		// retry repairs the page.
+		return h.regenerate(ctx, norm, false)
+	case found:
+		return index.DuplicateError(c.filename, c.blake2)
+	case deleted:
+		return index.DeletedFilenameError()
+	}
+
+	pyversion := first(f["pyversion"])
+	var metadata []byte
+	switch typ {
+	case index.Wheel:
+		wf, err := index.ParseWheelFilename(c.filename)
+		if err != nil {
+			return err
+		}
+		if err := checkFilenameProject(wf.Name, wf.Version, project, version); err != nil {
+			return err
+		}
+		if metadata, err = inspectWheel(c.path, c.filename, wf); err != nil {
+			return err
+		}
+		if err := checkCoreMetadata(metadata, name, version); err != nil {
+			return err
+		}
+	case index.Sdist:
+		pyversion = "source"
+		sf, err := index.ParseSdistFilename(c.filename)
+		if err != nil {
+			return err
+		}
+		if err := checkFilenameProject(sf.Name, sf.Version, project, version); err != nil {
+			return err
+		}
+		if err := inspectSdist(c.path, c.filename); err != nil {
+			return err
+		}
+	}
+
+	file := index.File{
+		Filename:      c.filename,
+		Type:          typ,
+		PythonVersion: pyversion,
+		Size:          c.size,
+		SHA256:        c.sha256,
+		MD5:           c.md5,
+		Blake2b256:    c.blake2,
+		Path:          index.PackagePath(c.blake2, c.filename),
+		CommentText:   first(f["comment"]),
+	}
+	if metadata != nil {
+		file.MetadataSHA256 = sha256Hex(metadata)
+	}
+	if err := h.place(c.path, file.Path, metadata); err != nil {
+		return err
+	}
+	res, err := h.store.AddFile(ctx, index.NewFile{
+		Project:  name,
+		Version:  version,
+		Metadata: md,
+		File:     file,
+		Uploader: id.UserID,
+		Allowed:  func(p index.Project) error { return tokenAllows(id, p) },
+	})
+	if err != nil {
+		// The file was placed under a path that holds its own digest and
+		// name; only an identical upload shares it, and that one is not an
+		// error. So nothing else refers to it: remove it.
+		h.unplace(file.Path)
+		return err
+	}
+	h.log.InfoContext(ctx, "file uploaded", "project", string(norm), "version", version.String(),
+		"filename", file.Filename, "sha256", file.SHA256, "serial", res.Serial, "user", id.UserName)
+	return h.regenerate(ctx, norm, res.NewProject)
+}
+
+func (h *Handler) regenerate(ctx context.Context, norm index.Normalized, root bool) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pageTimeout)
+	defer cancel()
+	if err := h.pages.RegenerateProject(ctx, norm); err != nil {
+		return fmt.Errorf("rewrite page of %s: %w", norm, err)
+	}
+	if root {
+		if err := h.pages.RegenerateRoot(ctx); err != nil {
+			return fmt.Errorf("rewrite root index: %w", err)
+		}
+	}
+	return nil
+}
+
+func forbidden(id auth.Identity, p index.Project) error {
+	if id.Token != nil {
+		return fmt.Errorf("%w: The given token isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", index.ErrForbidden, p.Name)
+	}
+	return fmt.Errorf("%w: The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", index.ErrForbidden, id.UserName, p.Name)
+}
+
+// tokenAllows checks a project-scoped token's list.
+func tokenAllows(id auth.Identity, p index.Project) error {
+	if id.Token == nil || len(id.Token.Projects) == 0 {
+		return nil
+	}
+	for _, n := range id.Token.Projects {
+		if n == p.Normalized {
+			return nil
+		}
+	}
+	return forbidden(id, p)
+}
+
+// checkExtension is checklist item 10's second half: the extension must suit
+// the file type, compared case-sensitively as PyPI does.
+func checkExtension(filename string, typ index.PackageType) error {
+	var ok bool
+	ext := filepath.Ext(filename)
+	if strings.HasSuffix(filename, ".tar.gz") {
+		ext = ".tar.gz"
+	}
+	switch typ {
+	case index.Sdist:
+		ok = ext == ".tar.gz" || ext == ".zip"
+	case index.Wheel:
+		ok = ext == ".whl"
+	}
+	if !ok {
+		return fmt.Errorf("%w: Invalid file extension: Extension %s is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", index.ErrInvalid, ext, typ)
+	}
+	return nil
+}
+
+// checkDigests requires every supplied digest to match (checklist item 13).
+func checkDigests(f map[string][]string, c *content) error {
+	mismatch := fmt.Errorf("%w: The digest supplied does not match a digest calculated from the uploaded file.", index.ErrInvalid)
+	if v := first(f["md5_digest"]); v != "" && !strings.EqualFold(v, c.md5) {
+		return mismatch
+	}
+	if v := first(f["sha256_digest"]); v != "" && !strings.EqualFold(v, c.sha256) {
+		return mismatch
+	}
+	if v := first(f["blake2_256_digest"]); v != "" {
+		want := c.blake2
+		if len(v) == 128 {
+			want = c.blake2_512
+		}
+		if !strings.EqualFold(v, want) {
+			return mismatch
+		}
+	}
+	return nil
+}
+
+// checkFilenameProject checks that a filename's name and version parts name
+// this project and release. Lenient (PROTOCOL.md 2, items 19 and 21): the
+// name part only has to normalise to the project's name, because setuptools
+// 66 builds Foo_Bar-1.0-py3-none-any.whl and Foo_Bar-1.0.tar.gz.
+func checkFilenameProject(fnName, fnVersion string, p index.Project, v index.Version) error {
+	if index.Normalize(fnName) != p.Normalized {
+		return fmt.Errorf("%w: Start filename for '%s' with '%s'.", index.ErrInvalid, p.Name, strings.ReplaceAll(string(p.Normalized), "-", "_"))
+	}
+	fv, err := index.ParseVersion(fnVersion)
+	if err != nil {
+		return err
+	}
+	if !fv.Equal(v) {
+		return fmt.Errorf("%w: Version in filename should be '%s' not '%s'.", index.ErrInvalid, v.String(), fv.String())
+	}
+	return nil
+}
+
+// place moves the temp file to its content-addressed path durably (fsync
+// file, rename, fsync directory) and writes the PEP 658 metadata beside it.
+// The metadata goes first: a page never promises a sidecar that is missing.
+func (h *Handler) place(tmp, rel string, metadata []byte) error {
+	dst := filepath.Join(h.cfg.DataDir, "packages", filepath.FromSlash(rel))
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("place file: %w", err)
+	}
+	if metadata != nil {
+		if err := renameio.WriteFile(dst+".metadata", metadata, 0o644); err != nil {
+			return fmt.Errorf("write metadata: %w", err)
+		}
+	}
+	if err := syncFile(tmp); err != nil {
+		os.Remove(dst + ".metadata")
+		return fmt.Errorf("sync upload: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		os.Remove(dst + ".metadata")
+		return fmt.Errorf("place file: %w", err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(dst + ".metadata")
+		return fmt.Errorf("place file: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
+}
+
+// unplace removes a placed file after its commit failed.
+func (h *Handler) unplace(rel string) {
+	dst := filepath.Join(h.cfg.DataDir, "packages", filepath.FromSlash(rel))
+	os.Remove(dst)
+	os.Remove(dst + ".metadata")
+	// The hash directories stay: another upload may be placing a file there.
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

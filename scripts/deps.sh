@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the tests and `make run` need on a fresh Debian 12 machine and
+# makes sure a PostgreSQL server answers on 127.0.0.1:5432. Idempotent: on a
+# machine that has everything it only checks.
+set -euo pipefail
+
+# Debian packages: the real Python clients the end-to-end tests drive, and the
+# web servers that serve the static tree.
+pkgs=(twine python3-pip python3-build python3-setuptools python3-venv python3-wheel
+      flit nginx apache2 postgresql postgresql-client wrk)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  # Keep the packages' own services from grabbing port 80 on install.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
+# PostgreSQL: the machine's own cluster, started when it is down.
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "deps: starting PostgreSQL" >&2
+  cluster=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
+  if [ -z "$cluster" ]; then
+    echo "deps: no PostgreSQL cluster configured" >&2; exit 1
+  fi
+  if [ -z "$(ls /etc/postgresql/$cluster 2>/dev/null)" ]; then
+    pg_createcluster "$cluster" main >/dev/null
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$cluster" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -h 127.0.0.1 -p 5432
+fi
