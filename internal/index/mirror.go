@@ -1,0 +1,342 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// MirrorState is where a file stands with the mirror worker.
+type MirrorState string
+
+// A file is pending until the worker records a verified CDN copy (mirrored)
+// or gives up after the configured number of attempts (failed). A failed file
+// keeps its local URL and goes back to pending only by an operator's retry.
+const (
+	MirrorPending  MirrorState = "pending"
+	MirrorMirrored MirrorState = "mirrored"
+	MirrorFailed   MirrorState = "failed"
+)
+
+// MirrorChannel is the LISTEN/NOTIFY channel that wakes mirror workers. The
+// trigger of migration 0003 notifies it for every new file row; retries
+// notify it too. The payload is the file id.
+const MirrorChannel = "cheeseshop_mirror"
+
+// maxMirrorError bounds the stored error text: enough for a status line,
+// small enough that a chatty target cannot bloat the files table.
+const maxMirrorError = 2000
+
+// MirrorJob is one file claimed for a push.
+type MirrorJob struct {
+	File    File
+	Project Normalized
+	// Attempt is this attempt's number, from 1. It is also the claim's
+	// token: a worker whose lease ran out, and whose file another worker
+	// claimed since, can no longer record a failure for it.
+	Attempt int
+}
+
+// MirrorFailure is a failed attempt to record.
+type MirrorFailure struct {
+	FileID  int64
+	Attempt int           // the MirrorJob's Attempt
+	Err     string        // what went wrong, shown by `mirror status`
+	RetryIn time.Duration // back-off until the next attempt; ignored when Final
+	Final   bool          // no attempts left: the file becomes failed
+}
+
+// MirrorStatus is one file's mirror state.
+type MirrorStatus struct {
+	FileID      int64
+	Project     Normalized
+	Filename    string
+	State       MirrorState
+	Attempts    int
+	NextAttempt time.Time // when a pending file is due
+	LastError   string
+	CDNURL      string
+}
+
+// ClaimMirror claims up to limit pending files that are due, in due order.
+// Each claim counts as an attempt and pushes the file's next attempt lease
+// into the future, so other workers skip it until the lease runs out: if this
+// worker dies, the file comes back by itself. Rows another transaction is
+// claiming at the same moment are skipped (SKIP LOCKED), never waited for,
+// so several workers on one database never claim one file twice.
+func (s *Store) ClaimMirror(ctx context.Context, limit int, lease time.Duration) ([]MirrorJob, error) {
+	var jobs []MirrorJob
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH due AS (
+				SELECT id FROM files
+				WHERE mirror_state = 'pending' AND mirror_next_attempt_at <= now()
+				ORDER BY mirror_next_attempt_at, id
+				LIMIT $1
+				FOR UPDATE SKIP LOCKED)
+			UPDATE files f SET mirror_attempts = f.mirror_attempts + 1,
+				mirror_next_attempt_at = now() + $2::float8 * interval '1 second'
+			FROM due WHERE f.id = due.id
+			RETURNING f.id, f.mirror_attempts`, limit, lease.Seconds())
+		if err != nil {
+			return translate(err)
+		}
+		attempts := map[int64]int{}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan claim: %w", err)
+			}
+			attempts[id] = n
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		files, err := scanFiles(tx.Query(ctx, `SELECT `+fileCols+` FROM files WHERE id = ANY($1) ORDER BY id`, ids))
+		if err != nil {
+			return err
+		}
+		names := map[int64]Normalized{}
+		rows, err = tx.Query(ctx, `SELECT id, normalized FROM projects
+			WHERE id IN (SELECT project_id FROM files WHERE id = ANY($1))`, ids)
+		if err != nil {
+			return translate(err)
+		}
+		for rows.Next() {
+			var id int64
+			var n string
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan project: %w", err)
+			}
+			names[id] = Normalized(n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		for _, f := range files {
+			jobs = append(jobs, MirrorJob{File: f, Project: names[f.ProjectID], Attempt: attempts[f.ID]})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim files to mirror: %w", err)
+	}
+	return jobs, nil
+}
+
+// MirrorDue reports how long until the next pending file is due (zero when
+// one is due now), by the database's clock; ok is false when none is pending.
+func (s *Store) MirrorDue(ctx context.Context) (wait time.Duration, ok bool, err error) {
+	var secs *float64
+	err = s.pool.QueryRow(ctx, `SELECT greatest(extract(epoch FROM min(mirror_next_attempt_at) - now()), 0)::float8
+		FROM files WHERE mirror_state = 'pending'`).Scan(&secs)
+	if err != nil {
+		return 0, false, fmt.Errorf("next mirror due: %w", translate(err))
+	}
+	if secs == nil {
+		return 0, false, nil
+	}
+	return time.Duration(*secs * float64(time.Second)), true, nil
+}
+
+// RecordMirrored records that the file has a verified copy at cdnURL: in one
+// transaction, serialised with the project's other changes, it sets the
+// file's cdn_url, marks it mirrored, appends a journal entry and bumps the
+// project's serial, so that the pages rebuilt next link to the CDN and
+// mirrors of this index see the change. It returns the project whose pages
+// must be rebuilt. Recording a file that is already mirrored changes nothing.
+func (s *Store) RecordMirrored(ctx context.Context, fileID int64, cdnURL string) (Normalized, error) {
+	var name Normalized
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var norm string
+		if err := tx.QueryRow(ctx, `SELECT p.normalized FROM files f JOIN projects p ON p.id = f.project_id
+			WHERE f.id = $1`, fileID).Scan(&norm); err != nil {
+			return translate(err)
+		}
+		name = Normalized(norm)
+		if _, err := tx.Exec(ctx, projectLockSQL, norm); err != nil {
+			return fmt.Errorf("lock project: %w", translate(err))
+		}
+		var projectID int64
+		var display, version, filename string
+		err := tx.QueryRow(ctx, `UPDATE files f SET cdn_url = $2, mirror_state = 'mirrored', mirror_last_error = ''
+			FROM projects p, releases r
+			WHERE f.id = $1 AND f.mirror_state <> 'mirrored' AND p.id = f.project_id AND r.id = f.release_id
+			RETURNING p.id, p.name, r.version, f.filename`, fileID, cdnURL).Scan(&projectID, &display, &version, &filename)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // already mirrored (the file exists: the first query found it)
+		}
+		if err != nil {
+			return translate(err)
+		}
+		_, err = journal(ctx, tx, projectID, display, version, "mirror file "+filename, "")
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("record mirrored file %d: %w", fileID, err)
+	}
+	return name, nil
+}
+
+// RecordMirrorFailure records a failed attempt: the error, and either the
+// time of the next attempt or, when f.Final, the failed state. It reports
+// false, changing nothing, when the claim is no longer the file's latest
+// (the lease ran out and another worker claimed it) or the file is not
+// pending any more.
+func (s *Store) RecordMirrorFailure(ctx context.Context, f MirrorFailure) (bool, error) {
+	msg := f.Err
+	if len(msg) > maxMirrorError {
+		msg = msg[:maxMirrorError]
+	}
+	state := MirrorPending
+	if f.Final {
+		state = MirrorFailed
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE files SET mirror_last_error = $3, mirror_state = $4,
+			mirror_next_attempt_at = now() + $5::float8 * interval '1 second'
+		WHERE id = $1 AND mirror_attempts = $2 AND mirror_state = 'pending'`,
+		f.FileID, f.Attempt, msg, string(state), f.RetryIn.Seconds())
+	if err != nil {
+		return false, fmt.Errorf("record mirror failure of file %d: %w", f.FileID, translate(err))
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseMirror gives a claimed file back without counting the attempt, for
+// a worker that stops before it could finish: the file is due again at once.
+func (s *Store) ReleaseMirror(ctx context.Context, fileID int64, attempt int) error {
+	_, err := s.pool.Exec(ctx, `UPDATE files SET mirror_attempts = mirror_attempts - 1, mirror_next_attempt_at = now()
+		WHERE id = $1 AND mirror_attempts = $2 AND mirror_state = 'pending'`, fileID, attempt)
+	if err != nil {
+		return fmt.Errorf("release file %d: %w", fileID, translate(err))
+	}
+	return nil
+}
+
+// MirrorStatuses lists the files in the given states (all files when none is
+// given), ordered by state, project and filename.
+func (s *Store) MirrorStatuses(ctx context.Context, states ...MirrorState) ([]MirrorStatus, error) {
+	want := make([]string, len(states))
+	for i, st := range states {
+		want[i] = string(st)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT f.id, p.normalized, f.filename, f.mirror_state, f.mirror_attempts,
+			f.mirror_next_attempt_at, f.mirror_last_error, coalesce(f.cdn_url, '')
+		FROM files f JOIN projects p ON p.id = f.project_id
+		WHERE cardinality($1::text[]) = 0 OR f.mirror_state = ANY($1)
+		ORDER BY array_position(ARRAY['failed', 'pending', 'mirrored'], f.mirror_state), p.normalized, f.filename`, want)
+	if err != nil {
+		return nil, fmt.Errorf("mirror status: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []MirrorStatus
+	for rows.Next() {
+		var m MirrorStatus
+		var norm, state string
+		if err := rows.Scan(&m.FileID, &norm, &m.Filename, &state, &m.Attempts, &m.NextAttempt, &m.LastError, &m.CDNURL); err != nil {
+			return nil, fmt.Errorf("scan mirror status: %w", err)
+		}
+		m.Project, m.State = Normalized(norm), MirrorState(state)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mirror status: %w", translate(err))
+	}
+	return out, nil
+}
+
+// RetryMirror makes a failed file pending again with a fresh count of
+// attempts, due at once, and wakes the workers. A file that is pending or
+// mirrored is left alone (ErrInvalid): a pending file may be in a worker's
+// hands right now, and resetting its claim would let a second worker push it.
+func (s *Store) RetryMirror(ctx context.Context, filename string) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var id int64
+		var state string
+		if err := tx.QueryRow(ctx, `SELECT id, mirror_state FROM files WHERE filename = $1 FOR UPDATE`, filename).Scan(&id, &state); err != nil {
+			return translate(err)
+		}
+		if MirrorState(state) != MirrorFailed {
+			return fmt.Errorf("%w: %s is %s, not failed", ErrInvalid, filename, state)
+		}
+		return retry(ctx, tx, `id = $1`, id)
+	})
+	if err != nil {
+		return fmt.Errorf("retry %q: %w", filename, err)
+	}
+	return nil
+}
+
+// RetryFailedMirrors makes every failed file pending again, as RetryMirror
+// does, and returns how many there were.
+func (s *Store) RetryFailedMirrors(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM files WHERE mirror_state = 'failed'`).Scan(&n); err != nil {
+			return translate(err)
+		}
+		return retry(ctx, tx, `mirror_state = 'failed'`)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retry failed files: %w", err)
+	}
+	return n, nil
+}
+
+// retry makes the files matching where pending and due, and wakes the workers.
+func retry(ctx context.Context, tx pgx.Tx, where string, args ...any) error {
+	if _, err := tx.Exec(ctx, `UPDATE files SET mirror_state = 'pending', mirror_attempts = 0,
+		mirror_next_attempt_at = now() WHERE `+where, args...); err != nil {
+		return translate(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, 'retry')`, MirrorChannel); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// MirrorListener receives the wake-ups of MirrorChannel on a connection of
+// its own, taken out of the pool: a listening session must stay open, and a
+// pooled connection would carry the LISTEN to its next user.
+type MirrorListener struct {
+	conn *pgx.Conn
+}
+
+// ListenMirror starts listening on MirrorChannel. Close the listener when done.
+func (s *Store) ListenMirror(ctx context.Context) (*MirrorListener, error) {
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listen for mirror wake-ups: %w", translate(err))
+	}
+	conn := pc.Hijack()
+	if _, err := conn.Exec(ctx, `LISTEN `+MirrorChannel); err != nil {
+		conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // the LISTEN error is the one to report
+		return nil, fmt.Errorf("listen for mirror wake-ups: %w", translate(err))
+	}
+	return &MirrorListener{conn: conn}, nil
+}
+
+// Wait blocks until a wake-up arrives, ctx is done or the connection fails.
+func (l *MirrorListener) Wait(ctx context.Context) error {
+	if _, err := l.conn.WaitForNotification(ctx); err != nil {
+		return fmt.Errorf("wait for mirror wake-up: %w", translate(err))
+	}
+	return nil
+}
+
+// Close ends the listening session.
+func (l *MirrorListener) Close(ctx context.Context) error {
+	return l.conn.Close(ctx)
+}
