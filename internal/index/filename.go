@@ -1,0 +1,177 @@
+package index
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// WheelFilename is a parsed binary distribution filename (PEP 427, PEP 491):
+// {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl.
+type WheelFilename struct {
+	// Name and Version are the raw parts as they appear in the filename.
+	// The .dist-info directory inside the wheel must use them verbatim.
+	Name, Version string
+	// Build is the optional build tag, "" when absent; it starts with a digit.
+	Build string
+	// PythonTags, ABITags and PlatformTags are the compressed tag sets of
+	// PEP 425 split on '.', as written (packaging lower-cases them when it
+	// builds Tag values; compare case-insensitively).
+	PythonTags, ABITags, PlatformTags []string
+}
+
+// ParseWheelFilename parses a wheel filename with the rules and messages of
+// packaging.utils.parse_wheel_filename, which Warehouse reports verbatim.
+// Like packaging, messages quote the filename without its ".whl".
+//
+// Deviation: an empty name part is rejected; packaging lets it through and
+// Warehouse then fails it for not naming the project.
+func ParseWheelFilename(filename string) (WheelFilename, error) {
+	stem, ok := strings.CutSuffix(filename, ".whl")
+	if !ok {
+		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (extension must be '.whl'): %s", ErrInvalid, pyRepr(filename))
+	}
+	dashes := strings.Count(stem, "-")
+	if dashes != 4 && dashes != 5 {
+		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (wrong number of parts): %s", ErrInvalid, pyRepr(stem))
+	}
+	// The last three parts are always the tags; a sixth part is the build.
+	parts := strings.Split(stem, "-")
+	w := WheelFilename{Name: parts[0], Version: parts[1]}
+	// PEP 427 escapes every run of non-alphanumerics in the name to a single
+	// '_', so '-' cannot occur and "__" is a sign of a bad escape.
+	if !validWheelName(w.Name) {
+		return WheelFilename{}, fmt.Errorf("%w: Invalid project name: %s", ErrInvalid, pyRepr(stem))
+	}
+	if _, err := ParseVersion(w.Version); err != nil {
+		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (invalid version): %s", ErrInvalid, pyRepr(stem))
+	}
+	if dashes == 5 {
+		w.Build = parts[2]
+		// PEP 427: the build tag must start with a digit; it sorts
+		// numerically on that prefix.
+		if w.Build == "" || w.Build[0] < '0' || w.Build[0] > '9' {
+			return WheelFilename{}, fmt.Errorf("%w: Invalid build number: %s in %s", ErrInvalid, w.Build, pyRepr(stem))
+		}
+	}
+	n := len(parts)
+	w.PythonTags = strings.Split(parts[n-3], ".")
+	w.ABITags = strings.Split(parts[n-2], ".")
+	w.PlatformTags = strings.Split(parts[n-1], ".")
+	return w, nil
+}
+
+// validWheelName is packaging's check ^[\w\d._]*$ (Python's Unicode \w:
+// letters, numbers and '_') without "__", but requiring at least one
+// character.
+func validWheelName(name string) bool {
+	if name == "" || strings.Contains(name, "__") {
+		return false
+	}
+	for _, r := range name {
+		if r != '.' && r != '_' && !unicode.IsLetter(r) && !unicode.IsNumber(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// SdistFilename is a parsed source distribution filename (PEP 625):
+// {name}-{version}.tar.gz, or the legacy .zip form.
+type SdistFilename struct {
+	// Name and Version are the raw parts as they appear in the filename.
+	Name, Version string
+	// Ext is ".tar.gz" or ".zip", in lower case whatever the filename used.
+	Ext string
+}
+
+// ParseSdistFilename splits an sdist filename as
+// packaging.utils.parse_sdist_filename does: at the last '-', since a PEP 440
+// version contains none once normalized, and the version must parse. The
+// extension is matched case-insensitively because distutils-era tools
+// produced ".ZIP" and ".TAR.GZ"; Warehouse's stricter PEP 625 rule is left
+// to the caller. The message is Warehouse's.
+//
+// Deviation: an empty name part is rejected, as for wheels.
+func ParseSdistFilename(filename string) (SdistFilename, error) {
+	bad := fmt.Errorf("%w: Invalid source distribution filename: %s", ErrInvalid, filename)
+	var s SdistFilename
+	var stem string
+	switch {
+	case hasSuffixFold(filename, ".tar.gz"):
+		s.Ext, stem = ".tar.gz", filename[:len(filename)-len(".tar.gz")]
+	case hasSuffixFold(filename, ".zip"):
+		s.Ext, stem = ".zip", filename[:len(filename)-len(".zip")]
+	default:
+		return SdistFilename{}, bad
+	}
+	i := strings.LastIndexByte(stem, '-')
+	if i <= 0 {
+		return SdistFilename{}, bad
+	}
+	s.Name, s.Version = stem[:i], stem[i+1:]
+	if _, err := ParseVersion(s.Version); err != nil {
+		return SdistFilename{}, bad
+	}
+	return s, nil
+}
+
+// hasSuffixFold reports whether s ends with the ASCII suffix, ignoring ASCII
+// case.
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && asciiEqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// maxFilenameBytes is the usual file-system limit on one path component.
+// The PEP 658 metadata file is stored beside the distribution as
+// <filename>.metadata, so that name must fit too.
+const maxFilenameBytes = 255
+
+// CheckUploadFilename applies Warehouse's upload filename checks in
+// Warehouse's order (PROTOCOL.md §2 item 10), returning the first failure
+// with Warehouse's message. Only sdists and wheels may be uploaded (PEP 527,
+// PEP 715). The length check is ours: Warehouse fails later, when writing.
+func CheckUploadFilename(filename string) error {
+	for i := 0; i < len(filename); i++ {
+		if c := filename[i]; c < 32 || c == 127 {
+			return fmt.Errorf("%w: Cannot upload a file with non-printable characters (ordinals 0-31) or the DEL character (ordinal 127) in the name.", ErrInvalid)
+		}
+	}
+	if strings.ContainsAny(filename, `/\`) {
+		return fmt.Errorf("%w: Cannot upload a file with '/' or '\\' in the name.", ErrInvalid)
+	}
+	ok := false
+	for _, ext := range []string{".tar.gz", ".zip", ".whl"} {
+		// Warehouse's pattern is .+?\.(tar\.gz|zip|whl)$: at least one
+		// character must precede the extension.
+		if len(filename) > len(ext) && hasSuffixFold(filename, ext) {
+			ok = true
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%w: Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information", ErrInvalid)
+	}
+	if len(filename)+len(".metadata") > maxFilenameBytes {
+		return fmt.Errorf("%w: Filename is too long: '%s'", ErrInvalid, filename)
+	}
+	return nil
+}
