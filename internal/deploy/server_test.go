@@ -438,4 +438,3 @@ func checkHeaders(t *testing.T, r response, want map[string]string) {
 		}
 	}
 }
-
