@@ -1,0 +1,14 @@
+// Package static serves cheeseshop's data directory over HTTP: the derived
+// /simple pages (PEP 503 HTML and their PEP 691 JSON twins, chosen by content
+// negotiation) and the content-addressed files under /packages.
+//
+// It owns the HTTP side of reading DATA/simple and DATA/packages: request
+// paths, negotiation, validators (ETag, Last-Modified), caching and CORS
+// headers, and the mapping of file-system errors to statuses (not-found,
+// permission, anything else, as net/http does).
+//
+// It must not write to the data directory, render pages or touch the
+// database; pages are produced by staticgen and replaced atomically by rename,
+// which is what makes the stat-validated page cache here correct. It imports
+// only index (for PEP 503 name normalisation) and the standard library.
+package static

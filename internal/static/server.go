@@ -1,0 +1,119 @@
+package static
+
+import (
+	"cmp"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"syscall"
+)
+
+// Config configures a Server. Zero values mean the defaults.
+type Config struct {
+	// DataDir is cheeseshop's data directory, the one holding simple/ and
+	// packages/. Empty means the current directory.
+	DataDir string
+}
+
+// Server serves the pages and files of one data directory. It is safe for
+// concurrent use.
+type Server struct {
+	simpleDir   string
+	packagesDir string
+	logger      *slog.Logger
+	pages       pageCache
+}
+
+// New returns a Server for cfg.DataDir. A nil logger discards.
+func New(cfg Config, logger *slog.Logger) *Server {
+	dir := cmp.Or(cfg.DataDir, ".")
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		simpleDir:   filepath.Join(dir, "simple"),
+		packagesDir: filepath.Join(dir, "packages"),
+		logger:      logger.With("component", "static"),
+		pages:       pageCache{m: make(map[string]pageEntry)},
+	}
+}
+
+// Header values shared by every response. They are assigned straight into
+// the header map to save an allocation per header per request; each slice has
+// len == cap, so a later Header().Add appends to a copy and never to these.
+var (
+	hdrAllowMethods   = []string{"GET, HEAD, OPTIONS"}
+	hdrAnyOrigin      = []string{"*"}
+	hdrNoSniff        = []string{"nosniff"}
+	hdrBytes          = []string{"bytes"}
+	hdrTypeHTML       = []string{"text/html; charset=utf-8"}
+	hdrTypeV1HTML     = []string{typeV1HTML}
+	hdrTypeV1JSON     = []string{typeV1JSON}
+	hdrTypeZip        = []string{"application/zip"}
+	hdrTypeOctets     = []string{"application/octet-stream"}
+	hdrTypeText       = []string{"text/plain; charset=utf-8"}
+	hdrVaryAccept     = []string{"Accept"}
+	hdrCORSMethods    = []string{"GET"}
+	hdrCORSHeaders    = []string{"Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since"}
+	hdrCORSMaxAge     = []string{"86400"}
+	hdrCORSExpose     = []string{"X-PyPI-Last-Serial"}
+	hdrPageCache      = []string{pageCacheControl}
+	hdrImmutableCache = []string{"max-age=31536000, immutable, public"}
+)
+
+// pageCacheControl makes every cache revalidate a page before each use: pip
+// ≥ 26.2 and uv honour Cache-Control on simple pages, and a new upload must be
+// visible the moment the upload returns (PROTOCOL.md 5.3). The ETag keeps the
+// revalidation a cheap 304.
+const pageCacheControl = "max-age=0, must-revalidate, public"
+
+// allowMethods answers OPTIONS and refuses methods other than GET and HEAD.
+// It reports whether the caller should go on serving r.
+func allowMethods(w http.ResponseWriter, r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return true
+	case http.MethodOptions:
+		h := w.Header()
+		h["Allow"] = hdrAllowMethods
+		setCORS(h)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header()["Allow"] = hdrAllowMethods
+		http.Error(w, "405 Method Not Allowed", http.StatusMethodNotAllowed)
+	}
+	return false
+}
+
+// setCORS sets the headers PyPI sends on its simple and JSON APIs
+// (PROTOCOL.md 6), so browser-based tools can read pages and the serial.
+func setCORS(h http.Header) {
+	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
+	h["Access-Control-Allow-Methods"] = hdrCORSMethods
+	h["Access-Control-Allow-Headers"] = hdrCORSHeaders
+	h["Access-Control-Max-Age"] = hdrCORSMaxAge
+	h["Access-Control-Expose-Headers"] = hdrCORSExpose
+}
+
+func notFound(w http.ResponseWriter) {
+	http.Error(w, "404 page not found", http.StatusNotFound)
+}
+
+// fail answers an error from opening, reading or stat-ing a file the way
+// net/http's toHTTPError does: not-found and permission get their statuses and
+// anything else a generic 500, logged here once. The error text never reaches
+// the client: it holds file-system paths.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	// ENOTDIR: a path component is a file, so there is nothing below it.
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		notFound(w)
+	case errors.Is(err, fs.ErrPermission):
+		http.Error(w, "403 Forbidden", http.StatusForbidden)
+	default:
+		s.logger.ErrorContext(r.Context(), "serve data file", "path", r.URL.Path, "err", err)
+		http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+	}
+}
