@@ -1,0 +1,220 @@
+package staticgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// Config configures a Generator.
+type Config struct {
+	// DataDir is the data directory; pages go under DataDir/simple, which is
+	// created on first use. DataDir itself must exist.
+	DataDir string
+}
+
+// Store is what a Generator reads page state from; *index.Store implements
+// it. Each method holds a cross-process lock (per project, or for the root)
+// while fn runs and hands fn the committed state read under that lock, so
+// pages written inside fn are never replaced by pages built from an older
+// state. LockedProject returns an error wrapping index.ErrNotFound, without
+// calling fn, when the project does not exist.
+type Store interface {
+	LockedProject(ctx context.Context, name index.Normalized, fn func(index.ProjectState) error) error
+	LockedRoot(ctx context.Context, fn func(index.RootState) error) error
+}
+
+// Generator rebuilds pages in a data directory from a Store. It is safe for
+// concurrent use; several processes may share one data directory.
+type Generator struct {
+	dataDir string
+	simple  string
+	store   Store
+	logger  *slog.Logger
+
+	// Root rewrites are coalesced (see RegenerateRoot). At most one runs in
+	// this process at a time; rootPending is the next one, which every
+	// caller arriving meanwhile joins.
+	rootMu      sync.Mutex
+	rootRunning bool
+	rootPending *rootRun
+}
+
+// New returns a Generator writing under cfg.DataDir. A nil logger discards.
+func New(cfg Config, store Store, logger *slog.Logger) *Generator {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Generator{
+		dataDir: cfg.DataDir,
+		simple:  simpleDir(cfg.DataDir),
+		store:   store,
+		logger:  logger.With("component", "staticgen"),
+	}
+}
+
+// RegenerateProject rewrites both pages of the named project from the state
+// the store hands over under the project's lock; the pages are complete and
+// durable when it returns nil. When the project no longer exists its page
+// directory is removed instead.
+//
+// The removal happens after the store released the lock (the store offers
+// no locked "not found" callback), so a project deleted and re-created at
+// the same instant can lose its pages until start-up repair rebuilds them.
+func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized) error {
+	if !validDirName(name) {
+		return fmt.Errorf("%w: %q is not a normalized project name", index.ErrInvalid, name)
+	}
+	err := g.store.LockedProject(ctx, name, func(st index.ProjectState) error {
+		return g.writeProject(ctx, name, st)
+	})
+	if errors.Is(err, index.ErrNotFound) {
+		if err := removePageDir(g.simple, string(name)); err != nil {
+			return fmt.Errorf("remove pages of deleted project %s: %w", name, err)
+		}
+		g.logger.DebugContext(ctx, "removed pages of missing project", "project", name)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("regenerate pages of project %s: %w", name, err)
+	}
+	return nil
+}
+
+func (g *Generator) writeProject(ctx context.Context, name index.Normalized, st index.ProjectState) error {
+	if st.Project.Normalized != name {
+		return fmt.Errorf("store returned project %q for %q", st.Project.Normalized, name)
+	}
+	p := newProjectPage(st)
+	defer p.release()
+	dir := ProjectDir(g.dataDir, name)
+	if err := ensureDir(g.simple); err != nil {
+		return err
+	}
+	if err := ensureDir(dir); err != nil {
+		return err
+	}
+	if err := writePages(dir, p.writeJSON, p.writeHTML); err != nil {
+		return err
+	}
+	g.logger.DebugContext(ctx, "wrote project pages", "project", name,
+		"serial", st.Project.LastSerial, "files", len(st.Files))
+	return nil
+}
+
+// rootRun is one rewrite of the root pages and the callers waiting for it.
+type rootRun struct {
+	wake    chan struct{} // closed when the rewrite before it ended, so it may start
+	done    chan struct{} // closed when it ended; err and retry are set by then
+	err     error
+	retry   bool // its leader's context ended first: the waiters were not served
+	waiters int  // callers waiting for it, not counting its leader
+	woken   bool
+}
+
+// RegenerateRoot rewrites the root pages from the store's state. It
+// returns after a rewrite that started after it was called has finished,
+// with that rewrite's error, so the pages reflect every change committed
+// before the call. Concurrent callers share rewrites: while one runs, all
+// new callers join the single next one, so N simultaneous new projects cost
+// at most two rewrites of a page that lists every project.
+//
+// The rewrite runs in the goroutine of one waiting caller, under its
+// context. If that context ends first, the others are not failed with its
+// error: they go on to the next rewrite. A caller whose own context ends
+// returns ctx.Err() at once.
+func (g *Generator) RegenerateRoot(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	g.rootMu.Lock()
+	r := g.joinRootLocked()
+	wake := r.wake
+	for {
+		if !g.rootRunning && g.rootPending == r {
+			g.rootRunning = true
+			g.rootPending = nil
+			r.waiters--
+			g.rootMu.Unlock()
+			return g.leadRoot(ctx, r)
+		}
+		g.rootMu.Unlock()
+		select {
+		case <-wake:
+			wake = nil // from now on only done matters
+		case <-r.done:
+			if !r.retry {
+				return r.err
+			}
+		case <-ctx.Done():
+			g.rootMu.Lock()
+			r.waiters--
+			if r.waiters == 0 && g.rootPending == r {
+				g.rootPending = nil // nobody is left to want it
+			}
+			g.rootMu.Unlock()
+			return ctx.Err()
+		}
+		g.rootMu.Lock()
+		if r.retry {
+			r = g.joinRootLocked()
+			wake = r.wake
+		}
+	}
+}
+
+// joinRootLocked returns the pending rewrite, creating it if needed. It has
+// not started, so it will start after the caller's call.
+func (g *Generator) joinRootLocked() *rootRun {
+	r := g.rootPending
+	if r == nil {
+		r = &rootRun{wake: make(chan struct{}), done: make(chan struct{})}
+		g.rootPending = r
+	}
+	r.waiters++
+	return r
+}
+
+func (g *Generator) leadRoot(ctx context.Context, r *rootRun) (err error) {
+	err = errors.New("staticgen: root rewrite panicked")
+	defer func() {
+		g.rootMu.Lock()
+		defer g.rootMu.Unlock()
+		g.rootRunning = false
+		r.err = err
+		r.retry = err != nil && ctx.Err() != nil
+		close(r.done)
+		if p := g.rootPending; p != nil && !p.woken {
+			p.woken = true
+			close(p.wake)
+		}
+	}()
+	err = g.store.LockedRoot(ctx, func(st index.RootState) error {
+		return g.writeRoot(ctx, st)
+	})
+	if err != nil {
+		err = fmt.Errorf("regenerate root pages: %w", err)
+	}
+	return err
+}
+
+func (g *Generator) writeRoot(ctx context.Context, st index.RootState) error {
+	p := newRootPage(st)
+	defer p.release()
+	if err := ensureDir(g.simple); err != nil {
+		return err
+	}
+	err := writePages(g.simple,
+		func(b *bytes.Buffer) { p.writeJSON(b, st.Serial) },
+		func(b *bytes.Buffer) { p.writeHTML(b, st.Serial) })
+	if err != nil {
+		return err
+	}
+	g.logger.DebugContext(ctx, "wrote root pages", "serial", st.Serial, "projects", len(st.Projects))
+	return nil
+}

@@ -1,0 +1,497 @@
+package staticgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// fakeStore is a test double of the two-method Store. Its lock is a plain
+// mutex per store, which is all the ordering these tests rely on.
+type fakeStore struct {
+	mu       sync.Mutex
+	projects map[index.Normalized]index.ProjectState
+	root     index.RootState
+	err      error // returned instead of calling fn, when set
+
+	// rootHook, when set, runs inside LockedRoot before fn.
+	rootHook func(ctx context.Context) error
+
+	projectCalls atomic.Int64
+	rootCalls    atomic.Int64
+}
+
+func (s *fakeStore) LockedProject(ctx context.Context, name index.Normalized, fn func(index.ProjectState) error) error {
+	s.projectCalls.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	st, ok := s.projects[name]
+	if !ok {
+		return fmt.Errorf("project %q: %w", name, index.ErrNotFound)
+	}
+	return fn(st)
+}
+
+func (s *fakeStore) LockedRoot(ctx context.Context, fn func(index.RootState) error) error {
+	s.rootCalls.Add(1)
+	if s.rootHook != nil {
+		if err := s.rootHook(ctx); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	return fn(s.root)
+}
+
+func newTestGenerator(t testing.TB, store Store) (*Generator, string) {
+	t.Helper()
+	dir := t.TempDir()
+	return New(Config{DataDir: dir}, store, slog.New(slog.DiscardHandler)), dir
+}
+
+func render(f func(*bytes.Buffer)) []byte {
+	var b bytes.Buffer
+	f(&b)
+	return b.Bytes()
+}
+
+// checkPageDir checks that dir holds exactly the wanted entries (sorted), so
+// no temporary or trash file was left behind.
+func checkPageDir(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("%s holds %q, want %q", dir, got, want)
+	}
+}
+
+func checkFile(t *testing.T, file string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s:\n%s\nwant:\n%s", file, got, want)
+	}
+}
+
+func TestRegenerateProject(t *testing.T) {
+	t.Parallel()
+	st := fullProject()
+	store := &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": st}}
+	g, data := newTestGenerator(t, store)
+	ctx := t.Context()
+
+	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
+		t.Fatal(err)
+	}
+	dir := ProjectDir(data, "foo-bar")
+	if want := filepath.Join(data, "simple", "foo-bar"); dir != want {
+		t.Fatalf("ProjectDir = %q, want %q", dir, want)
+	}
+	checkFile(t, filepath.Join(dir, HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, st) }))
+	checkFile(t, filepath.Join(dir, JSONName), render(func(b *bytes.Buffer) { RenderProjectJSON(b, st) }))
+	checkPageDir(t, dir, HTMLName, JSONName)
+	checkPageDir(t, filepath.Join(data, "simple"), "foo-bar")
+	for _, name := range []string{HTMLName, JSONName} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o600 != 0o600 || fi.Mode().Perm()&^pagePerm != 0 {
+			t.Errorf("%s mode %v, want %v less the umask", name, fi.Mode(), pagePerm)
+		}
+	}
+
+	// A later state (a yank, say) replaces both pages.
+	st.Project.LastSerial = 41
+	st.Releases[1].Yanked = true
+	store.mu.Lock()
+	store.projects["foo-bar"] = st
+	store.mu.Unlock()
+	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{HTMLName, JSONName} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, ok := PageSerial(b); !ok || n != 41 {
+			t.Errorf("%s serial %d, %v after rewrite; want 41", name, n, ok)
+		}
+	}
+	checkPageDir(t, dir, HTMLName, JSONName)
+}
+
+func TestRegenerateProjectConcurrent(t *testing.T) {
+	t.Parallel()
+	store := &fakeStore{projects: map[index.Normalized]index.ProjectState{}}
+	for i := range 8 {
+		st := bigProject(20)
+		st.Project.Normalized = index.Normalized(fmt.Sprintf("p%d", i))
+		store.projects[st.Project.Normalized] = st
+	}
+	g, data := newTestGenerator(t, store)
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Go(func() {
+			if err := g.RegenerateProject(t.Context(), index.Normalized(fmt.Sprintf("p%d", i%8))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	checkPageDir(t, filepath.Join(data, "simple"), "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7")
+	for i := range 8 {
+		checkPageDir(t, ProjectDir(data, index.Normalized(fmt.Sprintf("p%d", i))), HTMLName, JSONName)
+	}
+}
+
+func TestRegenerateProjectNotFoundRemovesPages(t *testing.T) {
+	t.Parallel()
+	st := fullProject()
+	store := &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": st}}
+	g, data := newTestGenerator(t, store)
+	ctx := t.Context()
+	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	delete(store.projects, "foo-bar")
+	store.mu.Unlock()
+
+	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
+		t.Fatalf("RegenerateProject of a deleted project: %v", err)
+	}
+	checkPageDir(t, filepath.Join(data, "simple")) // no project dir, no trash
+	// Already gone, or never written: nothing to do.
+	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.RegenerateProject(ctx, "never-existed"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRegenerateProjectErrors(t *testing.T) {
+	t.Parallel()
+	errDB := errors.New("database on fire")
+	tests := []struct {
+		name    string
+		project index.Normalized
+		store   *fakeStore
+		setup   func(t *testing.T, data string)
+		wantIs  error // checked with errors.Is when set
+		calls   int64
+	}{
+		{name: "store error", project: "foo-bar", store: &fakeStore{err: errDB}, wantIs: errDB, calls: 1},
+		{name: "unavailable", project: "foo-bar", store: &fakeStore{err: fmt.Errorf("%w: pool closed", index.ErrUnavailable)},
+			wantIs: index.ErrUnavailable, calls: 1},
+		{name: "store returns another project", project: "foo-bar",
+			store: &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": escapingProject()}}, calls: 1},
+		{name: "page dir is a file", project: "foo-bar",
+			store: &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": fullProject()}},
+			setup: func(t *testing.T, data string) {
+				if err := os.MkdirAll(filepath.Join(data, "simple"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(data, "simple", "foo-bar"), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}, calls: 1},
+	}
+	for _, bad := range []index.Normalized{"", ".", "..", "../etc", "a/b", ".hidden", "-a", "a-", "Foo", "a_b", "a.b", "café", "a\x00b"} {
+		tests = append(tests, struct {
+			name    string
+			project index.Normalized
+			store   *fakeStore
+			setup   func(t *testing.T, data string)
+			wantIs  error
+			calls   int64
+		}{name: fmt.Sprintf("invalid name %q", bad), project: bad, store: &fakeStore{}, wantIs: index.ErrInvalid})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g, data := newTestGenerator(t, tc.store)
+			if tc.setup != nil {
+				tc.setup(t, data)
+			}
+			err := g.RegenerateProject(t.Context(), tc.project)
+			if err == nil {
+				t.Fatal("RegenerateProject succeeded")
+			}
+			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+				t.Errorf("error %v is not %v", err, tc.wantIs)
+			}
+			if errors.Is(err, index.ErrNotFound) {
+				t.Errorf("error %v must not read as not found", err)
+			}
+			if n := tc.store.projectCalls.Load(); n != tc.calls {
+				t.Errorf("store called %d times, want %d", n, tc.calls)
+			}
+			if tc.setup == nil {
+				if _, err := os.Stat(ProjectDir(data, "foo-bar")); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("page dir after failure: %v", err)
+				}
+			} else {
+				checkPageDir(t, filepath.Join(data, "simple"), "foo-bar")
+			}
+		})
+	}
+}
+
+func TestRegenerateRoot(t *testing.T) {
+	t.Parallel()
+	st := rootCases()[0].st
+	store := &fakeStore{root: st}
+	g, data := newTestGenerator(t, store)
+	if err := g.RegenerateRoot(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	simple := filepath.Join(data, "simple")
+	checkFile(t, filepath.Join(simple, HTMLName), render(func(b *bytes.Buffer) { RenderRootHTML(b, st) }))
+	checkFile(t, filepath.Join(simple, JSONName), render(func(b *bytes.Buffer) { RenderRootJSON(b, st) }))
+	checkPageDir(t, simple, HTMLName, JSONName)
+}
+
+// TestRegenerateRootCoalesces starts many callers against a slow store and
+// checks that they share rewrites, and that each caller returned only after
+// a rewrite that began after its call had finished.
+func TestRegenerateRootCoalesces(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Int64 // orders every event in the test
+	type run struct{ start, end int64 }
+	var (
+		runsMu sync.Mutex
+		runs   []run
+	)
+	store := &fakeStore{root: rootCases()[0].st}
+	g, _ := newTestGenerator(t, &recordingStore{Store: store, before: func() int64 {
+		start := clock.Add(1)
+		time.Sleep(100 * time.Millisecond)
+		return start
+	}, after: func(start int64) {
+		end := clock.Add(1)
+		runsMu.Lock()
+		runs = append(runs, run{start: start, end: end})
+		runsMu.Unlock()
+	}})
+
+	const callers = 50
+	begin := make(chan struct{})
+	type call struct {
+		c0, c1 int64
+		err    error
+	}
+	calls := make([]call, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			<-begin
+			if i%2 == 1 {
+				time.Sleep(time.Duration(i/2) * time.Millisecond) // some arrive mid-rewrite
+			}
+			c0 := clock.Add(1)
+			err := g.RegenerateRoot(t.Context())
+			calls[i] = call{c0: c0, c1: clock.Add(1), err: err}
+		})
+	}
+	close(begin)
+	wg.Wait()
+
+	if n := store.rootCalls.Load(); n > 3 || n < 1 {
+		t.Errorf("%d callers caused %d root rewrites, want 1 to 3", callers, n)
+	}
+	for i, c := range calls {
+		if c.err != nil {
+			t.Errorf("caller %d: %v", i, c.err)
+			continue
+		}
+		served := slices.ContainsFunc(runs, func(r run) bool { return r.start > c.c0 && r.end < c.c1 })
+		if !served {
+			t.Errorf("caller %d (called at %d, returned at %d) was not served by a rewrite that began after its call: %v",
+				i, c.c0, c.c1, runs)
+		}
+	}
+	t.Logf("%d callers, %d rewrites", callers, len(runs))
+}
+
+// recordingStore wraps a Store and calls before and after every LockedRoot;
+// the rewrite is complete when LockedRoot returns.
+type recordingStore struct {
+	Store
+	before func() int64
+	after  func(int64)
+}
+
+func (s *recordingStore) LockedRoot(ctx context.Context, fn func(index.RootState) error) error {
+	start := s.before()
+	err := s.Store.LockedRoot(ctx, fn)
+	s.after(start)
+	return err
+}
+
+// blockingRoot makes LockedRoot wait until released or until its context
+// ends, and reports each call's start on started.
+func blockingRoot(store *fakeStore) (started chan struct{}, release chan struct{}) {
+	started, release = make(chan struct{}, 10), make(chan struct{})
+	store.rootHook = func(ctx context.Context) error {
+		started <- struct{}{}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return started, release
+}
+
+// waitWaiters waits until n callers wait for the pending root rewrite.
+func waitWaiters(t *testing.T, g *Generator, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		g.rootMu.Lock()
+		w := 0
+		if g.rootPending != nil {
+			w = g.rootPending.waiters
+		}
+		g.rootMu.Unlock()
+		if w == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d waiters, want %d", w, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestRegenerateRootLeaderCancelled(t *testing.T) {
+	t.Parallel()
+	store := &fakeStore{root: rootCases()[0].st}
+	started, release := blockingRoot(store)
+	g, data := newTestGenerator(t, store)
+
+	leaderCtx, cancel := context.WithCancel(t.Context())
+	leaderErr := make(chan error)
+	go func() { leaderErr <- g.RegenerateRoot(leaderCtx) }()
+	<-started
+	waiterErr := make(chan error)
+	go func() { waiterErr <- g.RegenerateRoot(t.Context()) }()
+	waitWaiters(t, g, 1)
+
+	cancel()
+	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("leader: %v, want context.Canceled", err)
+	}
+	<-started // the waiter runs the next rewrite itself
+	close(release)
+	if err := <-waiterErr; err != nil {
+		t.Errorf("waiter inherited the leader's failure: %v", err)
+	}
+	if n := store.rootCalls.Load(); n != 2 {
+		t.Errorf("%d rewrites, want 2", n)
+	}
+	checkPageDir(t, filepath.Join(data, "simple"), HTMLName, JSONName)
+}
+
+func TestRegenerateRootWaiterCancelled(t *testing.T) {
+	t.Parallel()
+	store := &fakeStore{root: rootCases()[0].st}
+	started, release := blockingRoot(store)
+	g, _ := newTestGenerator(t, store)
+
+	leaderErr := make(chan error)
+	go func() { leaderErr <- g.RegenerateRoot(t.Context()) }()
+	<-started
+	ctx, cancel := context.WithCancel(t.Context())
+	waiterErr := make(chan error)
+	go func() { waiterErr <- g.RegenerateRoot(ctx) }()
+	waitWaiters(t, g, 1)
+	cancel()
+	if err := <-waiterErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("waiter: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-leaderErr; err != nil {
+		t.Fatal(err)
+	}
+	// Nobody wanted the abandoned pending rewrite; the next caller gets a
+	// fresh one.
+	if err := g.RegenerateRoot(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.rootCalls.Load(); n != 2 {
+		t.Errorf("%d rewrites, want 2", n)
+	}
+	if err := g.RegenerateRoot(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("RegenerateRoot with a cancelled context: %v", err)
+	}
+}
+
+func TestRegenerateRootErrorReachesWaiters(t *testing.T) {
+	t.Parallel()
+	errDB := errors.New("database on fire")
+	store := &fakeStore{root: rootCases()[0].st}
+	started, release := blockingRoot(store)
+	g, data := newTestGenerator(t, store)
+
+	first := make(chan error)
+	go func() { first <- g.RegenerateRoot(t.Context()) }()
+	<-started
+	const waiters = 5
+	errs := make(chan error, waiters)
+	for range waiters {
+		go func() { errs <- g.RegenerateRoot(t.Context()) }()
+	}
+	waitWaiters(t, g, waiters)
+	store.mu.Lock()
+	store.err = errDB
+	store.mu.Unlock()
+	close(release)
+	if err := <-first; !errors.Is(err, errDB) {
+		t.Errorf("first caller: %v", err)
+	}
+	for range waiters {
+		if err := <-errs; !errors.Is(err, errDB) || !strings.Contains(err.Error(), "root") {
+			t.Errorf("waiter: %v, want the wrapped store error", err)
+		}
+	}
+	if n := store.rootCalls.Load(); n != 2 {
+		t.Errorf("%d rewrites, want 2", n)
+	}
+	if _, err := os.Stat(filepath.Join(data, "simple", HTMLName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("root page written despite the error: %v", err)
+	}
+}
