@@ -13,6 +13,10 @@ import (
 // happen inside fn: every rewrite reads the state after the previous rewrite
 // finished, across all processes on this database, so a page never goes
 // backwards and never misses a committed file.
+//
+// When fn returns nil the project's page_serial becomes the serial of the
+// state fn got, in the same transaction, for start-up repair; readers that
+// write no page use InspectProject.
 func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(ProjectState) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, projectLockSQL, string(name)); err != nil {
@@ -22,7 +26,10 @@ func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(Proj
 		if err != nil {
 			return err
 		}
-		return fn(st)
+		if err := fn(st); err != nil {
+			return err
+		}
+		return recordPageSerial(ctx, tx, st.Project)
 	})
 }
 
@@ -93,7 +100,7 @@ func (s *Store) LockedRoot(ctx context.Context, fn func(RootState) error) error 
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM journal`).Scan(&st.Serial); err != nil {
 			return fmt.Errorf("global serial: %w", translate(err))
 		}
-		rows, err := tx.Query(ctx, `SELECT name, normalized, last_serial FROM projects ORDER BY normalized`)
+		rows, err := tx.Query(ctx, `SELECT name, normalized, last_serial FROM projects ORDER BY normalized COLLATE "C"`)
 		if err != nil {
 			return fmt.Errorf("list projects: %w", translate(err))
 		}

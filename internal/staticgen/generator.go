@@ -86,6 +86,16 @@ func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized
 	return nil
 }
 
+// WriteProject writes the pages of a project from a state the caller already
+// holds, without the store's lock: for bulk loads into an idle index (seeding),
+// never for live changes, which go through RegenerateProject.
+func (g *Generator) WriteProject(ctx context.Context, st index.ProjectState) error {
+	if !validDirName(st.Project.Normalized) {
+		return fmt.Errorf("%w: %q is not a normalized project name", index.ErrInvalid, st.Project.Normalized)
+	}
+	return g.writeProject(ctx, st.Project.Normalized, st)
+}
+
 func (g *Generator) writeProject(ctx context.Context, name index.Normalized, st index.ProjectState) error {
 	if st.Project.Normalized != name {
 		return fmt.Errorf("store returned project %q for %q", st.Project.Normalized, name)
