@@ -23,10 +23,8 @@ type Identity struct {
 }
 
 // Token is an API token's stored record (the secret itself is never stored).
-type Token struct {
-	ID       int64
-	Projects []index.Normalized
-}
+// It is index's type, so that *index.Store satisfies Tokens directly.
+type Token = index.Token
 
 // Users is what the authenticator needs from the store.
 type Users interface {
