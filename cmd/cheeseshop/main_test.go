@@ -56,6 +56,9 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitready": cmdWaitReady,
 			"httpget":   cmdHTTPGet,
+			"startweb":  cmdStartWeb,
+			"webmatch":  cmdWebMatch,
+			"webfiles":  cmdWebFiles,
 		},
 	})
 }
