@@ -55,6 +55,9 @@ func cmdSeed(ctx context.Context, e env, args []string) error {
 	if err := migrate(ctx, pool, log); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
 	store := index.NewStore(pool)
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
 	gen := seed.New(seedN, dist, time.Now().UTC())
