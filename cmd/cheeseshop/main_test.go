@@ -147,4 +147,3 @@ func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("GET %s: status %d (want %d), headers:\n%s\nbody:\n%s", args[0], resp.StatusCode, want, hdr.String(), body)
 	}
 }
-

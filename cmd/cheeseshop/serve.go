@@ -156,4 +156,3 @@ func envInt(e env, key string, def int64) int64 {
 	}
 	return def
 }
-
