@@ -1,0 +1,369 @@
+package mirror_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/mirror"
+	"github.com/cheeseshop/cheeseshop/internal/mirror/mirrortest"
+)
+
+// checkMirrored checks that every file ended mirrored at its public URL,
+// that the target holds exactly the local bytes (and sidecar), and that the
+// pages linked the CDN URL and never a bad copy.
+func checkMirrored(t *testing.T, fx *fixture, target mirror.ObjectStore, files []testFile) {
+	t.Helper()
+	st := fx.waitAllMirrored()
+	for _, f := range files {
+		want := target.PublicURL(f.Path)
+		if got := st[f.Filename].CDNURL; got != want {
+			t.Errorf("%s: cdn_url %q, want %q", f.Filename, got, want)
+		}
+		if err := fetchMatches(context.Background(), want, f.Size, f.SHA256); err != nil {
+			t.Errorf("%s: %v", f.Filename, err)
+		}
+		if f.MetadataSHA256 != "" {
+			if err := fetchMatches(context.Background(), want+".metadata", int64(len(f.metadata)), f.MetadataSHA256); err != nil {
+				t.Errorf("%s sidecar: %v", f.Filename, err)
+			}
+		}
+	}
+	// The page rebuild follows the record; give it the moment it takes.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, f := range files {
+		for fx.pages.linkedURL(f.Filename) != target.PublicURL(f.Path) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := fx.pages.linkedURL(f.Filename); got != target.PublicURL(f.Path) {
+			t.Errorf("%s: the rebuilt page links %q, want the CDN URL", f.Filename, got)
+		}
+	}
+	fx.pages.check(t)
+}
+
+func addDemo(fx *fixture) []testFile {
+	return []testFile{
+		fx.add("Demo_Pkg", "1.0", "demo_pkg-1.0-py3-none-any.whl"),
+		fx.add("Demo_Pkg", "1.0", "demo_pkg-1.0.tar.gz"),
+	}
+}
+
+// TestWorkerS3 is acceptance 1 at the worker's level: files reach an S3
+// server speaking real HTTP and the page links a copy with the right sha256.
+func TestWorkerS3(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	target := newS3Target(t, "pypi/packages")
+	files := addDemo(fx)
+	fx.start(fx.worker(target, mirror.Config{}))
+	checkMirrored(t, fx, target, files)
+}
+
+// TestWorkerNginx is acceptance 2 at the worker's level: real nginx with
+// WebDAV PUT, serving the pushed files.
+func TestWorkerNginx(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	u, err := url.Parse(mirrortest.StartNginxDAV(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := mirror.NewHTTPPut(u, mirror.TargetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := addDemo(fx)
+	fx.start(fx.worker(target, mirror.Config{}))
+	checkMirrored(t, fx, target, files)
+}
+
+func TestWorkerPushesSidecarFirstAndRebuildsPages(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	files := addDemo(fx)
+	fx.start(fx.worker(ft.target(), mirror.Config{Concurrency: 1}))
+	checkMirrored(t, fx, ft.target(), files)
+	_, order := ft.putCounts()
+	wheel := "/cdn/" + files[0].Path
+	if len(order) != 3 {
+		t.Fatalf("PUTs %v, want 3 (sidecar, wheel, sdist)", order)
+	}
+	mi, wi := -1, -1
+	for i, p := range order {
+		switch p {
+		case wheel + ".metadata":
+			mi = i
+		case wheel:
+			wi = i
+		}
+	}
+	if mi < 0 || wi < 0 || mi > wi {
+		t.Errorf("PUT order %v: the sidecar must go first", order)
+	}
+	fx.pages.mu.Lock()
+	defer fx.pages.mu.Unlock()
+	if len(fx.pages.calls) != 2 || fx.pages.calls[0] != "demo-pkg" {
+		t.Errorf("page rebuilds %v, want demo-pkg once per file", fx.pages.calls)
+	}
+}
+
+// TestWorkerWakesOnUpload: an upload's NOTIFY starts the push within a
+// second, with polling effectively off.
+func TestWorkerWakesOnUpload(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	fx.start(fx.worker(ft.target(), mirror.Config{PollInterval: time.Hour}))
+	// Wait until the worker's session is listening.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		err := fx.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query = 'LISTEN `+index.MirrorChannel+`'`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the worker never listened")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	uploaded := time.Now()
+	files := []testFile{fx.add("demo", "1.0", "demo-1.0.tar.gz")}
+	checkMirrored(t, fx, ft.target(), files)
+	first, ok := ft.firstPut()
+	if !ok || first.Sub(uploaded) > time.Second {
+		t.Errorf("first PUT %v after the upload, want within a second", first.Sub(uploaded))
+	}
+}
+
+// testFault breaks the target, runs the worker against it, checks that
+// files keep failing and are never linked while the fault lasts, heals the
+// target and checks that every file ends mirrored.
+func testFault(t *testing.T, breakIt func(*faultTarget), cfg mirror.Config, wantErr string, heal func(*faultTarget)) {
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	breakIt(ft)
+	files := addDemo(fx)
+	fx.start(fx.worker(ft.target(), cfg))
+
+	st := fx.waitFor("at least two failed attempts per file", func(st map[string]index.MirrorStatus) bool {
+		for _, f := range files {
+			if s := st[f.Filename]; s.Attempts < 3 || s.LastError == "" {
+				return false
+			}
+		}
+		return true
+	})
+	for _, f := range files {
+		s := st[f.Filename]
+		if s.State != index.MirrorPending || s.CDNURL != "" {
+			t.Errorf("%s during the fault: state %s, cdn_url %q; want pending with the local URL", f.Filename, s.State, s.CDNURL)
+		}
+		if !strings.Contains(s.LastError, wantErr) {
+			t.Errorf("%s: last error %q, want it to mention %q", f.Filename, s.LastError, wantErr)
+		}
+		t.Logf("%s after %d attempts: %s", f.Filename, s.Attempts, s.LastError)
+		if u := fx.pages.linkedURL(f.Filename); u != "" {
+			t.Errorf("%s: a page linked %s during the fault", f.Filename, u)
+		}
+	}
+	heal(ft)
+	checkMirrored(t, fx, ft.target(), files)
+}
+
+func setFault(f fault) func(*faultTarget) { return func(ft *faultTarget) { ft.set(f) } }
+
+func TestFaultServerError(t *testing.T) {
+	t.Parallel()
+	testFault(t, setFault(answer500), mirror.Config{}, "500 Internal Server Error: storage backend exploded", setFault(healthy))
+}
+
+func TestFaultTimeout(t *testing.T) {
+	t.Parallel()
+	testFault(t, setFault(hang), mirror.Config{PushTimeout: 200 * time.Millisecond}, "deadline exceeded", setFault(healthy))
+}
+
+func TestFaultConnectionClosedMidBody(t *testing.T) {
+	t.Parallel()
+	testFault(t, setFault(hangUp), mirror.Config{}, "put ", setFault(healthy))
+}
+
+func TestFaultWrongBytes(t *testing.T) {
+	t.Parallel()
+	testFault(t, setFault(corrupt), mirror.Config{}, "sha256", setFault(healthy))
+}
+
+func TestFaultDownThenBack(t *testing.T) {
+	t.Parallel()
+	testFault(t, (*faultTarget).down, mirror.Config{}, "connection refused", (*faultTarget).up)
+}
+
+func TestWorkerGivesUpAfterMaxAttemptsAndRetries(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	ft.set(answer500)
+	files := addDemo(fx)
+	fx.start(fx.worker(ft.target(), mirror.Config{MaxAttempts: 3}))
+	st := fx.waitFor("both files failed", func(st map[string]index.MirrorStatus) bool {
+		for _, f := range files {
+			if st[f.Filename].State != index.MirrorFailed {
+				return false
+			}
+		}
+		return true
+	})
+	for _, f := range files {
+		if s := st[f.Filename]; s.Attempts != 3 || s.CDNURL != "" || !strings.Contains(s.LastError, "500") {
+			t.Errorf("%s: %+v", f.Filename, s)
+		}
+	}
+	counts, _ := ft.putCounts()
+	wheel := "/cdn/" + files[0].Path
+	if counts[wheel+".metadata"] != 3 || counts[wheel] != 0 {
+		t.Errorf("PUTs %v: want 3 of the sidecar and none of a wheel whose sidecar failed", counts)
+	}
+
+	ft.set(healthy)
+	if err := fx.store.RetryMirror(context.Background(), files[0].Filename); err != nil {
+		t.Fatal(err)
+	}
+	fx.waitFor("the retried file mirrored", func(st map[string]index.MirrorStatus) bool {
+		return st[files[0].Filename].State == index.MirrorMirrored
+	})
+	if s := fx.statuses()[files[1].Filename]; s.State != index.MirrorFailed {
+		t.Errorf("the file not retried is %s", s.State)
+	}
+	if _, err := fx.store.RetryFailedMirrors(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkMirrored(t, fx, ft.target(), files)
+}
+
+// TestTwoWorkersPushEachFileOnce is acceptance 4: two workers, each with its
+// own connection pool as separate processes would have, race for files
+// uploaded while both run; every object is PUT exactly once.
+func TestTwoWorkersPushEachFileOnce(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	fx.start(fx.worker(ft.target(), mirror.Config{Concurrency: 3}))
+	pool2, err := pgxpool.New(context.Background(), fx.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool2.Close)
+	w2, err := mirror.New(mirror.Config{DataDir: fx.dataDir, PollInterval: time.Hour, Concurrency: 3},
+		index.NewStore(pool2), ft.target(), fx.pages, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.start(w2)
+
+	var files []testFile
+	objects := 0
+	for i := range 12 {
+		v := fmt.Sprintf("1.%d", i)
+		files = append(files, fx.add("demo", v, "demo-"+v+"-py3-none-any.whl"), fx.add("demo", v, "demo-"+v+".tar.gz"))
+		objects += 3
+	}
+	checkMirrored(t, fx, ft.target(), files)
+	counts, order := ft.putCounts()
+	if len(order) != objects {
+		t.Errorf("%d PUTs, want %d", len(order), objects)
+	}
+	for p, n := range counts {
+		if n != 1 {
+			t.Errorf("%s PUT %d times", p, n)
+		}
+	}
+}
+
+// TestWorkerStopsAndGivesBack: stopping mid-push returns nil, and the file
+// goes back to pending without the attempt counting against it.
+func TestWorkerStopsAndGivesBack(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	ft.set(hang)
+	files := []testFile{fx.add("demo", "1.0", "demo-1.0.tar.gz")}
+	w := fx.worker(ft.target(), mirror.Config{PushTimeout: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, ok := ft.firstPut(); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no PUT arrived")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancellation")
+	}
+	s := fx.statuses()[files[0].Filename]
+	if s.State != index.MirrorPending || s.Attempts != 0 || s.LastError != "" {
+		t.Errorf("after stopping: %+v; want pending, no attempt counted, no error", s)
+	}
+	if time.Until(s.NextAttempt) > time.Second {
+		t.Errorf("next attempt %v from now, want due at once", time.Until(s.NextAttempt))
+	}
+}
+
+func TestNewRefusesTargetWithoutPublicURL(t *testing.T) {
+	t.Parallel()
+	d, err := mirror.NewDir(&url.URL{Scheme: "file", Path: t.TempDir()}, mirror.TargetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = mirror.New(mirror.Config{DataDir: t.TempDir()}, &index.Store{}, d, &pagesProbe{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "public") {
+		t.Errorf("New with a target without public URL: %v", err)
+	}
+	_, err = mirror.New(mirror.Config{}, &index.Store{}, d, &pagesProbe{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "data directory") {
+		t.Errorf("New without a data directory: %v", err)
+	}
+}
+
+func TestWorkerRefusesCorruptLocalCopy(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	f := fx.add("demo", "1.0", "demo-1.0.tar.gz")
+	// Same size, different bytes: only the read-back catches it.
+	local := filepath.Join(fx.dataDir, "packages", filepath.FromSlash(f.Path))
+	if err := os.WriteFile(local, bytes.Repeat([]byte("x"), int(f.Size)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fx.start(fx.worker(ft.target(), mirror.Config{MaxAttempts: 2}))
+	st := fx.waitFor("failed", func(st map[string]index.MirrorStatus) bool {
+		return st[f.Filename].State == index.MirrorFailed
+	})
+	if s := st[f.Filename]; s.CDNURL != "" || !strings.Contains(s.LastError, "sha256") {
+		t.Errorf("corrupt local copy: %+v", s)
+	}
+}
