@@ -285,11 +285,11 @@ func (w tWriter) Write(p []byte) (int, error) {
 type fault int32
 
 const (
-	healthy    fault = iota
-	answer500        // 500 Internal Server Error, nothing stored
-	hang             // never answers; the worker's push timeout ends it
-	hangUp           // reads part of the body and closes the connection
-	corrupt          // answers 201 but stores different bytes
+	healthy   fault = iota
+	answer500       // 500 Internal Server Error, nothing stored
+	hang            // never answers; the worker's push timeout ends it
+	hangUp          // reads part of the body and closes the connection
+	corrupt         // answers 201 but stores different bytes
 )
 
 // faultTarget is an HTTP PUT target, with GET as its public side, whose PUT
