@@ -1,0 +1,69 @@
+package httperr
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+func TestWrite(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err    error
+		status int
+		body   string
+	}{
+		{fmt.Errorf("%w: bad thing", index.ErrInvalid), 400, "bad thing"},
+		{fmt.Errorf("ctx: %w", index.DuplicateError("a.whl", "ff")), 400, "File already exists ('a.whl', with blake2_256 hash 'ff')."},
+		{fmt.Errorf("%w: No credentials supplied.", index.ErrUnauthenticated), 401, "No credentials supplied."},
+		{fmt.Errorf("%w: no", index.ErrForbidden), 403, "no"},
+		{fmt.Errorf("project: %w", index.ErrNotFound), 404, "Not Found"},
+		{fmt.Errorf("%w: gone", index.ErrGone), 410, "gone"},
+		{errors.New("secret driver detail"), 500, "Internal server error."},
+	}
+	log := slog.New(slog.DiscardHandler)
+	for _, tt := range tests {
+		// httptest.ResponseRecorder cannot be hijacked: the standard response.
+		rec := httptest.NewRecorder()
+		Write(rec, httptest.NewRequest("POST", "/", nil), log, tt.err)
+		body := rec.Body.String()
+		if rec.Code != tt.status || !strings.HasPrefix(body, tt.body) || strings.Contains(body, "secret") {
+			t.Errorf("%v: %d %q, want %d %q", tt.err, rec.Code, body, tt.status, tt.body)
+		}
+		if got := rec.Header().Get("WWW-Authenticate"); (tt.status == 401) != (got == `Basic realm="pypi"`) {
+			t.Errorf("%v: WWW-Authenticate %q", tt.err, got)
+		}
+	}
+}
+
+// Over a real HTTP/1.1 connection the message is the reason phrase too.
+func TestWriteReasonPhrase(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.DiscardHandler)
+	srv := httptest.NewServer(Handler(log, func(w http.ResponseWriter, r *http.Request) error {
+		return fmt.Errorf("%w: Käse\tis not a version", index.ErrInvalid)
+	}))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil && err != io.EOF {
+		t.Fatal(err)
+	}
+	if line != "HTTP/1.1 400 K?se is not a version\r\n" {
+		t.Fatalf("status line %q", line)
+	}
+}
