@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ type Store interface {
 	Role(ctx context.Context, projectID, userID int64) (string, error)
 	ExistingFile(ctx context.Context, filename, blake2 string) (ref index.FileRef, found, deleted bool, err error)
 	AddFile(ctx context.Context, nf index.NewFile) (index.AddResult, error)
+	RegisterRelease(ctx context.Context, nr index.NewRelease) (index.AddResult, error)
 }
 
 // Authenticator identifies the uploader.
@@ -70,6 +72,10 @@ func New(cfg Config, store Store, authn Authenticator, pages Pages, log *slog.Lo
 // ServeHTTP dispatches on the form's :action, as PyPI's one upload URL does.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
+		if r.URL.Query().Get(":action") == "list_classifiers" {
+			listClassifiers(w)
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "This is the cheeseshop upload endpoint. POST distribution files here with twine, e.g.\n  twine upload --repository-url <this URL> dist/*")
 		return
@@ -87,18 +93,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	id, err := h.auth.Authenticate(ctx, r)
-	if err != nil {
-		return err
+	// Only verify works without credentials (register.go), so a request
+	// without them is read only when it may be one.
+	id, authErr := h.auth.Authenticate(ctx, r)
+	if authErr != nil && !anonymousAllowed(r, authErr) {
+		return authErr
 	}
 	req, err := parseForm(r, filepath.Join(h.cfg.DataDir, "tmp"), h.cfg.MaxFileSize)
 	if err != nil {
-		return err
+		return cmp.Or(authErr, err)
 	}
 	defer req.cleanup()
+	if authErr != nil && req.action != "verify" {
+		return authErr
+	}
 	switch req.action {
 	case "file_upload":
 		if err := h.fileUpload(ctx, id, req); err != nil {
+			return err
+		}
+	case "submit", "submit_pkg_info":
+		if err := h.submit(ctx, id, req); err != nil {
+			return err
+		}
+	case "verify":
+		if err := h.verify(ctx, req); err != nil {
 			return err
 		}
 	case "doc_upload":
