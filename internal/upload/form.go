@@ -97,10 +97,10 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 			io.Copy(io.Discard, part) //nolint:errcheck // dropped on purpose
 			part.Close()
 			continue
-		case part.FileName() != "":
+		case rawFileName(part) != "":
 			part.Close()
 			req.cleanup()
-			return nil, fmt.Errorf("%w: `%s`: Should not be a tuple.", index.ErrInvalid, name)
+			return nil, fmt.Errorf("%w: %s: Should not be a tuple.", index.ErrInvalid, name)
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes-fieldBytes+1))
 		part.Close()
@@ -135,7 +135,7 @@ func cleanErr(err error) error {
 }
 
 func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, error) {
-	c := &content{filename: part.FileName()}
+	c := &content{filename: rawFileName(part)}
 	if c.filename == "" {
 		// RFC 7578 allows an absent filename; PyPI rejects it as no file.
 		io.Copy(io.Discard, part) //nolint:errcheck
@@ -172,6 +172,18 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	c.blake2 = hexSum(b256)
 	c.blake2_512 = hexSum(b512)
 	return c, nil
+}
+
+// rawFileName is the part's filename parameter as sent. Part.FileName
+// reduces it to its last path element (RFC 7578, 4.2), which would hide the
+// '/' that checklist item 10 refuses and store "../x.whl" as "x.whl". Like
+// Part.FileName, a malformed Content-Disposition has no filename.
+func rawFileName(p *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }

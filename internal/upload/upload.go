@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,48 +23,60 @@ const pageTimeout = 30 * time.Second
 
 var (
 	hex64  = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
-	hex32  = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 	hex128 = regexp.MustCompile(`^[0-9a-fA-F]{128}$`)
 )
 
-// checkForm applies PyPI's form checks (checklist items 2 and 3), in order.
+// checkForm applies PyPI's form checks (checklist items 2 and 3) and words
+// their failures as Warehouse's UploadForm does: field errors first, the
+// name's before the others and the others by field name (Warehouse reports
+// sorted(form.errors)[0]), then the form-level checks, whose messages start
+// "Error: ". md5_digest has no format check there: a malformed one fails
+// later as a digest that does not match.
 func checkForm(f map[string][]string) error {
 	if pv := first(f["protocol_version"]); pv != "" && pv != "1" {
 		return fmt.Errorf("%w: Unknown protocol version.", index.ErrInvalid)
 	}
-	name := first(f["name"])
-	if name == "" {
-		return fmt.Errorf("%w: 'name' is a required field. See https://packaging.python.org/specifications/core-metadata for more information.", index.ErrInvalid)
-	}
-	if err := index.CheckName(name); err != nil {
-		return err
-	}
-	ft := first(f["filetype"])
-	if ft != string(index.Sdist) && ft != string(index.Wheel) {
-		return fmt.Errorf("%w: Invalid value for filetype. Error: Use a known file type.", index.ErrInvalid)
-	}
-	if v := first(f["md5_digest"]); v != "" && !hex32.MatchString(v) {
-		return fmt.Errorf("%w: Invalid value for md5_digest. Error: Use a valid, hex-encoded, MD5 message digest.", index.ErrInvalid)
-	}
-	if v := first(f["sha256_digest"]); v != "" && !hex64.MatchString(v) {
-		return fmt.Errorf("%w: Invalid value for sha256_digest. Error: Use a valid, hex-encoded, SHA256 message digest.", index.ErrInvalid)
+	if name := first(f["name"]); name == "" {
+		return nameFieldError(name, "This field is required.")
+	} else if !index.ValidName(name) {
+		return nameFieldError(name, "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.")
 	}
 	// Lenient: distutils and setuptools ≤ 66 send a 128-hex BLAKE2b-512
 	// digest under this name (PROTOCOL.md 2, item 3); it is verified as such.
 	if v := first(f["blake2_256_digest"]); v != "" && !hex64.MatchString(v) && !hex128.MatchString(v) {
 		return fmt.Errorf("%w: Invalid value for blake2_256_digest. Error: Use a valid, hex-encoded, BLAKE2 message digest.", index.ErrInvalid)
 	}
+	ft := first(f["filetype"])
+	switch {
+	case ft == "":
+		return fmt.Errorf("%w: Invalid value for filetype. Error: This field is required.", index.ErrInvalid)
+	case ft != string(index.Sdist) && ft != string(index.Wheel):
+		return fmt.Errorf("%w: Invalid value for filetype. Error: Use a known file type.", index.ErrInvalid)
+	}
+	if v := first(f["sha256_digest"]); v != "" && !hex64.MatchString(v) {
+		return fmt.Errorf("%w: Invalid value for sha256_digest. Error: Use a valid, hex-encoded, SHA256 message digest.", index.ErrInvalid)
+	}
 	pyv := first(f["pyversion"])
 	if ft != string(index.Sdist) && pyv == "" {
-		return fmt.Errorf("%w: Invalid value for pyversion. Error: Python version is required for binary distribution uploads.", index.ErrInvalid)
+		return fmt.Errorf("%w: Error: Python version is required for binary distribution uploads.", index.ErrInvalid)
 	}
 	if ft == string(index.Sdist) && pyv != "" && pyv != "source" {
-		return fmt.Errorf("%w: Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.", index.ErrInvalid)
+		return fmt.Errorf("%w: Error: Use 'source' as Python version for an sdist.", index.ErrInvalid)
 	}
 	if first(f["md5_digest"]) == "" && first(f["sha256_digest"]) == "" && first(f["blake2_256_digest"]) == "" {
 		return fmt.Errorf("%w: Error: Include at least one message digest.", index.ErrInvalid)
 	}
 	return nil
+}
+
+// nameFieldError is Warehouse's message for a bad name field, which shows a
+// value longer than 60 characters as its first and last 30.
+func nameFieldError(value, msg string) error {
+	if r := []rune(value); len(r) > 60 {
+		value = string(r[:30]) + "..." + string(r[len(r)-30:])
+	}
+	return fmt.Errorf("%w: %s is an invalid value for Name. Error: %s See https://packaging.python.org/specifications/core-metadata for more information.",
+		index.ErrInvalid, pyRepr(value), msg)
 }
 
 // dropEmpty removes empty values and distutils' "UNKNOWN" placeholder, which
@@ -134,8 +147,8 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 		return err
 	}
 	if c.tooLarge {
-		return fmt.Errorf("%w: File too large. Limit for project '%s' is %d MB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.",
-			index.ErrTooLarge, project.Name, h.cfg.MaxFileSize/(1<<20))
+		return fmt.Errorf("%w: File too large. Limit for project %s is %s. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.",
+			index.ErrTooLarge, pyRepr(project.Name), sizeText(h.cfg.MaxFileSize))
 	}
 	if err := checkDigests(f, c); err != nil {
 		return err
@@ -281,6 +294,19 @@ func checkExtension(filename string, typ index.PackageType) error {
 	return nil
 }
 
+// sizeText shows a size limit as PyPI does, in whole "MB" (MiB), when it is
+// one; a limit configured to the byte is shown in KB or bytes rather than
+// rounded down to a misleading "0 MB".
+func sizeText(n int64) string {
+	switch {
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n%(1<<10) == 0:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // checkDigests requires every supplied digest to match (checklist item 13).
 func checkDigests(f map[string][]string, c *content) error {
 	mismatch := fmt.Errorf("%w: The digest supplied does not match a digest calculated from the uploaded file.", index.ErrInvalid)
@@ -325,6 +351,22 @@ func checkFilenameProject(fnName, fnVersion string, p index.Project, v index.Ver
 // The metadata goes first: a page never promises a sidecar that is missing.
 func (h *Handler) place(tmp, rel string, metadata []byte) error {
 	dst := filepath.Join(h.cfg.DataDir, "packages", filepath.FromSlash(rel))
+	// A failed upload removes the hash directories it leaves empty
+	// (unplace), possibly just after MkdirAll made them for us; that shows
+	// as a missing directory, and another attempt makes them again.
+	var err error
+	for range 3 {
+		if err = placeOnce(tmp, dst, metadata); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	if err != nil {
+		h.removeEmptyDirs(filepath.Dir(dst))
+	}
+	return err
+}
+
+func placeOnce(tmp, dst string, metadata []byte) error {
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("place file: %w", err)
@@ -352,12 +394,27 @@ func (h *Handler) place(tmp, rel string, metadata []byte) error {
 	return nil
 }
 
-// unplace removes a placed file after its commit failed.
+// unplace removes a placed file after its commit failed, and the hash
+// directories it leaves empty: a refused upload leaves nothing on disk.
 func (h *Handler) unplace(rel string) {
 	dst := filepath.Join(h.cfg.DataDir, "packages", filepath.FromSlash(rel))
 	os.Remove(dst)
 	os.Remove(dst + ".metadata")
-	// The hash directories stay: another upload may be placing a file there.
+	h.removeEmptyDirs(filepath.Dir(dst))
+}
+
+// removeEmptyDirs removes dir and then its parents, up to but not including
+// packages/, while they are empty. os.Remove refuses a directory that holds
+// anything, so another upload's file keeps its directories; directories
+// another upload has only just made may go, and its place tries again.
+func (h *Handler) removeEmptyDirs(dir string) {
+	root := filepath.Join(h.cfg.DataDir, "packages")
+	for strings.HasPrefix(dir, root+string(filepath.Separator)) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
 }
 
 func syncFile(path string) error {
