@@ -72,14 +72,23 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		log.InfoContext(r.Context(), "request refused", "status", status, "err", err)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Vary", "Authorization")
 	if status == http.StatusUnauthorized {
 		// distutils' register only sends credentials after this challenge;
 		// its password manager is keyed on the realm "pypi".
 		h.Set("WWW-Authenticate", `Basic realm="pypi"`)
 	}
+	WriteText(w, r, status, msg)
+}
+
+// WriteText answers with status and msg as Write answers an error: msg in a
+// text/plain body and, on HTTP/1.x, in the reason phrase. It is for answers
+// that are not errors but carry a message clients show, such as PyPI's 308
+// for POST /legacy.
+func WriteText(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
 	body := msg + "\n"
 	if r.ProtoMajor == 1 && writeWithReason(w, status, reasonPhrase(msg), body) {
 		return

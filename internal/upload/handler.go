@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -133,10 +134,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// RedirectNoSlash answers POST /legacy with PyPI's 308 to /legacy/.
+// RedirectNoSlash answers POST /legacy with PyPI's 308 to /legacy/, its
+// message in the reason phrase as well as the body: no client follows a
+// redirect of a POST, and distutils shows only the reason (PROTOCOL.md 1.1).
 func RedirectNoSlash(w http.ResponseWriter, r *http.Request) {
+	// Read what the client is still sending (bounded as an upload is), so
+	// it reads this answer rather than a reset connection.
+	io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, DefaultMaxFileSize+maxFieldBytes+1<<20)) //nolint:errcheck
 	w.Header().Set("Location", "/legacy/")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusPermanentRedirect)
-	fmt.Fprintln(w, "An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)")
+	httperr.WriteText(w, r, http.StatusPermanentRedirect,
+		"An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)")
 }
