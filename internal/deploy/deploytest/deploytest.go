@@ -296,6 +296,10 @@ events {
     worker_connections 256;
 }
 http {
+    # As Debian's nginx.conf: the site must hold its own against these.
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    gzip on;
     access_log {{.Dir}}/access.log;
     client_body_temp_path {{.Dir}}/tmp/client_body;
     proxy_temp_path {{.Dir}}/tmp/proxy;
@@ -313,12 +317,18 @@ ErrorLog {{.ErrorLog}}
 LogLevel warn
 DefaultRuntimeDir {{.Dir}}
 Mutex file:{{.Dir}} default
-TypesConfig /dev/null
+# As Debian's mime.conf, plus an AddEncoding some operators add: the site
+# must still send a .tar.gz as opaque bytes.
+TypesConfig /etc/mime.types
+AddType application/x-gzip .gz .tgz
+AddEncoding x-gzip .gz .tgz
+AddCharset UTF-8 .utf8
 {{with .User}}User {{.}}
 Group {{$.Group}}{{end}}
 LoadModule mpm_event_module {{.Modules}}/mod_mpm_event.so
 LoadModule authz_core_module {{.Modules}}/mod_authz_core.so
 LoadModule mime_module {{.Modules}}/mod_mime.so
+LoadModule dir_module {{.Modules}}/mod_dir.so
 LoadModule rewrite_module {{.Modules}}/mod_rewrite.so
 LoadModule headers_module {{.Modules}}/mod_headers.so
 LoadModule proxy_module {{.Modules}}/mod_proxy.so
