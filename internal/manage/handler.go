@@ -1,0 +1,122 @@
+package manage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/httperr"
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// Authenticator identifies the caller.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request) (auth.Identity, error)
+}
+
+// maxFormBytes caps a management form: it carries a reason at most.
+const maxFormBytes = 64 << 10
+
+// Handler serves the owners' endpoint under /manage/ (see the package
+// documentation). Mount it at "/manage/"; it parses the rest of the path
+// itself, so it works under any router.
+type Handler struct {
+	svc   *Service
+	store Store
+	auth  Authenticator
+	log   *slog.Logger
+	h     http.Handler
+}
+
+// NewHandler returns the endpoint. Cross-origin browser requests are
+// refused (http.CrossOriginProtection): a browser that remembers Basic
+// credentials must not let another site's form yank a release.
+func NewHandler(svc *Service, authn Authenticator, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{svc: svc, store: svc.store, auth: authn, log: log.With("component", "manage")}
+	h.h = http.NewCrossOriginProtection().Handler(httperr.Handler(h.log, h.serve))
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.h.ServeHTTP(w, r) }
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/manage/")
+	parts := strings.Split(rest, "/")
+	if !ok || len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+		return fmt.Errorf("%w: use POST /manage/<project>/<version>/yank, unyank or delete", index.ErrNotFound)
+	}
+	project, version, action := parts[0], parts[1], parts[2]
+	if action != "yank" && action != "unyank" && action != "delete" {
+		return fmt.Errorf("%w: unknown action %q: use yank, unyank or delete", index.ErrNotFound, action)
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		fmt.Fprintln(w, "Use POST.")
+		return nil
+	}
+	ctx := r.Context()
+	id, err := h.auth.Authenticate(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := h.authorize(ctx, id, project); err != nil {
+		return err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("%w: invalid form: %v", index.ErrInvalid, err)
+	}
+	var ch index.Change
+	var done string
+	switch action {
+	case "yank":
+		ch, err = h.svc.Yank(ctx, project, version, r.PostFormValue("reason"), id.UserName)
+		done = "yanked"
+	case "unyank":
+		ch, err = h.svc.Unyank(ctx, project, version, id.UserName)
+		done = "unyanked"
+	case "delete":
+		ch, err = h.svc.Delete(ctx, project, version, r.FormValue("filename"), id.UserName)
+		done = fmt.Sprintf("deleted (%d files)", len(ch.Removed))
+	}
+	if err != nil {
+		return err
+	}
+	if !ch.Changed {
+		done = "unchanged"
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Vary", "Authorization")
+	w.Header().Set("X-PyPI-Last-Serial", fmt.Sprint(ch.Project.LastSerial))
+	fmt.Fprintf(w, "%s %s: %s\n", ch.Project.Name, version, done)
+	return nil
+}
+
+// authorize requires a password-authenticated owner of the project.
+func (h *Handler) authorize(ctx context.Context, id auth.Identity, project string) error {
+	if id.Token != nil {
+		return fmt.Errorf("%w: API tokens can only upload. Authenticate with your user name and password to manage releases.", index.ErrForbidden)
+	}
+	p, err := h.store.Project(ctx, index.Normalize(project))
+	if err != nil {
+		return err
+	}
+	role, err := h.store.Role(ctx, p.ID, id.UserID)
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return err
+	}
+	if role != index.RoleOwner {
+		return fmt.Errorf("%w: The user '%s' isn't allowed to manage project '%s': only its owners may yank and delete releases.", index.ErrForbidden, id.UserName, p.Name)
+	}
+	return nil
+}
