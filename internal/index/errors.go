@@ -23,4 +23,9 @@ var (
 	// ErrUnavailable means a dependency (the database) cannot be reached now;
 	// the client should retry later.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrStorage means the server could not write to its own storage (disk
+	// full, an I/O error); whatever was half-written has been removed and
+	// the client may retry later. The HTTP layer tells "disk full" apart
+	// with errors.Is(err, syscall.ENOSPC).
+	ErrStorage = errors.New("storage failure")
 )
