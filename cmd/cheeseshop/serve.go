@@ -44,6 +44,7 @@ type serveConfig struct {
 	readyFile   string
 	maxFileSize int64
 	createDB    bool
+	mirror      mirrorFlags
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -54,6 +55,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&c.readyFile, "ready-file", envOr(e, "CHEESESHOP_READY_FILE", ""), "write the server's URL to this file once it accepts connections (env CHEESESHOP_READY_FILE)")
 	fs.Int64Var(&c.maxFileSize, "max-file-size", envInt(e, "CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize), "largest accepted upload in bytes (env CHEESESHOP_MAX_FILE_SIZE)")
 	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
+	c.mirror.register(fs, e)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,11 +83,20 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 
 	store := index.NewStore(pool)
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
-	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize}, store, auth.New(store, nil), pages, log)
+	runMirror, err := c.mirror.newMirror(ctx, e, c.dataDir, store, pages, log)
+	if err != nil {
+		return err
+	}
+	authn := auth.New(store, store)
+	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize}, store, authn, pages, log)
 	if err != nil {
 		return err
 	}
 	files := static.New(static.Config{DataDir: c.dataDir}, log)
+	api, err := apiRoutes(c.dataDir, c.baseURL, store, pages, authn, log)
+	if err != nil {
+		return err
+	}
 
 	// The root page must exist for /simple/ to answer; it is derived data.
 	if err := pages.RegenerateRoot(ctx); err != nil {
@@ -101,11 +112,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize)
 
 	srv := &http.Server{
-		Handler:           routes(up, files),
+		Handler:           routes(up, files, api),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runMirror(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -127,7 +139,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	return g.Wait()
 }
 
-func routes(up *upload.Handler, files *static.Server) http.Handler {
+func routes(up *upload.Handler, files *static.Server, mounts ...func(chi.Router)) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
 	r.Use(middleware.Recoverer)
@@ -144,6 +156,9 @@ func routes(up *upload.Handler, files *static.Server) http.Handler {
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/simple/", http.StatusFound)
 	})
+	for _, mount := range mounts {
+		mount(r)
+	}
 	return r
 }
 

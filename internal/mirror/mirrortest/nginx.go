@@ -20,26 +20,62 @@ const nginxPath = "/usr/sbin/nginx"
 // sets CHEESESHOP_REQUIRE; CI sets CI=true).
 func required() bool { return os.Getenv("CHEESESHOP_REQUIRE") != "" || os.Getenv("CI") == "true" }
 
-// StartNginxDAV starts a private nginx on a free loopback port that accepts
-// PUT under /dav/ (creating directories) and serves what was put with GET,
-// and returns the base URL of /dav. Everything nginx writes stays in a
-// temporary directory; the server stops when the test ends. Without nginx
-// the test is skipped, or fails when the tools are required.
+// StartNginxDAV starts a private nginx (see StartNginx) in a temporary
+// directory, stops it when the test ends, and returns the base URL of /dav.
+// Without nginx the test is skipped, or fails when the tools are required.
 func StartNginxDAV(t testing.TB) string {
 	t.Helper()
-	if _, err := os.Stat(nginxPath); err != nil {
+	if err := NginxAvailable(); err != nil {
 		if required() {
-			t.Fatalf("%s is missing: run `make test`, which installs it", nginxPath)
+			t.Fatalf("%v: run `make test`, which installs it", err)
 		}
-		t.Skipf("%s is missing: run `make test`", nginxPath)
+		t.Skipf("%v: run `make test`", err)
 	}
-	dir := t.TempDir()
+	n, err := StartNginx(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		n.Stop()
+		if t.Failed() {
+			t.Logf("nginx logs:\n%s", n.Logs())
+		}
+	})
+	return n.URL
+}
+
+// NginxAvailable reports why nginx cannot be started, or nil.
+func NginxAvailable() error {
+	if _, err := os.Stat(nginxPath); err != nil {
+		return fmt.Errorf("%s is missing", nginxPath)
+	}
+	return nil
+}
+
+// Nginx is a private nginx that accepts PUT under /dav/ (creating
+// directories) and serves what was put with GET.
+type Nginx struct {
+	// URL is the base URL of /dav, without a trailing slash.
+	URL    string
+	dir    string
+	cmd    *exec.Cmd
+	out    *bytes.Buffer
+	exited chan error
+}
+
+// StartNginx starts nginx on a free loopback port with everything it writes
+// (pid, logs, temporary files, the served tree) under dir, and returns once
+// it accepts connections.
+func StartNginx(dir string) (*Nginx, error) {
 	for _, d := range []string{"www/dav", "body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	port := freePort(t)
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	user := ""
 	if os.Geteuid() == 0 {
 		// nginx's workers would otherwise drop to nobody and could not
@@ -73,30 +109,15 @@ http {
 `, user, dir, port)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(nginxPath, "-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"))
-	cmd.Stderr = &stderr
-	cmd.Stdout = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nginx: %v", err)
+	n := &Nginx{dir: dir, out: &bytes.Buffer{}, exited: make(chan error, 1)}
+	n.cmd = exec.Command(nginxPath, "-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"))
+	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
+	if err := n.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start nginx: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGQUIT) //nolint:errcheck // it may have exited already
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill() //nolint:errcheck
-			<-exited
-		}
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx output:\n%s\nerror.log:\n%s", stderr.String(), log)
-		}
-	})
+	go func() { n.exited <- n.cmd.Wait() }()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -106,25 +127,44 @@ http {
 			break
 		}
 		select {
-		case err := <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited: %v\n%s\n%s", err, stderr.String(), log)
+		case err := <-n.exited:
+			n.exited <- err
+			return nil, fmt.Errorf("nginx exited: %v\n%s", err, n.Logs())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nginx does not answer on %s", addr)
+			n.Stop()
+			return nil, fmt.Errorf("nginx does not answer on %s\n%s", addr, n.Logs())
 		}
 	}
-	return "http://" + addr + "/dav"
+	n.URL = "http://" + addr + "/dav"
+	return n, nil
+}
+
+// Stop asks nginx to quit and waits for it, killing it after ten seconds.
+func (n *Nginx) Stop() {
+	n.cmd.Process.Signal(syscall.SIGQUIT) //nolint:errcheck // it may have exited already
+	select {
+	case err := <-n.exited:
+		n.exited <- err
+	case <-time.After(10 * time.Second):
+		n.cmd.Process.Kill() //nolint:errcheck
+		n.exited <- <-n.exited
+	}
+}
+
+// Logs returns what nginx printed and its error log.
+func (n *Nginx) Logs() string {
+	log, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
+	return n.out.String() + string(log)
 }
 
 // freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/mirror"
+	"github.com/cheeseshop/cheeseshop/internal/staticgen"
+)
+
+// Compile-time checks that the store and the page generator satisfy what
+// the mirror worker declares.
+var (
+	_ mirror.Store = (*index.Store)(nil)
+	_ mirror.Pages = (*staticgen.Generator)(nil)
+)
+
+func init() {
+	register("mirror run", command{summary: "run the CDN mirror worker alone (serve runs it too when --mirror is set)", run: cmdMirrorRun})
+	register("mirror status", command{summary: "list files pending, mirrored and failed on the CDN, with the last error", run: cmdMirrorStatus})
+	register("mirror retry", command{summary: "make failed files pending again: FILE or --all-failed", run: cmdMirrorRetry})
+}
+
+// mirrorEnvAuthHeader names the environment variable with the extra header
+// for http(s) targets. It is read from the environment only, never a flag,
+// so that the secret does not show in the process list.
+const mirrorEnvAuthHeader = "CHEESESHOP_MIRROR_AUTH_HEADER"
+
+// mirrorFlags are the mirror settings serve and the mirror commands share.
+type mirrorFlags struct {
+	target     string
+	publicURL  string
+	attempts   int
+	backoff    time.Duration
+	backoffMax time.Duration
+}
+
+func (m *mirrorFlags) register(fs *flag.FlagSet, e env) {
+	fs.StringVar(&m.target, "mirror", envOr(e, "CHEESESHOP_MIRROR", ""),
+		"push files to this CDN origin and link them there once verified: s3://bucket/prefix?endpoint=URL&region=NAME, "+
+			"http(s)://host/dir (HTTP PUT; extra header from env "+mirrorEnvAuthHeader+"=\"Name: value\") or file:///dir; "+
+			"empty: files are served locally only (env CHEESESHOP_MIRROR)")
+	fs.StringVar(&m.publicURL, "mirror-public-url", envOr(e, "CHEESESHOP_MIRROR_PUBLIC_URL", ""),
+		"base URL under which the CDN serves what was pushed; default: the PUT URL or the bucket's URL (env CHEESESHOP_MIRROR_PUBLIC_URL)")
+	fs.IntVar(&m.attempts, "mirror-attempts", int(envInt(e, "CHEESESHOP_MIRROR_ATTEMPTS", 10)),
+		"attempts per file before it is marked failed and keeps its local URL (env CHEESESHOP_MIRROR_ATTEMPTS)")
+	fs.DurationVar(&m.backoff, "mirror-backoff", envDuration(e, "CHEESESHOP_MIRROR_BACKOFF", 30*time.Second),
+		"wait after a file's first failed attempt; it doubles per attempt, with jitter (env CHEESESHOP_MIRROR_BACKOFF)")
+	fs.DurationVar(&m.backoffMax, "mirror-backoff-max", envDuration(e, "CHEESESHOP_MIRROR_BACKOFF_MAX", time.Hour),
+		"longest wait between attempts (env CHEESESHOP_MIRROR_BACKOFF_MAX)")
+}
+
+// check reports every problem with the mirror flags at once.
+func (m *mirrorFlags) check() error {
+	var errs []error
+	if m.target == "" && m.publicURL != "" {
+		errs = append(errs, errors.New("--mirror-public-url needs --mirror"))
+	}
+	if m.attempts < 1 {
+		errs = append(errs, errors.New("--mirror-attempts must be at least 1"))
+	}
+	if m.backoff <= 0 || m.backoffMax < m.backoff {
+		errs = append(errs, errors.New("--mirror-backoff must be positive and at most --mirror-backoff-max"))
+	}
+	return errors.Join(errs...)
+}
+
+// newMirror builds the worker that serve and `mirror run` run. Without
+// --mirror it returns a run function that does nothing, so that serve can
+// start it unconditionally.
+func (m *mirrorFlags) newMirror(ctx context.Context, e env, dataDir string, store *index.Store, pages mirror.Pages, log *slog.Logger) (func(context.Context) error, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	if m.target == "" {
+		return func(context.Context) error { return nil }, nil
+	}
+	auth := e.getenv(mirrorEnvAuthHeader)
+	target, err := mirror.OpenTarget(ctx, m.target, mirror.TargetOptions{PublicURL: m.publicURL, AuthHeader: auth})
+	if err != nil {
+		return nil, fmt.Errorf("--mirror: %w", err)
+	}
+	w, err := mirror.New(mirror.Config{
+		DataDir:     dataDir,
+		MaxAttempts: m.attempts,
+		BackoffBase: m.backoff,
+		BackoffMax:  m.backoffMax,
+	}, store, target, pages, log)
+	if err != nil {
+		return nil, err
+	}
+	authName, _, _ := strings.Cut(auth, ":")
+	log.Info("mirroring files", "mirror", redactTarget(m.target), "public_url", target.PublicURL(""),
+		"auth_header", authName, "attempts", m.attempts, "backoff", m.backoff, "backoff_max", m.backoffMax)
+	return w.Run, nil
+}
+
+// redactTarget hides a password in a target URL for logging.
+func redactTarget(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
+
+func envDuration(e env, key string, def time.Duration) time.Duration {
+	if v := e.getenv(key); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// mirrorCmd is what every mirror command starts from: its flags parsed and
+// a migrated database.
+type mirrorCmd struct {
+	common
+	mirror mirrorFlags
+	store  *index.Store
+	log    *slog.Logger
+	args   []string // positional arguments after the flags
+	close  func()
+}
+
+// openMirrorCmd parses the shared flags, extra ones from extra, and opens
+// the database.
+func openMirrorCmd(ctx context.Context, e env, name, synopsis string, args []string, extra func(*flag.FlagSet)) (*mirrorCmd, error) {
+	mc := &mirrorCmd{}
+	fs := newFlags(e, name, synopsis, &mc.common)
+	mc.mirror.register(fs, e)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	mc.args = fs.Args()
+	var err error
+	if mc.log, err = mc.logger(e.stderr); err != nil {
+		return nil, err
+	}
+	if err := mc.mirror.check(); err != nil {
+		return nil, err
+	}
+	pool, err := mc.openDB(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, pool, mc.log); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	mc.store, mc.close = index.NewStore(pool), pool.Close
+	return mc, nil
+}
+
+func cmdMirrorRun(ctx context.Context, e env, args []string) error {
+	mc, err := openMirrorCmd(ctx, e, "mirror run", "mirror run --mirror URL [flags]", args, nil)
+	if err != nil {
+		return err
+	}
+	defer mc.close()
+	if len(mc.args) > 0 {
+		return fmt.Errorf("mirror run: unexpected arguments %q", mc.args)
+	}
+	if mc.mirror.target == "" {
+		return errors.New("mirror run: --mirror (or CHEESESHOP_MIRROR) is required")
+	}
+	pages := staticgen.New(staticgen.Config{DataDir: mc.dataDir}, mc.store, mc.log)
+	run, err := mc.mirror.newMirror(ctx, e, mc.dataDir, mc.store, pages, mc.log)
+	if err != nil {
+		return err
+	}
+	return run(ctx)
+}
+
+func cmdMirrorStatus(ctx context.Context, e env, args []string) error {
+	var stateFlag string
+	mc, err := openMirrorCmd(ctx, e, "mirror status", "mirror status [--state failed,pending,mirrored] [flags]", args,
+		func(fs *flag.FlagSet) {
+			fs.StringVar(&stateFlag, "state", "", "list only files in these states, comma-separated: pending, mirrored, failed")
+		})
+	if err != nil {
+		return err
+	}
+	defer mc.close()
+	if len(mc.args) > 0 {
+		return fmt.Errorf("mirror status: unexpected arguments %q", mc.args)
+	}
+	var states []index.MirrorState
+	if stateFlag != "" {
+		for _, s := range strings.Split(stateFlag, ",") {
+			st := index.MirrorState(strings.TrimSpace(s))
+			if st != index.MirrorPending && st != index.MirrorMirrored && st != index.MirrorFailed {
+				return fmt.Errorf("mirror status: --state %q: want pending, mirrored or failed", s)
+			}
+			states = append(states, st)
+		}
+	}
+	list, err := mc.store.MirrorStatuses(ctx, states...)
+	if err != nil {
+		return err
+	}
+	counts := map[index.MirrorState]int{}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATE\tPROJECT\tFILE\tATTEMPTS\tNEXT ATTEMPT / CDN URL\tLAST ERROR")
+	for _, s := range list {
+		counts[s.State]++
+		where := s.CDNURL
+		switch s.State {
+		case index.MirrorPending:
+			where = s.NextAttempt.UTC().Format(time.RFC3339)
+		case index.MirrorFailed:
+			where = "-"
+		}
+		lastErr := strings.Join(strings.Fields(s.LastError), " ")
+		if lastErr == "" {
+			lastErr = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", s.State, s.Project, s.Filename, s.Attempts, where, lastErr)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d files: %d mirrored, %d pending, %d failed\n", len(list),
+		counts[index.MirrorMirrored], counts[index.MirrorPending], counts[index.MirrorFailed])
+	return nil
+}
+
+func cmdMirrorRetry(ctx context.Context, e env, args []string) error {
+	var all bool
+	file, args := splitName(args)
+	mc, err := openMirrorCmd(ctx, e, "mirror retry", "mirror retry FILE | --all-failed [flags]", args,
+		func(fs *flag.FlagSet) {
+			fs.BoolVar(&all, "all-failed", false, "retry every failed file")
+		})
+	if err != nil {
+		return err
+	}
+	defer mc.close()
+	rest := mc.args
+	if file == "" && len(rest) == 1 {
+		file, rest = rest[0], nil
+	}
+	if len(rest) > 0 || (file == "") == !all {
+		return errors.New("mirror retry: give one FILE or --all-failed")
+	}
+	if all {
+		n, err := mc.store.RetryFailedMirrors(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d failed files are pending again\n", n)
+		return nil
+	}
+	if err := mc.store.RetryMirror(ctx, file); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s is pending again\n", file)
+	return nil
+}
