@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/manage"
+	"github.com/cheeseshop/cheeseshop/internal/staticgen"
+)
+
+// Compile-time checks for what manage declares.
+var (
+	_ manage.Store = (*index.Store)(nil)
+	_ manage.Pages = (*staticgen.Generator)(nil)
+)
+
+func init() {
+	register("yank", command{summary: "yank a release (PEP 592): installers skip it unless pinned", run: cmdYank})
+	register("unyank", command{summary: "take a release's yank back", run: cmdUnyank})
+	register("delete", command{summary: "delete a release, or one file of it; its filenames can never be uploaded again", run: cmdDelete})
+}
+
+// openManage connects to the database and returns the service that makes
+// a change and rewrites the project's pages in the data directory before
+// it returns, as serve would.
+func openManage(ctx context.Context, e env, c *common) (*manage.Service, func(), error) {
+	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("data directory: %w", err)
+	}
+	store, log, done, err := openStore(ctx, e, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
+	svc, err := manage.New(manage.Config{DataDir: c.dataDir}, store, pages, log)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return svc, done, nil
+}
+
+func cmdYank(ctx context.Context, e env, args []string) error {
+	var c common
+	var reason string
+	fs := newFlags(e, "yank", "yank PROJECT VERSION [--reason TEXT] [flags]", &c)
+	fs.StringVar(&reason, "reason", "", "why the release is yanked; installers show it")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := needArgs(fs, pos, 2, 2); err != nil {
+		return err
+	}
+	svc, done, err := openManage(ctx, e, &c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ch, err := svc.Yank(ctx, pos[0], pos[1], reason, "")
+	if err != nil {
+		return err
+	}
+	report(e, ch, "yanked", pos[1])
+	return nil
+}
+
+func cmdUnyank(ctx context.Context, e env, args []string) error {
+	var c common
+	fs := newFlags(e, "unyank", "unyank PROJECT VERSION [flags]", &c)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := needArgs(fs, pos, 2, 2); err != nil {
+		return err
+	}
+	svc, done, err := openManage(ctx, e, &c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ch, err := svc.Unyank(ctx, pos[0], pos[1], "")
+	if err != nil {
+		return err
+	}
+	report(e, ch, "unyanked", pos[1])
+	return nil
+}
+
+func cmdDelete(ctx context.Context, e env, args []string) error {
+	var c common
+	fs := newFlags(e, "delete", "delete PROJECT VERSION [FILENAME] [flags]", &c)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := needArgs(fs, pos, 2, 3); err != nil {
+		return err
+	}
+	var filename string
+	if len(pos) == 3 {
+		filename = pos[2]
+	}
+	svc, done, err := openManage(ctx, e, &c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ch, err := svc.Delete(ctx, pos[0], pos[1], filename, "")
+	if err != nil {
+		return err
+	}
+	for _, f := range ch.Removed {
+		fmt.Fprintf(e.stdout, "deleted %s\n", f.Filename)
+	}
+	if filename == "" {
+		report(e, ch, "deleted", pos[1])
+	}
+	return nil
+}
+
+// report says what a command did, or that there was nothing to do.
+func report(e env, ch index.Change, what, version string) {
+	if !ch.Changed {
+		fmt.Fprintf(e.stdout, "%s %s: unchanged (already %s)\n", ch.Project.Name, version, what)
+		return
+	}
+	fmt.Fprintf(e.stdout, "%s %s %s (serial %d)\n", what, ch.Project.Name, version, ch.Project.LastSerial)
+}
