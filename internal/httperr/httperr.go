@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -33,6 +34,13 @@ func statusOf(err error) (status int, sentinel error) {
 		return http.StatusBadRequest, index.ErrTooLarge
 	case errors.Is(err, index.ErrUnavailable):
 		return http.StatusServiceUnavailable, index.ErrUnavailable
+	case errors.Is(err, index.ErrStorage) && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)):
+		// RFC 4918's 507: the server cannot store what the request needs.
+		// twine shows the status and the message, and a retry later may
+		// succeed. Other write failures (EIO, …) are plain 500s.
+		return http.StatusInsufficientStorage, index.ErrStorage
+	case errors.Is(err, index.ErrStorage):
+		return http.StatusInternalServerError, index.ErrStorage
 	}
 	return http.StatusInternalServerError, nil
 }
@@ -40,7 +48,7 @@ func statusOf(err error) (status int, sentinel error) {
 // publicMessage returns the client-safe text of err: what follows the
 // sentinel's own text in the chain ("… invalid: <message>").
 func publicMessage(err, sentinel error, status int) string {
-	if sentinel != nil && sentinel != index.ErrUnavailable {
+	if sentinel != nil && sentinel != index.ErrUnavailable && sentinel != index.ErrStorage {
 		s := err.Error()
 		if i := strings.Index(s, sentinel.Error()+": "); i >= 0 {
 			return s[i+len(sentinel.Error())+2:]
@@ -49,6 +57,13 @@ func publicMessage(err, sentinel error, status int) string {
 	switch status {
 	case http.StatusServiceUnavailable:
 		return "Service temporarily unavailable: the database cannot be reached. Try again shortly."
+	case http.StatusInsufficientStorage:
+		return "Insufficient storage: the server's disk is full. Try the upload again later."
+	}
+	if sentinel == index.ErrStorage {
+		return "Internal server error: the server could not write to its storage. Try again later."
+	}
+	switch status {
 	case http.StatusInternalServerError:
 		return "Internal server error."
 	}

@@ -143,13 +143,17 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	}
 	f, err := os.CreateTemp(tmpDir, "upload-*.part")
 	if err != nil {
-		return nil, fmt.Errorf("create temp file: %w", err)
+		return nil, storageErr("create temp file", err)
 	}
 	c.path = f.Name()
 	m5, s256 := md5.New(), sha256.New()
 	b256, _ := blake2b.New256(nil)
 	b512, _ := blake2b.New512(nil)
-	w := io.MultiWriter(f, m5, s256, b256, b512)
+	tw := &tempWriter{w: f}
+	if wrap := wrapTempFile.Load(); wrap != nil {
+		tw.w = (*wrap)(c.filename, f)
+	}
+	w := io.MultiWriter(tw, m5, s256, b256, b512)
 	n, err := io.Copy(w, io.LimitReader(part, limit+1))
 	if err == nil && n > limit {
 		c.tooLarge = true
@@ -160,11 +164,14 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	if err != nil {
 		f.Close()
 		os.Remove(c.path)
+		if tw.err != nil {
+			return nil, storageErr("write temp file", tw.err)
+		}
 		return nil, fmt.Errorf("%w: Invalid multipart form data: %v", index.ErrInvalid, cleanErr(err))
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(c.path)
-		return nil, fmt.Errorf("write temp file: %w", err)
+		return nil, storageErr("write temp file", err)
 	}
 	c.size = n
 	c.md5 = hexSum(m5)

@@ -218,6 +218,9 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 		file.MetadataSHA256 = sha256Hex(metadata)
 	}
 	if err := h.place(c.path, file.Path, metadata); err != nil {
+		// A failed directory fsync leaves the file renamed into place.
+		err = storageErr("place file", err)
+		h.unplaceFailed(ctx, norm, file, err)
 		return err
 	}
 	res, err := h.store.AddFile(ctx, index.NewFile{
@@ -230,9 +233,9 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	})
 	if err != nil {
 		// The file was placed under a path that holds its own digest and
-		// name; only an identical upload shares it, and that one is not an
-		// error. So nothing else refers to it: remove it.
-		h.unplace(file.Path)
+		// name; only an identical upload shares it. Remove it unless a row
+		// refers to it after all (storage.go).
+		h.unplaceFailed(ctx, norm, file, err)
 		return err
 	}
 	h.log.InfoContext(ctx, "file uploaded", "project", string(norm), "version", version.String(),
@@ -244,11 +247,11 @@ func (h *Handler) regenerate(ctx context.Context, norm index.Normalized, root bo
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pageTimeout)
 	defer cancel()
 	if err := h.pages.RegenerateProject(ctx, norm); err != nil {
-		return fmt.Errorf("rewrite page of %s: %w", norm, err)
+		return fmt.Errorf("rewrite page of %s: %w", norm, asStorage(err))
 	}
 	if root {
 		if err := h.pages.RegenerateRoot(ctx); err != nil {
-			return fmt.Errorf("rewrite root index: %w", err)
+			return fmt.Errorf("rewrite root index: %w", asStorage(err))
 		}
 	}
 	return nil

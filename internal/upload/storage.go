@@ -1,0 +1,110 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// Failures to write to the data directory (a full disk, an I/O error) are
+// the server's, not the client's: they wrap index.ErrStorage, which the
+// status table answers with 507 Insufficient Storage for a full disk or
+// quota and 500 otherwise, each with a fixed message that names no path.
+// Whatever the upload half-wrote is removed before the answer: the temp
+// file always, the placed file and its .metadata when the commit did not
+// happen.
+
+// storageErr wraps a failure to write to the data directory. The OS error
+// stays in the chain for the log and for errors.Is(err, syscall.ENOSPC).
+func storageErr(op string, err error) error {
+	return fmt.Errorf("%w: %s: %w", index.ErrStorage, op, err)
+}
+
+// asStorage marks err as a storage failure when it is a file-system error
+// (a page that could not be written) rather than, say, the database's.
+func asStorage(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	var errno syscall.Errno
+	if errors.Is(err, index.ErrStorage) || errors.Is(err, index.ErrUnavailable) {
+		return err
+	}
+	if errors.As(err, &pe) || errors.As(err, &le) || errors.As(err, &errno) {
+		return fmt.Errorf("%w: %w", index.ErrStorage, err)
+	}
+	return err
+}
+
+// tempWriter is the upload's temp file as the hashing copy sees it. It
+// remembers a write error, so a full disk is told apart from a client
+// that sent a broken body (both end io.Copy with an error).
+type tempWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (t *tempWriter) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// wrapTempFile, when set by a test, wraps the writer of the temp file of an
+// upload of filename: tests inject a failing disk without mounting one.
+// It is atomic because tests run in parallel.
+var wrapTempFile atomic.Pointer[func(filename string, w io.Writer) io.Writer]
+
+// fileRows is an optional Store capability (index.Store has it). With it, a
+// placed file whose commit failed is removed only under the project's lock
+// and only if no row refers to it: an identical upload running at the same
+// time may have committed a row for this very path, and a commit that
+// failed with a broken connection may in fact have happened.
+type fileRows interface {
+	WithProjectLock(ctx context.Context, name index.Normalized, fn func() error) error
+	FilesByFilename(ctx context.Context, filenames []string) (map[string]index.File, error)
+}
+
+// unplaceTimeout bounds the clean-up after a failed commit; it runs
+// detached from the request, whose client may be gone.
+const unplaceTimeout = 5 * time.Second
+
+// unplaceFailed removes a placed file after its commit failed with
+// commitErr. When the store cannot say that no row refers to the file (the
+// database is away), the file stays: the sweep (internal/repair) moves it
+// aside after the grace period if no row ever refers to it.
+func (h *Handler) unplaceFailed(ctx context.Context, norm index.Normalized, f index.File, commitErr error) {
+	rows, ok := h.store.(fileRows)
+	if !ok {
+		if !errors.Is(commitErr, index.ErrUnavailable) {
+			h.unplace(f.Path)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unplaceTimeout)
+	defer cancel()
+	err := rows.WithProjectLock(ctx, norm, func() error {
+		found, err := rows.FilesByFilename(ctx, []string{f.Filename})
+		if err != nil {
+			return err
+		}
+		if row, ok := found[f.Filename]; ok && row.Path == f.Path {
+			return nil // committed after all, or by an identical upload
+		}
+		h.unplace(f.Path)
+		return nil
+	})
+	if err != nil {
+		h.log.WarnContext(ctx, "placed file left for the sweep", "path", filepath.ToSlash(f.Path), "err", err)
+	}
+}

@@ -1,0 +1,162 @@
+package upload
+
+// Write failures: a full disk or an I/O error while the upload is written
+// answers with a clear status, and leaves nothing behind. The real full
+// disk (a tiny tmpfs) is tested end to end in cmd/cheeseshop; these inject
+// the failure into the temp file's writer, which needs no privileges.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/staticgen"
+)
+
+// failingWriter passes the first n bytes and then fails every write with err.
+type failingWriter struct {
+	w   io.Writer
+	n   int
+	err error
+}
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if len(p) <= f.n {
+		f.n -= len(p)
+		return f.w.Write(p)
+	}
+	k, _ := f.w.Write(p[:f.n])
+	f.n = 0
+	return k, &fs.PathError{Op: "write", Path: "/secret/data/tmp/upload-1.part", Err: f.err}
+}
+
+// failingFiles maps the filenames whose temp-file writes fail to their
+// errno; one hook serves every test, so parallel tests do not undo each
+// other's.
+var (
+	failingFiles    sync.Map
+	installFailHook sync.Once
+)
+
+// failTempWrites makes the temp-file writes of uploads of filename fail
+// with errno after 100 bytes, until the returned stop is called or the test
+// ends. Other uploads are not affected.
+func failTempWrites(t *testing.T, filename string, errno syscall.Errno) (stop func()) {
+	t.Helper()
+	installFailHook.Do(func() {
+		wrap := func(name string, w io.Writer) io.Writer {
+			if errno, ok := failingFiles.Load(name); ok {
+				return &failingWriter{w: w, n: 100, err: errno.(syscall.Errno)}
+			}
+			return w
+		}
+		wrapTempFile.Store(&wrap)
+	})
+	failingFiles.Store(filename, errno)
+	stop = func() { failingFiles.Delete(filename) }
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestUploadWriteFailure(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		errno  syscall.Errno
+		status int
+		msg    string
+	}{
+		{"disk_full", syscall.ENOSPC, http.StatusInsufficientStorage, "Insufficient storage: the server's disk is full."},
+		{"over_quota", syscall.EDQUOT, http.StatusInsufficientStorage, "Insufficient storage"},
+		{"io_error", syscall.EIO, http.StatusInternalServerError, "could not write to its storage"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, 0)
+			filename := tt.name + "-1.0-py3-none-any.whl"
+			stop := failTempWrites(t, filename, tt.errno)
+			data := wheelSpec{dist: tt.name, version: "1.0", module: strings.Repeat("# padding\n", 200)}.build(t)
+			before := h.snapshot()
+			resp := h.post(uploadRequest{form: twineForm(tt.name, "1.0", "bdist_wheel", "py3", filename, data)})
+			if resp.status != tt.status || !strings.Contains(resp.body, tt.msg) {
+				t.Fatalf("upload on a failing disk: %d %q, body %q; want %d %q", resp.status, resp.reason, resp.body, tt.status, tt.msg)
+			}
+			if strings.Contains(resp.body, "/secret/") || strings.Contains(resp.reason, "/secret/") {
+				t.Errorf("the answer shows a server path: %q", resp.body)
+			}
+			if d := h.snapshot().diff(before); d != "" {
+				t.Errorf("a failed write left something behind:\n%s", d)
+			}
+			if left := h.tmpFiles(); len(left) > 0 {
+				t.Errorf("temp files left: %v", left)
+			}
+			// The same upload succeeds once the disk is fine again: the name
+			// was not used up by the failure.
+			stop()
+			h.mustUpload(uploadRequest{form: twineForm(tt.name, "1.0", "bdist_wheel", "py3", filename, data)})
+		})
+	}
+}
+
+// TestUnplaceFailedKeepsCommittedFile: after a failed commit the placed file
+// is removed only when no row refers to it. A concurrent identical upload
+// that committed, or a commit that happened although the connection broke
+// before its answer, keeps its file.
+func TestUnplaceFailedKeepsCommittedFile(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, 0)
+	ctx := context.Background()
+	pages := staticgen.New(staticgen.Config{DataDir: hs.dataDir}, hs.store, nil)
+	h, err := New(Config{DataDir: hs.dataDir}, hs.store, auth.New(hs.store, nil), pages, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := hs.store.UserByName(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	place := func(filename string) index.File {
+		t.Helper()
+		blake := strings.Repeat("ab", 32)
+		if strings.HasPrefix(filename, "kept") {
+			blake = strings.Repeat("cd", 32)
+		}
+		f := index.File{Filename: filename, Type: index.Sdist, PythonVersion: "source", Size: 1,
+			SHA256: strings.Repeat("0", 64), MD5: strings.Repeat("0", 32), Blake2b256: blake,
+			Path: index.PackagePath(blake, filename)}
+		dst := filepath.Join(hs.dataDir, "packages", filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	v, _ := index.ParseVersion("1.0")
+
+	kept := place("kept-1.0.tar.gz")
+	if _, err := hs.store.AddFile(ctx, index.NewFile{Project: "kept", Version: v, File: kept, Uploader: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	h.unplaceFailed(ctx, "kept", kept, errors.New("connection reset during commit"))
+	if _, err := os.Stat(filepath.Join(hs.dataDir, "packages", kept.Path)); err != nil {
+		t.Errorf("a committed file was removed: %v", err)
+	}
+
+	gone := place("gone-1.0.tar.gz")
+	h.unplaceFailed(ctx, "gone", gone, errors.New("refused"))
+	if _, err := os.Stat(filepath.Join(hs.dataDir, "packages", gone.Path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("an uncommitted file stayed: %v", err)
+	}
+}
