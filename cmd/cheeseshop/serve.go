@@ -44,6 +44,7 @@ type serveConfig struct {
 	readyFile   string
 	maxFileSize int64
 	createDB    bool
+	mirror      mirrorFlags
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -54,6 +55,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&c.readyFile, "ready-file", envOr(e, "CHEESESHOP_READY_FILE", ""), "write the server's URL to this file once it accepts connections (env CHEESESHOP_READY_FILE)")
 	fs.Int64Var(&c.maxFileSize, "max-file-size", envInt(e, "CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize), "largest accepted upload in bytes (env CHEESESHOP_MAX_FILE_SIZE)")
 	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
+	c.mirror.register(fs, e)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +83,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 
 	store := index.NewStore(pool)
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
+	runMirror, err := c.mirror.newMirror(ctx, e, c.dataDir, store, pages, log)
+	if err != nil {
+		return err
+	}
 	authn := auth.New(store, store)
 	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize}, store, authn, pages, log)
 	if err != nil {
@@ -111,6 +117,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runMirror(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
