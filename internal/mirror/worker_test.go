@@ -125,23 +125,7 @@ func TestWorkerWakesOnUpload(t *testing.T) {
 	fx := newFixture(t)
 	ft := newFaultTarget(t)
 	fx.start(fx.worker(ft.target(), mirror.Config{PollInterval: time.Hour}))
-	// Wait until the worker's session is listening.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var n int
-		err := fx.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND query = 'LISTEN `+index.MirrorChannel+`'`).Scan(&n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the worker never listened")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitListening(t, fx, 1)
 	uploaded := time.Now()
 	files := []testFile{fx.add("demo", "1.0", "demo-1.0.tar.gz")}
 	checkMirrored(t, fx, ft.target(), files)
@@ -365,5 +349,63 @@ func TestWorkerRefusesCorruptLocalCopy(t *testing.T) {
 	})
 	if s := st[f.Filename]; s.CDNURL != "" || !strings.Contains(s.LastError, "sha256") {
 		t.Errorf("corrupt local copy: %+v", s)
+	}
+}
+
+// TestWorkerPollsWithoutNotifications: with the trigger off (a lost
+// notification), the poll interval still finds the file.
+func TestWorkerPollsWithoutNotifications(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	if _, err := fx.store.Pool().Exec(context.Background(), `ALTER TABLE files DISABLE TRIGGER files_mirror_notify`); err != nil {
+		t.Fatal(err)
+	}
+	fx.start(fx.worker(ft.target(), mirror.Config{PollInterval: 100 * time.Millisecond}))
+	waitListening(t, fx, 1)
+	files := addDemo(fx)
+	checkMirrored(t, fx, ft.target(), files)
+}
+
+// TestWorkerListensAgainAfterConnectionLoss: when the listening session
+// dies, the worker reconnects, and uploads wake it within a second again.
+func TestWorkerListensAgainAfterConnectionLoss(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	fx.start(fx.worker(ft.target(), mirror.Config{PollInterval: time.Hour}))
+	waitListening(t, fx, 1)
+	var killed int
+	if err := fx.store.Pool().QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN `+index.MirrorChannel+`'`).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminated %d listening sessions: %v", killed, err)
+	}
+	waitListening(t, fx, 1)
+	uploaded := time.Now()
+	files := []testFile{fx.add("demo", "1.0", "demo-1.0.tar.gz")}
+	checkMirrored(t, fx, ft.target(), files)
+	if first, ok := ft.firstPut(); !ok || first.Sub(uploaded) > time.Second {
+		t.Errorf("first PUT %v after the upload, want within a second", first.Sub(uploaded))
+	}
+}
+
+// waitListening waits until n sessions listen on the mirror channel.
+func waitListening(t *testing.T, fx *fixture, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got int
+		err := fx.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query = 'LISTEN `+index.MirrorChannel+`' AND state = 'idle'`).Scan(&got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions listen, want %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
