@@ -1,0 +1,347 @@
+package repair
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// CheckStore is what Check reads; *index.Store implements it.
+type CheckStore interface {
+	ForEachFile(ctx context.Context, batch int, fn func([]index.File) error) error
+	ProjectNames(ctx context.Context) ([]index.Normalized, error)
+	InspectProject(ctx context.Context, name index.Normalized, fn func(index.ProjectState) error) error
+	LockedRoot(ctx context.Context, fn func(index.RootState) error) error
+}
+
+// Render renders pages exactly as the page writer does; cmd fills it with
+// staticgen's Render functions.
+type Render struct {
+	ProjectHTML, ProjectJSON func(*bytes.Buffer, index.ProjectState)
+	RootHTML, RootJSON       func(*bytes.Buffer, index.RootState)
+}
+
+// CheckConfig configures Check. Zero values mean the defaults.
+type CheckConfig struct {
+	DataDir string // required
+	Render  Render // required
+	// PageSerial reads the serial a page records (staticgen's); required.
+	PageSerial         func([]byte) (int64, bool)
+	HTMLName, JSONName string // default "index.html", "index.v1_json"
+	// SkipHashes checks file sizes only, not their sha256 (which reads
+	// every byte of every file).
+	SkipHashes bool
+	Workers    int // files hashed at once; default 4
+	// Settle is how long a page that differs from the database gets to
+	// catch up before it is reported: an upload on a running server commits
+	// a moment before it rewrites its page. Default 2s.
+	Settle time.Duration
+}
+
+// Problem is one way the installation disagrees with its database.
+type Problem struct {
+	Subject string // what is wrong, as a path relative to the data directory
+	Detail  string
+}
+
+func (p Problem) String() string { return p.Subject + ": " + p.Detail }
+
+// CheckReport counts what Check looked at and found.
+type CheckReport struct {
+	Files    int // file rows checked
+	Pages    int // project pages checked (HTML and JSON count as one)
+	Problems int
+}
+
+// Check verifies that every file row has its file under DATA/packages with
+// the recorded size and sha256, and its PEP 658 .metadata with the recorded
+// sha256; that every project's pages are byte for byte what the database
+// renders now; that no page directory belongs to a project that does not
+// exist; and that the root page lists exactly the database's projects. It
+// calls report for each problem (from one goroutine at a time) and
+// returns the counts; its error means it could not finish.
+//
+// The root page's serials are not compared: the root is rewritten when a
+// project is created, not when one changes, so its per-project
+// _last-serial values trail the database by design.
+//
+// It is safe while servers run: pages are compared under the project's
+// lock, and a page found behind is looked at again after Settle.
+func Check(ctx context.Context, cfg CheckConfig, store CheckStore, report func(Problem)) (CheckReport, error) {
+	cfg.HTMLName = cmp.Or(cfg.HTMLName, "index.html")
+	cfg.JSONName = cmp.Or(cfg.JSONName, "index.v1_json")
+	cfg.Workers = cmp.Or(cfg.Workers, 4)
+	cfg.Settle = cmp.Or(cfg.Settle, 2*time.Second)
+	c := &checker{cfg: cfg, store: store, report: report}
+	if err := c.files(ctx); err != nil {
+		return c.rep, err
+	}
+	if err := c.pages(ctx); err != nil {
+		return c.rep, err
+	}
+	if err := c.root(ctx); err != nil {
+		return c.rep, err
+	}
+	return c.rep, nil
+}
+
+type checker struct {
+	cfg    CheckConfig
+	store  CheckStore
+	mu     sync.Mutex
+	rep    CheckReport
+	report func(Problem)
+}
+
+func (c *checker) problem(subject, format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rep.Problems++
+	c.report(Problem{Subject: subject, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) files(ctx context.Context) error {
+	work := make(chan index.File)
+	var wg sync.WaitGroup
+	for range c.cfg.Workers {
+		wg.Go(func() {
+			for f := range work {
+				c.file(f)
+			}
+		})
+	}
+	err := c.store.ForEachFile(ctx, 1000, func(files []index.File) error {
+		for _, f := range files {
+			select {
+			case work <- f:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		c.mu.Lock()
+		c.rep.Files += len(files)
+		c.mu.Unlock()
+		return nil
+	})
+	close(work)
+	wg.Wait()
+	return err
+}
+
+// file checks one row's file and metadata sidecar.
+func (c *checker) file(f index.File) {
+	rel := filepath.Join("packages", filepath.FromSlash(f.Path))
+	path := filepath.Join(c.cfg.DataDir, rel)
+	size, sum, err := c.digest(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.problem(rel, "missing: file row %d (%s) has no file on disk", f.ID, f.Filename)
+	case err != nil:
+		c.problem(rel, "unreadable: %v", err)
+	case size != f.Size:
+		c.problem(rel, "size %d, the database records %d", size, f.Size)
+	case !c.cfg.SkipHashes && sum != f.SHA256:
+		c.problem(rel, "sha256 %s, the database records %s", sum, f.SHA256)
+	}
+	if f.MetadataSHA256 == "" {
+		return
+	}
+	b, err := os.ReadFile(path + ".metadata")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.problem(rel+".metadata", "missing: the database records PEP 658 metadata for %s", f.Filename)
+	case err != nil:
+		c.problem(rel+".metadata", "unreadable: %v", err)
+	default:
+		if s := sha256.Sum256(b); hex.EncodeToString(s[:]) != f.MetadataSHA256 {
+			c.problem(rel+".metadata", "sha256 %x, the database records %s", s, f.MetadataSHA256)
+		}
+	}
+}
+
+func (c *checker) digest(path string) (int64, string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer fh.Close()
+	if c.cfg.SkipHashes {
+		fi, err := fh.Stat()
+		if err != nil {
+			return 0, "", err
+		}
+		return fi.Size(), "", nil
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, fh)
+	return n, hex.EncodeToString(h.Sum(nil)), err
+}
+
+// pageDiff is one project whose pages differ from the database's rendering.
+type pageDiff struct {
+	name   index.Normalized
+	detail string
+}
+
+func (c *checker) pages(ctx context.Context) error {
+	names, err := c.store.ProjectNames(ctx)
+	if err != nil {
+		return err
+	}
+	var diffs []pageDiff
+	for _, n := range names {
+		d, err := c.comparePages(ctx, n)
+		if err != nil {
+			return err
+		}
+		c.rep.Pages++
+		if d != "" {
+			diffs = append(diffs, pageDiff{n, d})
+		}
+	}
+	if len(diffs) > 0 {
+		select {
+		case <-time.After(c.cfg.Settle):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for _, d := range diffs {
+			again, err := c.comparePages(ctx, d.name)
+			if err != nil {
+				return err
+			}
+			if again != "" {
+				c.problem(filepath.Join("simple", string(d.name)), "%s", again)
+			}
+		}
+	}
+	return c.strayPageDirs(names)
+}
+
+// comparePages renders a project's pages from the database under its lock
+// and compares them with the files; it returns "" when they are equal.
+func (c *checker) comparePages(ctx context.Context, name index.Normalized) (string, error) {
+	var detail string
+	err := c.store.InspectProject(ctx, name, func(st index.ProjectState) error {
+		dir := filepath.Join(c.cfg.DataDir, "simple", string(name))
+		var msgs []string
+		for _, p := range []struct {
+			file   string
+			render func(*bytes.Buffer, index.ProjectState)
+		}{{c.cfg.HTMLName, c.cfg.Render.ProjectHTML}, {c.cfg.JSONName, c.cfg.Render.ProjectJSON}} {
+			var want bytes.Buffer
+			p.render(&want, st)
+			got, err := os.ReadFile(filepath.Join(dir, p.file))
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				msgs = append(msgs, p.file+" is missing")
+			case err != nil:
+				msgs = append(msgs, fmt.Sprintf("%s is unreadable: %v", p.file, err))
+			case !bytes.Equal(got, want.Bytes()):
+				msgs = append(msgs, fmt.Sprintf("%s differs from the database's rendering at serial %d", p.file, st.Project.LastSerial))
+			}
+		}
+		detail = strings.Join(msgs, "; ")
+		return nil
+	})
+	if errors.Is(err, index.ErrNotFound) {
+		return "", nil // deleted meanwhile; strayPageDirs sees its directory
+	}
+	return detail, err
+}
+
+// strayPageDirs reports page directories of projects the database does not
+// have. names is in byte order, as os.ReadDir lists.
+func (c *checker) strayPageDirs(names []index.Normalized) error {
+	entries, err := os.ReadDir(filepath.Join(c.cfg.DataDir, "simple"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if _, found := slices.BinarySearch(names, index.Normalized(e.Name())); !found {
+			c.problem(filepath.Join("simple", e.Name()), "page directory of a project the database does not have")
+		}
+	}
+	return nil
+}
+
+// rootJSON is the part of the PEP 691 root page Check reads back.
+type rootJSON struct {
+	Meta struct {
+		LastSerial int64 `json:"_last-serial"`
+	} `json:"meta"`
+	Projects []struct {
+		Name       string `json:"name"`
+		LastSerial int64  `json:"_last-serial"`
+	} `json:"projects"`
+}
+
+// root compares the root pages with the database's rendering, taking the
+// serials from the pages themselves (see Check).
+func (c *checker) root(ctx context.Context) error {
+	return c.store.LockedRoot(ctx, func(st index.RootState) error {
+		simple := filepath.Join(c.cfg.DataDir, "simple")
+		html, err := os.ReadFile(filepath.Join(simple, c.cfg.HTMLName))
+		if err != nil {
+			c.problem(filepath.Join("simple", c.cfg.HTMLName), "unreadable: %v", err)
+		} else if serial, ok := c.cfg.PageSerial(html); !ok {
+			c.problem(filepath.Join("simple", c.cfg.HTMLName), "records no serial")
+		} else {
+			hs := st
+			hs.Serial = serial
+			var want bytes.Buffer
+			c.cfg.Render.RootHTML(&want, hs)
+			if !bytes.Equal(html, want.Bytes()) {
+				c.problem(filepath.Join("simple", c.cfg.HTMLName), "does not list the database's %d projects", len(st.Projects))
+			}
+		}
+		js, err := os.ReadFile(filepath.Join(simple, c.cfg.JSONName))
+		if err != nil {
+			c.problem(filepath.Join("simple", c.cfg.JSONName), "unreadable: %v", err)
+			return nil
+		}
+		var page rootJSON
+		if err := json.Unmarshal(js, &page); err != nil {
+			c.problem(filepath.Join("simple", c.cfg.JSONName), "not a PEP 691 page: %v", err)
+			return nil
+		}
+		serials := make(map[string]int64, len(page.Projects))
+		for _, p := range page.Projects {
+			serials[p.Name] = p.LastSerial
+		}
+		js2 := index.RootState{Serial: page.Meta.LastSerial, Projects: slices.Clone(st.Projects)}
+		for i := range js2.Projects {
+			p := &js2.Projects[i]
+			if s, ok := serials[p.Name]; ok {
+				if s > p.LastSerial {
+					c.problem(filepath.Join("simple", c.cfg.JSONName), "lists %s at serial %d, ahead of the database's %d", p.Name, s, p.LastSerial)
+				}
+				p.LastSerial = s
+			}
+		}
+		var want bytes.Buffer
+		c.cfg.Render.RootJSON(&want, js2)
+		if !bytes.Equal(js, want.Bytes()) {
+			c.problem(filepath.Join("simple", c.cfg.JSONName), "does not list the database's %d projects", len(st.Projects))
+		}
+		return nil
+	})
+}

@@ -1,0 +1,411 @@
+package repair
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// Defaults for Config's zero values.
+const (
+	// DefaultGrace is how old a temp file or an unreferenced package file
+	// must be before the sweep touches it. An upload streams into its temp
+	// file (keeping its mtime fresh), inspects it for seconds, places it and
+	// commits within milliseconds; an hour is far beyond any of that, and
+	// beyond any request a proxy lets live.
+	DefaultGrace = time.Hour
+	// DefaultInterval is the period of the background stale-page pass.
+	DefaultInterval = time.Minute
+	// DefaultSweepInterval is the period of the full sweep of the data
+	// directory after the one at start: it walks every package file, so
+	// it is rare.
+	DefaultSweepInterval = 24 * time.Hour
+	// DefaultWorkers is how many pages are rewritten at once; each holds
+	// one database connection, and pgxpool's default is max(4, CPUs).
+	DefaultWorkers = 4
+)
+
+// Store is what repair reads from the database; *index.Store implements it.
+type Store interface {
+	StalePages(ctx context.Context) ([]index.StalePage, error)
+	MarkPageSerials(ctx context.Context, marks []index.PageMark) error
+	ProjectNames(ctx context.Context) ([]index.Normalized, error)
+	FilesByFilename(ctx context.Context, filenames []string) (map[string]index.File, error)
+	WithProjectLock(ctx context.Context, name index.Normalized, fn func() error) error
+}
+
+// Pages rewrites pages from the committed state under the cross-process
+// page locks; cmd connects it to staticgen.Generator. RegenerateProject
+// removes the pages of a project that no longer exists.
+type Pages interface {
+	RegenerateProject(ctx context.Context, name index.Normalized) error
+	RegenerateRoot(ctx context.Context) error
+}
+
+// Config configures a Repairer. Zero values mean the defaults.
+type Config struct {
+	// DataDir is the data directory (packages/, simple/, tmp/); required.
+	DataDir string
+	// PageSerial reads the serial a rendered page records (staticgen's
+	// PageSerial); required.
+	PageSerial func([]byte) (int64, bool)
+	// HTMLName and JSONName are the file names of a page's two
+	// representations; default staticgen's "index.html" and "index.v1_json".
+	HTMLName, JSONName string
+	Grace              time.Duration // default DefaultGrace
+	Interval           time.Duration // default DefaultInterval
+	SweepInterval      time.Duration // default DefaultSweepInterval
+	Workers            int           // default DefaultWorkers
+	Now                func() time.Time
+}
+
+// Repairer repairs one data directory against one database.
+type Repairer struct {
+	cfg   Config
+	store Store
+	pages Pages
+	log   *slog.Logger
+}
+
+// New returns a Repairer. A nil logger discards.
+func New(cfg Config, store Store, pages Pages, log *slog.Logger) (*Repairer, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("repair: no data directory")
+	}
+	if cfg.PageSerial == nil {
+		return nil, errors.New("repair: no PageSerial function")
+	}
+	cfg.HTMLName = cmp.Or(cfg.HTMLName, "index.html")
+	cfg.JSONName = cmp.Or(cfg.JSONName, "index.v1_json")
+	cfg.Grace = cmp.Or(cfg.Grace, DefaultGrace)
+	cfg.Interval = cmp.Or(cfg.Interval, DefaultInterval)
+	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
+	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Repairer{cfg: cfg, store: store, pages: pages, log: log.With("component", "repair")}, nil
+}
+
+func (r *Repairer) simpleDir() string   { return filepath.Join(r.cfg.DataDir, "simple") }
+func (r *Repairer) packagesDir() string { return filepath.Join(r.cfg.DataDir, "packages") }
+func (r *Repairer) tmpDir() string      { return filepath.Join(r.cfg.DataDir, "tmp") }
+func (r *Repairer) orphansDir() string  { return filepath.Join(r.cfg.DataDir, "orphans") }
+
+// PagesReport says what a page repair did.
+type PagesReport struct {
+	All       bool // the root page was missing: every project was rebuilt
+	Stale     int  // projects the database listed as stale
+	Marked    int  // of those, pages found current on disk and only recorded
+	Rewritten int  // pages rewritten
+	Failed    int  // rewrites that failed (logged)
+}
+
+// Startup brings every page up to date before the server starts serving:
+// the stale projects, or every project when the root page is missing, and
+// then the root page. A page that cannot be written is logged and left to
+// the background pass; only failing to ask the database is an error.
+func (r *Repairer) Startup(ctx context.Context) (PagesReport, error) {
+	start := time.Now()
+	rep, err := r.pagePass(ctx, nil)
+	if err != nil {
+		return rep, err
+	}
+	if !rep.All { // a full rebuild ended with the root already
+		// The root page lists every project; a crash between creating a
+		// project and rewriting it leaves the project out, and no serial
+		// records that. Rewriting it costs about a second at 700,000
+		// projects.
+		if err := r.pages.RegenerateRoot(ctx); err != nil {
+			// Without a root page /simple/ answers 404 until a pass
+			// rebuilds it.
+			r.log.ErrorContext(ctx, "start-up repair: root page", "err", err)
+			rep.Failed++
+		}
+	}
+	level := slog.LevelDebug
+	if rep.Stale > 0 || rep.All || rep.Failed > 0 {
+		level = slog.LevelInfo
+	}
+	r.log.Log(ctx, level, "start-up repair done", "all", rep.All, "stale", rep.Stale, "marked", rep.Marked,
+		"rewritten", rep.Rewritten, "failed", rep.Failed, "took", time.Since(start).Round(time.Millisecond))
+	return rep, nil
+}
+
+// pagePass rewrites stale pages, or all pages when the root page is
+// missing. With seen non-nil it only rewrites projects that were already
+// stale at the same serial in the previous pass (seen is updated), so it
+// leaves alone uploads that are between their commit and their rewrite.
+func (r *Repairer) pagePass(ctx context.Context, seen map[index.Normalized]int64) (PagesReport, error) {
+	var rep PagesReport
+	if !r.rootPresent() {
+		names, err := r.store.ProjectNames(ctx)
+		if err != nil {
+			return rep, err
+		}
+		rep.All = true
+		r.log.WarnContext(ctx, "the root page is missing: rebuilding every page", "projects", len(names))
+		rep.Rewritten, rep.Failed, err = r.regenerate(ctx, names, nil)
+		if err != nil {
+			return rep, err
+		}
+		if err := r.pages.RegenerateRoot(ctx); err != nil {
+			r.log.ErrorContext(ctx, "rebuild root page", "err", err)
+			rep.Failed++
+		}
+		return rep, nil
+	}
+	stale, err := r.store.StalePages(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.Stale = len(stale)
+	var marks []index.PageMark
+	var todo []index.Normalized
+	next := make(map[index.Normalized]int64, len(stale))
+	for _, p := range stale {
+		if seen != nil {
+			next[p.Name] = p.LastSerial
+			if prev, ok := seen[p.Name]; !ok || prev != p.LastSerial {
+				continue
+			}
+		}
+		// The page may be current with its record lost (the recording
+		// commit does not wait for the WAL, or the process died between
+		// writing the page and committing): reading its serial is far
+		// cheaper than rewriting it.
+		if s, ok := r.diskSerial(p.Name); ok && s == p.LastSerial {
+			marks = append(marks, index.PageMark{Name: p.Name, Serial: s})
+			continue
+		}
+		todo = append(todo, p.Name)
+	}
+	if seen != nil {
+		clear(seen)
+		for k, v := range next {
+			seen[k] = v
+		}
+	}
+	if len(marks) > 0 {
+		if err := r.store.MarkPageSerials(ctx, marks); err != nil {
+			return rep, err
+		}
+		rep.Marked = len(marks)
+	}
+	rep.Rewritten, rep.Failed, err = r.regenerate(ctx, todo, nil)
+	return rep, err
+}
+
+// rootPresent reports whether both root pages exist and record a serial.
+func (r *Repairer) rootPresent() bool {
+	for _, n := range []string{r.cfg.HTMLName, r.cfg.JSONName} {
+		if _, ok := r.pageSerial(filepath.Join(r.simpleDir(), n)); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// diskSerial returns the serial both pages of a project record, false when
+// they disagree or either is missing or unreadable.
+func (r *Repairer) diskSerial(name index.Normalized) (int64, bool) {
+	dir := filepath.Join(r.simpleDir(), string(name))
+	h, ok := r.pageSerial(filepath.Join(dir, r.cfg.HTMLName))
+	if !ok {
+		return 0, false
+	}
+	j, ok := r.pageSerial(filepath.Join(dir, r.cfg.JSONName))
+	return h, ok && h == j
+}
+
+// serialWindow is how much of each end of a page pageSerial reads: the JSON
+// serial sits in the first 64 bytes and the HTML one in the last 32, and
+// PageSerial also wants the JSON page's closing brace at the very end.
+const serialWindow = 4096
+
+// pageSerial reads the serial a page file records from its two ends, so a
+// page of a project with thousands of files costs two small reads.
+func (r *Repairer) pageSerial(path string) (int64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0, false
+	}
+	size := fi.Size()
+	var b []byte
+	if size <= 2*serialWindow {
+		b = make([]byte, size)
+		if _, err := io.ReadFull(f, b); err != nil {
+			return 0, false
+		}
+	} else {
+		b = make([]byte, 2*serialWindow)
+		if _, err := f.ReadAt(b[:serialWindow], 0); err != nil {
+			return 0, false
+		}
+		if _, err := f.ReadAt(b[serialWindow:], size-serialWindow); err != nil {
+			return 0, false
+		}
+	}
+	return r.cfg.PageSerial(b)
+}
+
+// regenerate rewrites the pages of names with the configured number of
+// workers, logging failures (the first few in full) and progress on long
+// runs. It returns the counts; its error is the context's, if it ended.
+func (r *Repairer) regenerate(ctx context.Context, names []index.Normalized, progress func(done, failed int)) (ok, failed int, err error) {
+	if len(names) == 0 {
+		return 0, 0, nil
+	}
+	var logged atomic.Int32
+	lastLog := time.Now()
+	var mu sync.Mutex
+	report := func(done, nfailed int) {
+		if progress != nil {
+			progress(done, nfailed)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(lastLog) >= 10*time.Second {
+			lastLog = time.Now()
+			r.log.InfoContext(ctx, "rewriting pages", "done", done, "total", len(names), "failed", nfailed)
+		}
+	}
+	ok, failed, err = Regenerate(ctx, r.pages, names, r.cfg.Workers, report, func(name index.Normalized, err error) {
+		if logged.Add(1) <= 10 {
+			r.log.ErrorContext(ctx, "rewrite pages", "project", string(name), "err", err)
+		}
+	})
+	if failed > 10 {
+		r.log.ErrorContext(ctx, "page rewrites failed", "failed", failed, "total", len(names))
+	}
+	return ok, failed, err
+}
+
+// Regenerate rewrites the pages of names through pages with workers
+// goroutines (at least one), calling progress after each project (from
+// any goroutine, never concurrently) and fail for each failure. It returns
+// how many succeeded and failed, and ctx.Err() if ctx ended first.
+func Regenerate(ctx context.Context, pages Pages, names []index.Normalized, workers int,
+	progress func(done, failed int), fail func(index.Normalized, error)) (ok, failed int, err error) {
+	workers = max(1, min(workers, len(names)))
+	var next atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				err := pages.RegenerateProject(ctx, names[i])
+				mu.Lock()
+				if err != nil {
+					failed++
+					if fail != nil && ctx.Err() == nil {
+						fail(names[i], err)
+					}
+				} else {
+					ok++
+				}
+				if progress != nil {
+					progress(ok+failed, failed)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return ok, failed, err
+	}
+	return ok, failed, nil
+}
+
+// Run repairs in the background until ctx ends: a sweep of the data
+// directory at once, a second look after the grace period at the files the
+// sweep found too young to judge, a full sweep every SweepInterval, and a
+// stale-page pass every Interval. Failures (the database being away, a
+// full disk) are logged and retried at the next tick; Run returns nil
+// when ctx ends.
+func (r *Repairer) Run(ctx context.Context) error {
+	young := r.sweepLogged(ctx)
+	var recheck <-chan time.Time
+	if len(young) > 0 {
+		recheck = time.After(r.cfg.Grace + time.Second)
+	}
+	pass := time.NewTicker(r.cfg.Interval)
+	defer pass.Stop()
+	sweep := time.NewTicker(r.cfg.SweepInterval)
+	defer sweep.Stop()
+	seen := map[index.Normalized]int64{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-pass.C:
+			rep, err := r.pagePass(ctx, seen)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case err != nil:
+				r.log.WarnContext(ctx, "stale-page pass", "err", err)
+			case rep.Rewritten+rep.Marked+rep.Failed > 0 || rep.All:
+				r.log.InfoContext(ctx, "stale pages repaired", "all", rep.All, "marked", rep.Marked,
+					"rewritten", rep.Rewritten, "failed", rep.Failed)
+			}
+		case <-recheck:
+			recheck = nil
+			var rep SweepReport
+			young = r.judgeOrphans(ctx, young, &rep)
+			r.logSweep(ctx, "orphan re-check", rep, nil)
+		case <-sweep.C:
+			young = r.sweepLogged(ctx)
+			if len(young) > 0 && recheck == nil {
+				recheck = time.After(r.cfg.Grace + time.Second)
+			}
+		}
+	}
+}
+
+func (r *Repairer) sweepLogged(ctx context.Context) []orphan {
+	start := time.Now()
+	rep, young, err := r.Sweep(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	r.logSweep(ctx, fmt.Sprintf("sweep (%s)", time.Since(start).Round(time.Millisecond)), rep, err)
+	return young
+}
+
+func (r *Repairer) logSweep(ctx context.Context, what string, rep SweepReport, err error) {
+	if err != nil {
+		r.log.WarnContext(ctx, what+" incomplete", "err", err, "temp_removed", rep.TempRemoved,
+			"orphans_moved", rep.OrphansMoved, "pages_rebuilt", rep.PagesRebuilt)
+		return
+	}
+	level := slog.LevelDebug
+	if rep.TempRemoved+rep.OrphansMoved+rep.PagesRebuilt+rep.Young > 0 {
+		level = slog.LevelInfo
+	}
+	r.log.Log(ctx, level, what, "temp_removed", rep.TempRemoved, "orphans_moved", rep.OrphansMoved,
+		"orphans_young", rep.Young, "pages_rebuilt", rep.PagesRebuilt)
+}
