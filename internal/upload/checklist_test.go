@@ -35,8 +35,8 @@ const (
 const checklistMaxSize = 1 << 10
 
 // baseline is the state the refusing cases run against: project "demo"
-// (owner alice) with a wheel and an sdist in release 1.0, and a tombstone
-// for the filename demo-3.0-py3-none-any.whl.
+// (owner alice) with a wheel and an sdist in release 1.0, and tombstones
+// for the filenames demo-3.0-py3-none-any.whl and demo-1.0.0.zip.
 type baseline struct {
 	wheel, sdist []byte
 }
@@ -45,6 +45,7 @@ const (
 	demoWheel1   = "demo-1.0-py3-none-any.whl"
 	demoSdist1   = "demo-1.0.tar.gz"
 	deletedWheel = "demo-3.0-py3-none-any.whl"
+	deletedSdist = "demo-1.0.0.zip" // a second sdist of release 1.0, too
 )
 
 func setupBaseline(t *testing.T, h *harness) baseline {
@@ -55,7 +56,7 @@ func setupBaseline(t *testing.T, h *harness) baseline {
 	}
 	h.mustUpload(uploadRequest{form: twineForm("demo", "1.0", "bdist_wheel", "py3", demoWheel1, b.wheel)})
 	h.mustUpload(uploadRequest{form: twineForm("demo", "1.0", "sdist", "", demoSdist1, b.sdist)})
-	h.exec(`INSERT INTO deleted_filenames (filename) VALUES ($1)`, deletedWheel)
+	h.exec(`INSERT INTO deleted_filenames (filename) VALUES ($1), ($2)`, deletedWheel, deletedSdist)
 	return b
 }
 
@@ -269,12 +270,50 @@ func refusals(t *testing.T, b baseline) []refusal {
 			status: 308, msg: "An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)",
 			header: map[string]string{"Location": "/legacy/"}},
 	}
-	// The same refusals from distutils, whose parts carry no Content-Type:
-	// a few, to show the encoding changes nothing.
-	for _, c := range []refusal{cases[0], cases[4], cases[13]} {
-		c.name = "distutils: " + c.name
-		c.req.distutils = true
-		cases = append(cases, c)
+	// Order: with two defects, the rule earlier in the checklist answers.
+	cases = append(cases, []refusal{
+		{name: "order: credentials before the form", req: uploadRequest{form: wheel2().with("protocol_version", "2"), anonymous: true},
+			status: 401, msg: "No credentials supplied.", header: map[string]string{"WWW-Authenticate": `Basic realm="pypi"`}},
+		{name: "order: protocol_version before the fields", req: uploadRequest{form: wheel2().with("protocol_version", "2").with("name", "-foo")},
+			status: 400, msg: "Unknown protocol version."},
+		{name: "order: name before the other fields", req: uploadRequest{form: wheel2().with("name", "-foo").with("blake2_256_digest", "x")},
+			status: 400, msg: "'-foo' is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'." + pypiCoreHelp},
+		{name: "order: then the fields by name (blake2 before filetype)", req: uploadRequest{form: wheel2().with("filetype", "bdist_egg").with("blake2_256_digest", "x")},
+			status: 400, msg: "Invalid value for blake2_256_digest. Error: Use a valid, hex-encoded, BLAKE2 message digest."},
+		{name: "order: then the fields by name (filetype before sha256)", req: uploadRequest{form: wheel2().with("sha256_digest", "x").with("filetype", "bdist_egg")},
+			status: 400, msg: "Invalid value for filetype. Error: Use a known file type."},
+		{name: "order: field errors before form-level ones", req: uploadRequest{form: wheel2().with("sha256_digest", "x").with("pyversion", "")},
+			status: 400, msg: "Invalid value for sha256_digest. Error: Use a valid, hex-encoded, SHA256 message digest."},
+		{name: "order: the form before the metadata", req: uploadRequest{form: wheel2().with("version", "abc").with("filetype", "bdist_egg")},
+			status: 400, msg: "Invalid value for filetype. Error: Use a known file type."},
+		{name: "order: the metadata before the file", req: uploadRequest{form: wheel2().with("version", "abc").with("content")},
+			status: 400, msg: "'abc' is invalid for 'version'." + pypiCoreHelp},
+		{name: "order: the file before the project", req: uploadRequest{form: twineForm("json", "1.0", "bdist_wheel", "py3", "json-1.0-py3-none-any.whl", w2).with("content")},
+			status: 400, msg: "Upload payload does not have a file."},
+		{name: "order: permission before the filename", req: uploadRequest{form: sdistAs("demo-2.0.egg", s2), user: bob, password: bobPassword},
+			status: 403, msg: "The user 'bob' isn't allowed to upload to project 'demo'." + pypiNameHelp},
+		{name: "order: the filename before the size", req: uploadRequest{form: sdistAs("demo-2.0.egg", tooLarge)},
+			status: 400, msg: pypiBadExtension},
+		{name: "order: the size before the digests", req: uploadRequest{form: twineForm("demo", "2.0", "bdist_wheel", "py3", w2name, tooLarge).with("sha256_digest", otherDigests.sha256)},
+			status: 400, msg: "File too large. Limit for project 'demo' is 1 KB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information."},
+		{name: "order: the digests before duplicates", req: uploadRequest{form: twineForm("demo", "1.0", "bdist_wheel", "py3", demoWheel1, changed).with("sha256_digest", otherDigests.sha256)},
+			status: 400, msg: pypiDigestDiffer},
+		{name: "order: duplicates before tombstones", req: uploadRequest{form: twineForm("demo", "3.0", "bdist_wheel", "py3", deletedWheel, b.wheel)},
+			status: 400, msg: "File already exists ('" + deletedWheel + "', with blake2_256 hash '" + digestsOf(b.wheel).blake2 + "')." + pypiReuseHelp},
+		{name: "order: tombstones before the second sdist", req: uploadRequest{form: twineForm("demo", "1.0", "sdist", "", deletedSdist, sdistSpec{top: "demo-1.0.0", zip: true}.build(t))},
+			status: 400, msg: "This filename was previously used by a file that has since been deleted. Use a different version." + pypiReuseHelp},
+	}...)
+
+	// Some refusals again as distutils sends them (no part Content-Type,
+	// fixed boundary, leading CRLF), to show the encoding changes nothing.
+	for _, c := range cases {
+		switch c.name {
+		case "case 2: no credentials", "case 5: protocol_version 2", "case 8: wheel without pyversion",
+			"case 32: slash", "case 41: one byte over the limit", "case 19: second sdist (.zip after .tar.gz)":
+			c.name = "distutils: " + c.name
+			c.req.distutils = true
+			cases = append(cases, c)
+		}
 	}
 	return cases
 }
