@@ -50,8 +50,9 @@ e2e: deps ## only the end-to-end tests (real binary, twine, pip, nginx, apache)
 golden: ## rewrite the golden pages after a deliberate rendering change
 	$(GO) test ./internal/staticgen -run Golden -update
 
-bench: deps build ## benchmarks (see BENCHMARKS.md)
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# BENCH_PROJECTS=700000 make bench for PyPI's size; scripts/bench.sh lists the knobs.
+bench: deps build ## go test -bench smoke, then seed an index and load it with wrk (see BENCHMARKS.md)
+	GO=$(GO) scripts/bench.sh
 
 stress: deps ## long variants of the crash and concurrency tests
 	CHEESESHOP_REQUIRE=1 CHEESESHOP_STRESS=1 $(GO) test -count=1 -timeout 60m -run 'Crash|Concurren' ./...

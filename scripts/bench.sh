@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# `make bench`: the figures in BENCHMARKS.md. Everything listens on 127.0.0.1
+# only, every loop is bounded by a count and a time.
+#
+#   BENCH_PROJECTS=100000   size of the large index (PyPI: 700000, see BENCHMARKS.md)
+#   BENCH_SMALL=1000        size of the small index for the GET latency comparison
+#   BENCH_DIR=/tmp/cheeseshop-bench   databases' data dirs, logs, nginx prefix
+#   BENCH_WRK_DURATION=10s BENCH_WRK_THREADS=2 BENCH_WRK_CONNS=32
+#   BENCH_UPLOADS=200       measured uploads per client (also bounded by 30 s)
+#   BENCH_GO_TEST=1         run `go test -bench` over every package first (0 skips)
+#   BENCH_SKIP_SEED=1       reuse the large index from a previous run
+#   BENCH_WRK_ONLY=1        with BENCH_SKIP_SEED=1: only the wrk comparison (BENCH_REPEAT=N runs it N times)
+#   CHEESESHOP_BIN, BENCHLOAD_BIN   prebuilt binaries (default: built here)
+#   BENCH_PG=postgres://postgres@127.0.0.1:5432   the PostgreSQL server
+#   BENCH_DB=cheeseshop_bench_large   database of the large index (dropped and re-created)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROJECTS=${BENCH_PROJECTS:-100000}
+SMALL=${BENCH_SMALL:-1000}
+DIR=${BENCH_DIR:-/tmp/cheeseshop-bench}
+DUR=${BENCH_WRK_DURATION:-10s}
+THREADS=${BENCH_WRK_THREADS:-2}
+CONNS=${BENCH_WRK_CONNS:-32}
+UPLOADS=${BENCH_UPLOADS:-200}
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+GO=${GO:-go}
+JSON_ACCEPT='application/vnd.pypi.simple.v1+json'
+P_CS=18080 P_FS=18081 P_NGX=18082 P_NGXPLAIN=18083 P_EMPTY=18084
+
+mkdir -p "$DIR/bin" "$DIR/log"
+BIN=${CHEESESHOP_BIN:-$DIR/bin/cheeseshop}
+BL=${BENCHLOAD_BIN:-$DIR/bin/benchload}
+[ -n "${CHEESESHOP_BIN:-}" ] || $GO build -o "$BIN" ./cmd/cheeseshop
+[ -n "${BENCHLOAD_BIN:-}" ] || $GO build -o "$BL" ./cmd/benchload
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+say() { printf '\n== %s (load %s)\n' "$*" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
+rss() { awk '/VmRSS/ {print $2/1024 " MB"}' "/proc/$1/status"; }
+
+# Go's own benchmarks: a smoke run of every package (CI runs them once), and
+# the page and root rewrite figures from internal/staticgen.
+if [ "${BENCH_GO_TEST:-1}" = 1 ]; then
+  say "go test -bench (all packages, smoke)"
+  $GO test -run '^$' -bench . -benchmem ./...
+fi
+
+dropdb() { psql "$PG/postgres" -qAtc "drop database if exists $1 with (force)" >/dev/null; }
+# serve NAME PORT DATA_DIR DB: start cheeseshop, wait for its ready file.
+serve() {
+  local name=$1 port=$2 data=$3 db=$4
+  rm -f "$DIR/$name.ready"
+  "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --database-url "$PG/$db" \
+    --ready-file "$DIR/$name.ready" --log-format text --log-level warn >"$DIR/log/$name.log" 2>&1 &
+  pids+=($!)
+  eval "PID_$name=$!"
+  for _ in $(seq 1 600); do [ -s "$DIR/$name.ready" ] && return 0; sleep 0.1; done
+  echo "bench: $name did not start, see $DIR/log/$name.log" >&2; exit 1
+}
+adduser() { echo bench | "$BIN" user add bench --password-stdin --database-url "$PG/$1" --data-dir "$2" --log-level warn >/dev/null; }
+upload() { # PORT CLIENTS PREFIX
+  "$BL" upload -url "http://127.0.0.1:$1/legacy/" -user bench -password bench -clients "$2" -count "$UPLOADS" -duration 30s -prefix "$3"
+}
+
+WRK_ONLY=${BENCH_WRK_ONLY:-0}
+if [ "$WRK_ONLY" != 1 ]; then
+# ---- upload latency on an empty index ----
+say "upload latency, empty index"
+dropdb cheeseshop_bench_empty
+rm -rf "$DIR/empty"
+"$BIN" migrate --create-database --database-url "$PG/cheeseshop_bench_empty" --log-level warn
+adduser cheeseshop_bench_empty "$DIR/empty"
+serve empty $P_EMPTY "$DIR/empty" cheeseshop_bench_empty
+upload $P_EMPTY 1 e1
+upload $P_EMPTY 8 e8
+kill "$PID_empty"; wait "$PID_empty" 2>/dev/null || true
+
+# ---- GET latency on a small index ----
+say "GET latency, $SMALL-project index"
+dropdb cheeseshop_bench_small
+rm -rf "$DIR/small"
+"$BIN" dev seed --projects "$SMALL" --database-url "$PG/cheeseshop_bench_small" --data-dir "$DIR/small" --log-level warn
+serve small $P_EMPTY "$DIR/small" cheeseshop_bench_small
+"$BL" get -url "http://127.0.0.1:$P_EMPTY/simple/bench-10/" -count 5000 -duration 10s
+"$BL" get -url "http://127.0.0.1:$P_EMPTY/simple/bench-10/" -accept "$JSON_ACCEPT" -count 5000 -duration 10s
+kill "$PID_small"; wait "$PID_small" 2>/dev/null || true
+fi
+
+# ---- the large index ----
+DATA=$DIR/large
+DB=${BENCH_DB:-cheeseshop_bench_large}
+if [ "${BENCH_SKIP_SEED:-0}" != 1 ]; then
+  say "seed $PROJECTS projects"
+  dropdb $DB
+  rm -rf "$DATA"
+  /usr/bin/time -f 'seed: %e s wall, max RSS %M KB' \
+    "$BIN" dev seed --projects "$PROJECTS" --database-url "$PG/$DB" --data-dir "$DATA" --log-level warn
+fi
+psql "$PG/$DB" -qAtc "select 'index: ' || (select count(*) from projects) || ' projects, ' || (select count(*) from files) || ' files'"
+du -sh "$DATA/simple/index.html" "$DATA/simple" 2>/dev/null | sed 's/^/size: /'
+
+if [ "$WRK_ONLY" != 1 ]; then
+say "page and root rewrite time, $PROJECTS-project index"
+"$BL" regen -database-url "$PG/$DB" -data-dir "$DATA" -count 20 -root-count 5 bench-10 bench-1000 bench-10000
+
+if "$BIN" regenerate --help >/dev/null 2>&1; then
+  say "regenerate --all, $PROJECTS-project index"
+  /usr/bin/time -f 'regenerate --all: %e s wall, max RSS %M KB' \
+    "$BIN" regenerate --all --database-url "$PG/$DB" --data-dir "$DATA" --log-level warn
+else
+  say "regenerate --all: no such command in this build, skipped"
+fi
+fi
+
+adduser $DB "$DATA" 2>/dev/null || true # already there on a reused index
+serve large $P_CS "$DATA" $DB
+say "server RSS idle after start: $(rss "$PID_large")"
+
+if [ "$WRK_ONLY" != 1 ]; then
+say "GET latency, $PROJECTS-project index"
+"$BL" get -url "http://127.0.0.1:$P_CS/simple/bench-10/" -count 5000 -duration 10s
+"$BL" get -url "http://127.0.0.1:$P_CS/simple/bench-10/" -accept "$JSON_ACCEPT" -count 5000 -duration 10s
+
+say "upload latency, $PROJECTS-project index"
+upload $P_CS 1 "l1$(date +%s)"
+upload $P_CS 8 "l8$(date +%s)"
+say "server RSS idle after uploads: $(rss "$PID_large")"
+fi
+
+# ---- requests per second: cheeseshop, FileServer, nginx x2 ----
+"$BL" fileserver -listen "127.0.0.1:$P_FS" -dir "$DATA" &
+pids+=($!)
+
+NGX=$DIR/nginx
+mkdir -p "$NGX/logs" "$NGX/tmp"
+"$BIN" deploy nginx --listen "127.0.0.1:$P_NGX" --upstream "127.0.0.1:$P_CS" --data-dir "$DATA" \
+  --server-name localhost >"$NGX/cheeseshop.conf"
+# One nginx process, two servers: the generated config and a plain static
+# root. Access logs off for both (the figures are the serving path, not the
+# log disk); 2 workers for 2 cores.
+cat >"$NGX/nginx.conf" <<EOF
+worker_processes auto;
+pid $NGX/nginx.pid;
+error_log $NGX/logs/error.log warn;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+events { worker_connections 1024; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path $NGX/tmp/body;
+    proxy_temp_path $NGX/tmp/proxy;
+    fastcgi_temp_path $NGX/tmp/fastcgi;
+    uwsgi_temp_path $NGX/tmp/uwsgi;
+    scgi_temp_path $NGX/tmp/scgi;
+    include $NGX/cheeseshop.conf;
+    server {
+        listen 127.0.0.1:$P_NGXPLAIN;
+        root $DATA;
+    }
+}
+EOF
+nginx -p "$NGX" -c "$NGX/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$P_NGXPLAIN/simple/bench-10/" 2>/dev/null && break; sleep 0.1; done
+
+PAGE=bench-10
+# Check that every server answers the same bytes before timing them.
+for u in "$P_CS/simple/$PAGE/" "$P_FS/simple/$PAGE/" "$P_NGX/simple/$PAGE/" "$P_NGXPLAIN/simple/$PAGE/"; do
+  printf 'check %-40s %s bytes\n' "$u" "$(curl -fsS "http://127.0.0.1:$u" | wc -c)"
+done
+
+rps() { # URL [ACCEPT]
+  local out
+  if [ -n "${2:-}" ]; then
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -H "Accept: $2" "$1")
+  else
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "$1")
+  fi
+  if grep -q 'Non-2xx' <<<"$out"; then echo "bench: non-2xx answers from $1" >&2; echo "$out" >&2; exit 1; fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+declare -A R
+peak=0
+sample_rss() { # sample the server's RSS while wrk runs against it, bounded
+  local max=0 v
+  for _ in $(seq 1 200); do
+    v=$(awk '/VmRSS/ {print $2}' "/proc/$PID_large/status" 2>/dev/null || echo 0)
+    [ "$v" -gt "$max" ] && max=$v
+    [ -e "$DIR/rss.stop" ] && break
+    sleep 0.1
+  done
+  echo "$max" >"$DIR/rss.max"
+}
+compare() {
+  say "wrk -t$THREADS -c$CONNS -d$DUR /simple/$PAGE/ on the $PROJECTS-project index"
+  rm -f "$DIR/rss.stop"; sample_rss & local sp=$!
+  R[cs_html]=$(rps "http://127.0.0.1:$P_CS/simple/$PAGE/")
+  R[cs_json]=$(rps "http://127.0.0.1:$P_CS/simple/$PAGE/" "$JSON_ACCEPT")
+  touch "$DIR/rss.stop"; wait $sp
+  peak=$(( $(cat "$DIR/rss.max") / 1024 ))
+  R[fs_html]=$(rps "http://127.0.0.1:$P_FS/simple/$PAGE/")
+  R[fs_json]=$(rps "http://127.0.0.1:$P_FS/simple/$PAGE/index.v1_json")
+  R[ngx_html]=$(rps "http://127.0.0.1:$P_NGX/simple/$PAGE/")
+  R[ngx_json]=$(rps "http://127.0.0.1:$P_NGX/simple/$PAGE/" "$JSON_ACCEPT")
+  R[plain_html]=$(rps "http://127.0.0.1:$P_NGXPLAIN/simple/$PAGE/index.html")
+  R[plain_json]=$(rps "http://127.0.0.1:$P_NGXPLAIN/simple/$PAGE/index.v1_json")
+  printf '%-34s %12s %12s\n' server "html req/s" "json req/s"
+  printf '%-34s %12s %12s\n' "cheeseshop" "${R[cs_html]}" "${R[cs_json]}"
+  printf '%-34s %12s %12s\n' "net/http FileServer" "${R[fs_html]}" "${R[fs_json]}"
+  printf '%-34s %12s %12s\n' "nginx, cheeseshop deploy nginx" "${R[ngx_html]}" "${R[ngx_json]}"
+  printf '%-34s %12s %12s\n' "nginx, plain file" "${R[plain_html]}" "${R[plain_json]}"
+  for k in html json; do
+    awk -v cs="${R[cs_$k]}" -v fs="${R[fs_$k]}" -v ng="${R[ngx_$k]}" -v pl="${R[plain_$k]}" -v k=$k 'BEGIN {
+      printf "%s ratios: cheeseshop/FileServer %.2f (target >= 1.0)  nginx-generated/nginx-plain %.2f (target >= 0.95)  cheeseshop/nginx-plain %.2f  FileServer/nginx-plain %.2f\n",
+        k, cs/fs, ng/pl, cs/pl, fs/pl }'
+  done
+  echo "server RSS peak under load: $peak MB"
+}
+compare
+if [ "${BENCH_REPEAT:-1}" -gt 1 ]; then
+  for _ in $(seq 2 "${BENCH_REPEAT}"); do compare; done
+fi
+say "server RSS after load: $(rss "$PID_large")"
