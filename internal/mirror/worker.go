@@ -323,6 +323,9 @@ func (w *Worker) push(ctx context.Context, f index.File) (string, error) {
 // pushOne puts one local object and reads it back through its public URL.
 // size is what the index says, or -1 when it does not say (sidecars).
 func (w *Worker) pushOne(ctx context.Context, path string, size int64, sha string) error {
+	if err := checkPath(path); err != nil {
+		return err
+	}
 	fh, err := os.Open(filepath.Join(w.packages, filepath.FromSlash(path)))
 	if err != nil {
 		return fmt.Errorf("local copy: %w", err)
