@@ -511,16 +511,25 @@ func (h *harness) snapshot() snapshot {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	// Each table's rows as text, so an update (a renamed project, a bumped
+	// serial) shows as well as an insert; one round trip for all tables.
+	var q []string
 	for _, table := range snapshotTables {
-		var n int64
-		var digest string
-		// The whole row as text, so an update (a renamed project, a bumped
-		// serial) shows as well as an insert.
-		q := fmt.Sprintf(`SELECT count(*), coalesce(md5(string_agg(t::text, E'\n' ORDER BY t::text)), '') FROM %s t`, table)
-		if err := h.pool.QueryRow(context.Background(), q).Scan(&n, &digest); err != nil {
-			h.t.Fatalf("snapshot %s: %v", table, err)
+		q = append(q, fmt.Sprintf(`SELECT '%[1]s', count(*) || ' rows, md5 ' || coalesce(md5(string_agg(t::text, E'\n' ORDER BY t::text)), '') FROM %[1]s t`, table))
+	}
+	rows, err := h.pool.Query(context.Background(), strings.Join(q, " UNION ALL "))
+	if err != nil {
+		h.t.Fatalf("snapshot: %v", err)
+	}
+	for rows.Next() {
+		var table, digest string
+		if err := rows.Scan(&table, &digest); err != nil {
+			h.t.Fatalf("snapshot: %v", err)
 		}
-		s.rows[table] = fmt.Sprintf("%d rows, md5 %s", n, digest)
+		s.rows[table] = digest
+	}
+	if err := rows.Err(); err != nil {
+		h.t.Fatalf("snapshot: %v", err)
 	}
 	return s
 }
