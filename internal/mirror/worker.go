@@ -286,6 +286,10 @@ func (w *Worker) process(ctx context.Context, job index.MirrorJob) {
 		return
 	}
 	project, err := w.store.RecordMirrored(rctx, f.ID, cdnURL)
+	if errors.Is(err, index.ErrNotFound) {
+		log.InfoContext(rctx, "file deleted while it was pushed; its CDN copy stays unlinked", "cdn_url", cdnURL)
+		return
+	}
 	if err != nil {
 		// The claim runs out and a later attempt pushes and records again.
 		log.ErrorContext(rctx, "could not record the verified copy", "err", err)
