@@ -183,7 +183,7 @@ func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
 			case <-ctx.Done():
 			case <-time.After(delay):
 			}
-			delay = min(delay*2, max(w.cfg.PollInterval, time.Second))
+			delay = min(delay*2, 30*time.Second) // a restarted database is heard again soon
 			continue
 		}
 		delay = 100 * time.Millisecond
