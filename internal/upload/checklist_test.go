@@ -151,6 +151,14 @@ func refusals(t *testing.T, b baseline) []refusal {
 			status: 400, msg: "'>=3.x' is invalid for 'requires-python'." + pypiCoreHelp},
 		{name: "case 40: direct URL dependency", req: uploadRequest{form: wheel2().with("requires_dist", "foo @ https://x/foo.whl")},
 			status: 400, msg: "Can't have direct dependency: foo @ https://x/foo.whl." + pypiCoreHelp},
+		{name: "invalid author_email", req: uploadRequest{form: wheel2().with("author_email", "x")},
+			status: 400, msg: "'x' is not a valid email address: An email address must have an @-sign." + pypiCoreHelp},
+		{name: "deprecated classifier", req: uploadRequest{form: wheel2().with("classifiers", "Natural Language :: Ukranian")},
+			status: 400, msg: "The classifier 'Natural Language :: Ukranian' has been deprecated, use one of ['Natural Language :: Ukrainian'] instead." + pypiCoreHelp},
+		{name: "home_page not a URL", req: uploadRequest{form: wheel2().with("home_page", "example.com")},
+			status: 400, msg: "'example.com' is not a valid url." + pypiCoreHelp},
+		{name: "license and license_expression", req: uploadRequest{form: wheel2().with("metadata_version", "2.4").with("license", "MIT").with("license_expression", "MIT")},
+			status: 400, msg: "License is deprecated when License-Expression is present. Only License-Expression should be present." + pypiCoreHelp},
 		{name: "single-use field sent twice", req: uploadRequest{form: wheel2().with("summary", "one", "two")},
 			status: 400, msg: "'summary' has invalid data." + pypiCoreHelp},
 		{name: "field sent as a file part", req: uploadRequest{form: append(wheel2().with("summary"), part{name: "summary", filename: "summary.txt", value: "hi"})},
@@ -471,6 +479,13 @@ func TestChecklistAccepted(t *testing.T) {
 		w := wheelSpec{dist: "foo_bar", version: "1.0"}.build(t)
 		resp := h.post(uploadRequest{form: twineForm("foo-bar", "1.0", "bdist_wheel", "py3", "foo_bar-1.0-py3-none-any.whl", w)})
 		h.accepted(t, resp, "foo-bar", "foo_bar-1.0-py3-none-any.whl", w, wheelMetadata("foo_bar", "1.0"))
+		// Checklist item 23: the journal, whose last id is the serial.
+		if got := h.query(`SELECT string_agg(action, '|' ORDER BY id) FROM journal`); got != "create|new release|add py3 file foo_bar-1.0-py3-none-any.whl" {
+			t.Errorf("journal %q", got)
+		}
+		if got := h.query(`SELECT (last_serial = (SELECT max(id) FROM journal))::text FROM projects`); got != "true" {
+			t.Errorf("the project's serial is not its last journal entry")
+		}
 	})
 
 	t.Run("case 13: upper-case hex digests", func(t *testing.T) {

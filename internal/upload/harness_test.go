@@ -71,12 +71,12 @@ func newHarness(t testing.TB, maxFileSize int64) *harness {
 	pool, _ := indextest.NewDB(t)
 	store := index.NewStore(pool)
 	ctx := context.Background()
-	for _, u := range [][2]string{{alice, alicePassword}, {bob, bobPassword}} {
-		hash, err := auth.HashPassword(u[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.CreateUser(ctx, u[0], hash); err != nil {
+	hashes, err := passwordHashes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{alice, bob} {
+		if _, err := store.CreateUser(ctx, name, hashes[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,6 +96,19 @@ func newHarness(t testing.TB, maxFileSize int64) *harness {
 	}
 	return &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: maxFileSize}
 }
+
+// passwordHashes are alice's and bob's argon2id hashes, made once per test
+// binary: each costs 19 MiB and tens of milliseconds, and every harness
+// needs both.
+var passwordHashes = sync.OnceValues(func() ([2]string, error) {
+	var h [2]string
+	var err error
+	if h[0], err = auth.HashPassword(alicePassword); err != nil {
+		return h, err
+	}
+	h[1], err = auth.HashPassword(bobPassword)
+	return h, err
+})
 
 // harnessRoutes is the upload part of serve.go's routes, with the same
 // router and middleware (the request id and panic recovery wrap the
