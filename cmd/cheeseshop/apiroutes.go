@@ -11,13 +11,11 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/jsonapi"
 	"github.com/cheeseshop/cheeseshop/internal/manage"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
-	"github.com/cheeseshop/cheeseshop/internal/upload"
 )
 
 var (
 	_ jsonapi.Store        = (*index.Store)(nil)
 	_ manage.Authenticator = (*auth.Authenticator)(nil)
-	_ upload.Authenticator = (*auth.Authenticator)(nil)
 )
 
 // apiRoutes mounts the JSON API (/pypi/<p>/json) and the owners' endpoint
