@@ -32,13 +32,15 @@ const maxAnonymousBody = maxFieldBytes
 
 // anonymousAllowed reports whether a request that came without credentials
 // may still be parsed to see its action: only verify works without them,
-// and the action may be in the body, which is read only when small.
+// and the action may be in the body, which is read only when small (the
+// body's :action wins over the query's, so a query saying verify proves
+// nothing).
 func anonymousAllowed(r *http.Request, authErr error) bool {
 	if !errors.Is(authErr, index.ErrUnauthenticated) {
 		return false
 	}
-	if a := r.URL.Query().Get(":action"); a != "" {
-		return a == "verify"
+	if a := r.URL.Query().Get(":action"); a != "" && a != "verify" {
+		return false
 	}
 	return r.ContentLength >= 0 && r.ContentLength <= maxAnonymousBody
 }
