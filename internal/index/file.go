@@ -104,17 +104,10 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 		p, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(norm)))
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			p, err = scanProject(tx.QueryRow(ctx, `INSERT INTO projects (name, normalized) VALUES ($1, $2) RETURNING `+projectCols, nf.Project, string(norm)))
-			if err != nil {
-				return fmt.Errorf("create project: %w", translate(err))
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO roles (project_id, user_id, role) VALUES ($1, $2, 'owner')`, p.ID, nf.Uploader); err != nil {
-				return fmt.Errorf("add owner: %w", translate(err))
-			}
-			res.NewProject = true
-			if _, err := journal(ctx, tx, p.ID, nf.Project, "", "create", ""); err != nil {
+			if p, err = createProject(ctx, tx, nf.Project, nf.Uploader); err != nil {
 				return err
 			}
+			res.NewProject = true
 		case err != nil:
 			return fmt.Errorf("project: %w", translate(err))
 		default:

@@ -189,7 +189,7 @@ func TestRoles(t *testing.T) {
 		}
 	}
 	got := fx.journal(t, "demo")
-	wantJ := []string{"create", "new release", "add source file demo-1.0.tar.gz", "add Maintainer bob",
+	wantJ := []string{"create", "add Owner alice", "new release", "add source file demo-1.0.tar.gz", "add Maintainer bob",
 		"new release", "add source file demo-1.1.tar.gz", "change Maintainer bob to Owner", "remove Owner alice"}
 	if !slices.Equal(got, wantJ) {
 		t.Fatalf("journal\n got %q\nwant %q", got, wantJ)
@@ -260,7 +260,7 @@ func TestYankAndDelete(t *testing.T) {
 		t.Fatalf("wheel of the deleted release not tombstoned: %v", err)
 	}
 	got := fx.journal(t, "demo")
-	want := []string{"create", "new release", "add source file demo-1.0.tar.gz", "add py3 file demo-1.0-py3-none-any.whl",
+	want := []string{"create", "add Owner alice", "new release", "add source file demo-1.0.tar.gz", "add py3 file demo-1.0-py3-none-any.whl",
 		"new release", "add source file demo-2.0.tar.gz", "yank release", "unyank release",
 		"remove file demo-1.0.tar.gz", "remove file demo-1.0-py3-none-any.whl", "remove release"}
 	if !slices.Equal(got, want) {
