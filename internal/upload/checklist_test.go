@@ -480,7 +480,7 @@ func TestChecklistAccepted(t *testing.T) {
 		resp := h.post(uploadRequest{form: twineForm("foo-bar", "1.0", "bdist_wheel", "py3", "foo_bar-1.0-py3-none-any.whl", w)})
 		h.accepted(t, resp, "foo-bar", "foo_bar-1.0-py3-none-any.whl", w, wheelMetadata("foo_bar", "1.0"))
 		// Checklist item 23: the journal, whose last id is the serial.
-		if got := h.query(`SELECT string_agg(action, '|' ORDER BY id) FROM journal`); got != "create|new release|add py3 file foo_bar-1.0-py3-none-any.whl" {
+		if got := h.query(`SELECT string_agg(action, '|' ORDER BY id) FROM journal`); got != "create|add Owner alice|new release|add py3 file foo_bar-1.0-py3-none-any.whl" {
 			t.Errorf("journal %q", got)
 		}
 		if got := h.query(`SELECT (last_serial = (SELECT max(id) FROM journal))::text FROM projects`); got != "true" {
