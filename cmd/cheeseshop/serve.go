@@ -45,6 +45,7 @@ type serveConfig struct {
 	maxFileSize int64
 	createDB    bool
 	mirror      mirrorFlags
+	repair      repairFlags
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -56,6 +57,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fs.Int64Var(&c.maxFileSize, "max-file-size", envInt(e, "CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize), "largest accepted upload in bytes (env CHEESESHOP_MAX_FILE_SIZE)")
 	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
 	c.mirror.register(fs, e)
+	c.repair.register(fs, e)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,9 +100,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	// The root page must exist for /simple/ to answer; it is derived data.
-	if err := pages.RegenerateRoot(ctx); err != nil {
-		return fmt.Errorf("write root index: %w", err)
+	// Pages are derived data: bring them in line with the database (and
+	// write the root page /simple/ needs) before serving; rep.Run keeps
+	// repairing in the background (cmd/cheeseshop/repair.go).
+	rep, err := c.repair.startup(ctx, c.dataDir, store, pages, log)
+	if err != nil {
+		return err
 	}
 
 	ln, err := net.Listen("tcp", c.listen)
@@ -118,6 +123,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runMirror(gctx) })
+	g.Go(func() error { return rep.Run(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

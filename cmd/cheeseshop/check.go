@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/repair"
+	"github.com/cheeseshop/cheeseshop/internal/staticgen"
+)
+
+func init() {
+	register("check", command{
+		summary: "verify every file (size, sha256, metadata) and every page against the database; exit 1 on any problem",
+		run:     cmdCheck,
+	})
+}
+
+// errProblems makes check exit non-zero after printing its problems.
+type errProblems int
+
+func (n errProblems) Error() string { return fmt.Sprintf("check: %d problems", int(n)) }
+
+func cmdCheck(ctx context.Context, e env, args []string) error {
+	var c common
+	var skipHashes bool
+	fs := newFlags(e, "check", "check [flags]", &c)
+	fs.BoolVar(&skipHashes, "skip-hashes", false, "compare file sizes only, without reading every file to hash it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("check: unexpected arguments %q", fs.Args())
+	}
+	log, err := c.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	pool, err := c.openDB(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool, log); err != nil {
+		return err
+	}
+	rep, err := repair.Check(ctx, repair.CheckConfig{
+		DataDir: c.dataDir,
+		Render: repair.Render{
+			ProjectHTML: staticgen.RenderProjectHTML, ProjectJSON: staticgen.RenderProjectJSON,
+			RootHTML: staticgen.RenderRootHTML, RootJSON: staticgen.RenderRootJSON,
+		},
+		PageSerial: staticgen.PageSerial,
+		HTMLName:   staticgen.HTMLName,
+		JSONName:   staticgen.JSONName,
+		SkipHashes: skipHashes,
+	}, index.NewStore(pool), func(p repair.Problem) { fmt.Fprintln(e.stdout, p) })
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "checked %d files and %d projects' pages: %d problems\n", rep.Files, rep.Pages, rep.Problems)
+	if rep.Problems > 0 {
+		return errProblems(rep.Problems)
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/repair"
+	"github.com/cheeseshop/cheeseshop/internal/staticgen"
+)
+
+var (
+	_ repair.Store      = (*index.Store)(nil)
+	_ repair.CheckStore = (*index.Store)(nil)
+	_ repair.Pages      = (*staticgen.Generator)(nil)
+)
+
+// repairFlags are serve's flags for start-up repair and the background
+// sweep (internal/repair).
+type repairFlags struct {
+	grace time.Duration
+}
+
+func (f *repairFlags) register(fs *flag.FlagSet, e env) {
+	fs.DurationVar(&f.grace, "orphan-grace", envDuration(e, "CHEESESHOP_ORPHAN_GRACE", repair.DefaultGrace),
+		"how old a temp file, or a package file no database row refers to, must be before the background sweep removes it "+
+			"(temp files) or moves it into DATA/orphans (package files) (env CHEESESHOP_ORPHAN_GRACE)")
+}
+
+// startup repairs the pages before the server listens and returns the
+// repairer whose Run keeps repairing in the background.
+func (f *repairFlags) startup(ctx context.Context, dataDir string, store *index.Store, pages *staticgen.Generator, log *slog.Logger) (*repair.Repairer, error) {
+	if f.grace <= 0 {
+		return nil, fmt.Errorf("--orphan-grace must be positive")
+	}
+	r, err := repair.New(repair.Config{
+		DataDir:    dataDir,
+		PageSerial: staticgen.PageSerial,
+		HTMLName:   staticgen.HTMLName,
+		JSONName:   staticgen.JSONName,
+		Grace:      f.grace,
+	}, store, pages, log)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Startup(ctx); err != nil {
+		return nil, fmt.Errorf("start-up repair: %w", err)
+	}
+	return r, nil
+}
