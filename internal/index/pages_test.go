@@ -1,0 +1,137 @@
+package index_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+func (fx *mirrorFixture) pageSerial(t *testing.T, name string) int64 {
+	t.Helper()
+	var s int64
+	if err := fx.store.Pool().QueryRow(context.Background(),
+		`SELECT coalesce(page_serial, -1) FROM projects WHERE normalized = $1`, name).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// LockedProject records the serial fn saw once fn succeeds; InspectProject
+// and a failing fn record nothing; StalePages lists exactly the projects
+// whose record trails their last serial; MarkPageSerials only moves forward
+// and never past the last serial.
+func TestPageSerials(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newMirrorFixture(t)
+	fx.add(t, "alpha", 1)
+	fx.add(t, "beta", 1)
+	stale, err := fx.store.StalePages(ctx)
+	if err != nil || len(stale) != 2 || stale[0].Name != "alpha" || stale[0].PageSerial != -1 {
+		t.Fatalf("StalePages = %+v, %v", stale, err)
+	}
+
+	if err := fx.store.InspectProject(ctx, "alpha", func(index.ProjectState) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.store.LockedProject(ctx, "alpha", func(index.ProjectState) error { return fmt.Errorf("disk full") }); err == nil {
+		t.Fatal("fn's error was lost")
+	}
+	if got := fx.pageSerial(t, "alpha"); got != -1 {
+		t.Fatalf("page_serial after a read and a failed write: %d", got)
+	}
+	var seen int64
+	if err := fx.store.LockedProject(ctx, "alpha", func(st index.ProjectState) error {
+		seen = st.Project.LastSerial
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fx.pageSerial(t, "alpha"); got != seen || seen == 0 {
+		t.Fatalf("page_serial %d, fn saw %d", got, seen)
+	}
+	stale, err = fx.store.StalePages(ctx)
+	if err != nil || len(stale) != 1 || stale[0].Name != "beta" {
+		t.Fatalf("StalePages = %+v, %v", stale, err)
+	}
+
+	beta, err := fx.store.Project(ctx, "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marks := []index.PageMark{{Name: "beta", Serial: beta.LastSerial + 5}} // ahead of the database: ignored
+	if err := fx.store.MarkPageSerials(ctx, marks); err != nil {
+		t.Fatal(err)
+	}
+	if got := fx.pageSerial(t, "beta"); got != -1 {
+		t.Fatalf("a mark ahead of last_serial was taken: %d", got)
+	}
+	if err := fx.store.MarkPageSerials(ctx, []index.PageMark{{Name: "beta", Serial: beta.LastSerial}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.store.MarkPageSerials(ctx, []index.PageMark{{Name: "beta", Serial: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fx.pageSerial(t, "beta"); got != beta.LastSerial {
+		t.Fatalf("page_serial %d after marks, want %d", got, beta.LastSerial)
+	}
+	if stale, err := fx.store.StalePages(ctx); err != nil || len(stale) != 0 {
+		t.Fatalf("StalePages = %+v, %v", stale, err)
+	}
+}
+
+// Uploads and page rewrites racing on one project: every rewrite sees a
+// state at least as new as the previous rewrite's, and the last rewrite
+// after the last commit sees every file. That is the guarantee pages rest
+// on; the advisory lock gives it across processes, as it does here across
+// connections.
+func TestLockedProjectNeverGoesBackwards(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newMirrorFixture(t)
+	fx.add(t, "race", 0)
+	var (
+		mu      sync.Mutex
+		serials []int64 // in the order the rewrites ran, under the lock
+		files   []int
+	)
+	rewrite := func() {
+		err := fx.store.LockedProject(ctx, "race", func(st index.ProjectState) error {
+			mu.Lock()
+			serials = append(serials, st.Project.LastSerial)
+			files = append(files, len(st.Files))
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	for i := 1; i <= n; i++ {
+		wg.Go(func() {
+			fx.add(t, "race", i)
+			rewrite()
+		})
+	}
+	wg.Wait()
+	for i := 1; i < len(serials); i++ {
+		if serials[i] < serials[i-1] || files[i] < files[i-1] {
+			t.Fatalf("rewrite %d saw serial %d with %d files after serial %d with %d files", i, serials[i], files[i], serials[i-1], files[i-1])
+		}
+	}
+	if got := files[len(files)-1]; got != n+1 {
+		t.Fatalf("the last rewrite saw %d files, want %d", got, n+1)
+	}
+	p, err := fx.store.Project(ctx, "race")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fx.pageSerial(t, "race"); got != p.LastSerial {
+		t.Fatalf("page_serial %d, last_serial %d", got, p.LastSerial)
+	}
+}
