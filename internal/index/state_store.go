@@ -100,12 +100,7 @@ func (s *Store) LockedRoot(ctx context.Context, fn func(RootState) error) error 
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM journal`).Scan(&st.Serial); err != nil {
 			return fmt.Errorf("global serial: %w", translate(err))
 		}
-		// No ORDER BY: the renderer sorts by byte order itself (staticgen's
-		// prefix-key sort, about 0.1 s for 700,000 shuffled names), while
-		// ORDER BY normalized COLLATE "C" cannot use the unique index (it is
-		// in the database's collation) and sorted every row on disk at the
-		// default work_mem: 0.2 s at 100,000 projects, growing n log n.
-		rows, err := tx.Query(ctx, `SELECT name, normalized, last_serial FROM projects`)
+		rows, err := tx.Query(ctx, `SELECT name, normalized, last_serial FROM projects ORDER BY normalized COLLATE "C"`)
 		if err != nil {
 			return fmt.Errorf("list projects: %w", translate(err))
 		}
