@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
@@ -46,7 +47,7 @@ type CheckConfig struct {
 	// SkipHashes checks file sizes only, not their sha256 (which reads
 	// every byte of every file).
 	SkipHashes bool
-	Workers    int // files hashed at once; default 4
+	Workers    int // files hashed, and pages compared, at once; default 4
 	// Settle is how long a page that differs from the database gets to
 	// catch up before it is reported: an upload on a running server commits
 	// a moment before it rewrites its page. Default 2s.
@@ -203,17 +204,40 @@ func (c *checker) pages(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var diffs []pageDiff
-	for _, n := range names {
-		d, err := c.comparePages(ctx, n)
-		if err != nil {
-			return err
-		}
-		c.rep.Pages++
-		if d != "" {
-			diffs = append(diffs, pageDiff{n, d})
-		}
+	var (
+		diffs []pageDiff
+		next  atomic.Int64
+		errs  = make([]error, c.cfg.Workers)
+		wg    sync.WaitGroup
+	)
+	// Each comparison holds a database connection for a moment: the
+	// workers keep the pool and both cores busy.
+	for w := range c.cfg.Workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				d, err := c.comparePages(ctx, names[i])
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				c.mu.Lock()
+				c.rep.Pages++
+				if d != "" {
+					diffs = append(diffs, pageDiff{names[i], d})
+				}
+				c.mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
+	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+		return err
+	}
+	slices.SortFunc(diffs, func(a, b pageDiff) int { return strings.Compare(string(a.name), string(b.name)) })
 	if len(diffs) > 0 {
 		select {
 		case <-time.After(c.cfg.Settle):

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -173,32 +174,20 @@ func (r *Repairer) pagePass(ctx context.Context, seen map[index.Normalized]int64
 		return rep, err
 	}
 	rep.Stale = len(stale)
-	var marks []index.PageMark
-	var todo []index.Normalized
-	next := make(map[index.Normalized]int64, len(stale))
-	for _, p := range stale {
-		if seen != nil {
+	if seen != nil {
+		next := make(map[index.Normalized]int64, len(stale))
+		var due []index.StalePage
+		for _, p := range stale {
 			next[p.Name] = p.LastSerial
-			if prev, ok := seen[p.Name]; !ok || prev != p.LastSerial {
-				continue
+			if prev, ok := seen[p.Name]; ok && prev == p.LastSerial {
+				due = append(due, p)
 			}
 		}
-		// The page may be current with its record lost (the recording
-		// commit does not wait for the WAL, or the process died between
-		// writing the page and committing): reading its serial is far
-		// cheaper than rewriting it.
-		if s, ok := r.diskSerial(p.Name); ok && s == p.LastSerial {
-			marks = append(marks, index.PageMark{Name: p.Name, Serial: s})
-			continue
-		}
-		todo = append(todo, p.Name)
-	}
-	if seen != nil {
 		clear(seen)
-		for k, v := range next {
-			seen[k] = v
-		}
+		maps.Copy(seen, next)
+		stale = due
 	}
+	marks, todo := r.readBack(stale)
 	if len(marks) > 0 {
 		if err := r.store.MarkPageSerials(ctx, marks); err != nil {
 			return rep, err
@@ -207,6 +196,39 @@ func (r *Repairer) pagePass(ctx context.Context, seen map[index.Normalized]int64
 	}
 	rep.Rewritten, rep.Failed, err = r.regenerate(ctx, todo, nil)
 	return rep, err
+}
+
+// readBack sorts stale projects into those whose pages on disk already
+// show their last serial (the record was lost: the recording commit does
+// not wait for the WAL, or the process died between writing the page and
+// committing) and those to rewrite. Reading a serial is far cheaper than
+// rewriting a page; after a migration that added page_serial, or a seed
+// that wrote pages directly, this is every project, so it runs in parallel.
+func (r *Repairer) readBack(stale []index.StalePage) (marks []index.PageMark, todo []index.Normalized) {
+	current := make([]bool, len(stale))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(2*r.cfg.Workers, max(1, len(stale)/64)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(stale) {
+					return
+				}
+				s, ok := r.diskSerial(stale[i].Name)
+				current[i] = ok && s == stale[i].LastSerial
+			}
+		})
+	}
+	wg.Wait()
+	for i, p := range stale {
+		if current[i] {
+			marks = append(marks, index.PageMark{Name: p.Name, Serial: p.LastSerial})
+		} else {
+			todo = append(todo, p.Name)
+		}
+	}
+	return marks, todo
 }
 
 // rootPresent reports whether both root pages exist and record a serial.
