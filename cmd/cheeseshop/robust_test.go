@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,7 +184,7 @@ func TestCrashUploads(t *testing.T) {
 	for _, ds := range acked {
 		total += len(ds)
 	}
-	t.Logf("%d crashes, %d uploads acknowledged, %d lost replies had committed and were repaired at start-up", crashes, total, lostOK)
+	t.Logf("%d crashes, %d uploads acknowledged; %d uploads whose reply was lost had committed, and were on their pages after the restart before any retry", crashes, total, lostOK)
 	in.check()
 }
 
@@ -219,7 +220,7 @@ func TestGracefulShutdownFinishesUploads(t *testing.T) {
 		e, _ := os.ReadDir(filepath.Join(dataDir, "tmp"))
 		return len(e) > 0
 	})
-	if err := s.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the listener to close", func() bool {
