@@ -65,17 +65,23 @@ func (s *Store) InspectProject(ctx context.Context, name Normalized, fn func(Pro
 	})
 }
 
-// WithProjectLock calls fn while holding the advisory lock of the project
-// with the normalised name, the lock AddFile commits under, whether or not
-// the project exists. The orphan sweep moves a file aside under it, so no
-// upload of that very file can commit between the sweep's last look at the
-// database and the move.
-func (s *Store) WithProjectLock(ctx context.Context, name Normalized, fn func() error) error {
+// LockedFiles calls fn with the rows of the named files that exist (keyed
+// by filename) while holding the advisory lock of the project with the
+// normalised name, the lock AddFile commits under, whether or not the
+// project exists. The rows are read under the lock, in the same
+// transaction, so no upload of those files can commit until fn returns:
+// the orphan sweep moves a file aside, and a failed upload removes its
+// placed file, only when fn sees no row for it.
+func (s *Store) LockedFiles(ctx context.Context, name Normalized, filenames []string, fn func(map[string]File) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, projectLockSQL, string(name)); err != nil {
 			return fmt.Errorf("lock project %q: %w", name, translate(err))
 		}
-		return fn()
+		files, err := scanFiles(tx.Query(ctx, `SELECT `+fileCols+` FROM files WHERE filename = ANY($1)`, filenames))
+		if err != nil {
+			return fmt.Errorf("look up files: %w", err)
+		}
+		return fn(byFilename(files))
 	})
 }
 
@@ -159,11 +165,15 @@ func (s *Store) FilesByFilename(ctx context.Context, filenames []string) (map[st
 	if err != nil {
 		return nil, fmt.Errorf("look up files: %w", err)
 	}
+	return byFilename(files), nil
+}
+
+func byFilename(files []File) map[string]File {
 	out := make(map[string]File, len(files))
 	for _, f := range files {
 		out[f.Filename] = f
 	}
-	return out, nil
+	return out
 }
 
 // ForEachFile calls fn with every file row, in id order, batch rows at a

@@ -42,7 +42,7 @@ type Store interface {
 	MarkPageSerials(ctx context.Context, marks []index.PageMark) error
 	ProjectNames(ctx context.Context) ([]index.Normalized, error)
 	FilesByFilename(ctx context.Context, filenames []string) (map[string]index.File, error)
-	WithProjectLock(ctx context.Context, name index.Normalized, fn func() error) error
+	LockedFiles(ctx context.Context, name index.Normalized, filenames []string, fn func(map[string]index.File) error) error
 }
 
 // Pages rewrites pages from the committed state under the cross-process

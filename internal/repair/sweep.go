@@ -226,7 +226,7 @@ func lockName(filename string) (index.Normalized, bool) {
 func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err error) {
 	filename, sidecar := distName(f.rel)
 	src := filepath.Join(r.packagesDir(), filepath.FromSlash(f.rel))
-	move := func() error {
+	move := func(rows map[string]index.File) error {
 		fi, err := os.Lstat(src)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -236,10 +236,6 @@ func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err err
 		}
 		if fileIDOf(fi) != f.id || !r.old(changed(fi)) {
 			return nil // replaced or touched since: an upload is at work
-		}
-		rows, err := r.store.FilesByFilename(ctx, []string{filename})
-		if err != nil {
-			return err
 		}
 		row, ok := rows[filename]
 		if referenced(f.rel, row, ok, sidecar) {
@@ -267,9 +263,12 @@ func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err err
 		return errors.Join(syncDir(filepath.Dir(src)), syncDir(filepath.Dir(dst)))
 	}
 	if name, ok := lockName(filename); ok {
-		err = r.store.WithProjectLock(ctx, name, move)
+		err = r.store.LockedFiles(ctx, name, []string{filename}, move)
 	} else {
-		err = move()
+		var rows map[string]index.File
+		if rows, err = r.store.FilesByFilename(ctx, []string{filename}); err == nil {
+			err = move(rows)
+		}
 	}
 	if moved {
 		r.log.WarnContext(ctx, "moved unreferenced package file aside", "path", f.rel,

@@ -71,8 +71,7 @@ var wrapTempFile atomic.Pointer[func(filename string, w io.Writer) io.Writer]
 // time may have committed a row for this very path, and a commit that
 // failed with a broken connection may in fact have happened.
 type fileRows interface {
-	WithProjectLock(ctx context.Context, name index.Normalized, fn func() error) error
-	FilesByFilename(ctx context.Context, filenames []string) (map[string]index.File, error)
+	LockedFiles(ctx context.Context, name index.Normalized, filenames []string, fn func(map[string]index.File) error) error
 }
 
 // unplaceTimeout bounds the clean-up after a failed commit; it runs
@@ -93,11 +92,7 @@ func (h *Handler) unplaceFailed(ctx context.Context, norm index.Normalized, f in
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unplaceTimeout)
 	defer cancel()
-	err := rows.WithProjectLock(ctx, norm, func() error {
-		found, err := rows.FilesByFilename(ctx, []string{f.Filename})
-		if err != nil {
-			return err
-		}
+	err := rows.LockedFiles(ctx, norm, []string{f.Filename}, func(found map[string]index.File) error {
 		if row, ok := found[f.Filename]; ok && row.Path == f.Path {
 			return nil // committed after all, or by an identical upload
 		}
