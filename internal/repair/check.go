@@ -60,6 +60,7 @@ type Problem struct {
 	Detail  string
 }
 
+// String is the problem as `cheeseshop check` prints it: "subject: detail".
 func (p Problem) String() string { return p.Subject + ": " + p.Detail }
 
 // CheckReport counts what Check looked at and found.

@@ -410,7 +410,7 @@ func (r *Repairer) Run(ctx context.Context) error {
 
 func (r *Repairer) sweepLogged(ctx context.Context) []orphan {
 	start := time.Now()
-	rep, young, err := r.Sweep(ctx)
+	rep, young, err := r.sweep(ctx)
 	if ctx.Err() != nil {
 		return nil
 	}

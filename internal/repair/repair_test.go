@@ -191,7 +191,7 @@ func TestSweep(t *testing.T) {
 
 	// At first everything is young: nothing is touched but the pages.
 	r := fx.repairer(repair.Config{})
-	rep, young, err := r.Sweep(fx.ctx)
+	rep, young, err := repair.SweepYoung(r, fx.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestSweep(t *testing.T) {
 
 	// After the grace period: temp files go, orphans move aside.
 	fx.later()
-	rep, young, err = r.Sweep(fx.ctx)
+	rep, young, err = repair.SweepYoung(r, fx.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,11 +233,11 @@ func TestSweep(t *testing.T) {
 
 	// A second orphan of the same name does not overwrite the first.
 	write("packages/"+orphanRel, "again")
-	if _, _, err := r.Sweep(fx.ctx); err != nil {
+	if _, err := r.Sweep(fx.ctx); err != nil {
 		t.Fatal(err)
 	}
 	fx.later()
-	if _, _, err := r.Sweep(fx.ctx); err != nil {
+	if _, err := r.Sweep(fx.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(fx.data, "orphans", filepath.FromSlash(orphanRel)+".1")); err != nil || string(b) != "again" {
@@ -259,7 +259,7 @@ func TestSweepLeavesReplacedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := fx.repairer(repair.Config{})
-	_, young, err := r.Sweep(fx.ctx)
+	_, young, err := repair.SweepYoung(r, fx.ctx)
 	if err != nil || len(young) != 1 {
 		t.Fatalf("sweep: %d young, %v", len(young), err)
 	}

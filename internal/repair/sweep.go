@@ -38,10 +38,16 @@ const maxYoung = 10000
 // Sweep walks the data directory once: it removes temp files older than
 // the grace period from tmp/, packages/ and simple/, moves old package
 // files no row refers to into DATA/orphans, and rebuilds project pages that
-// are missing. It returns the unreferenced files that were too young to
-// judge, for judgeOrphans after the grace period. Errors on single entries
-// are logged and skipped; the error is the first that stopped a whole part.
-func (r *Repairer) Sweep(ctx context.Context) (SweepReport, []orphan, error) {
+// are missing. Errors on single entries are logged and skipped; the error
+// is the first that stopped a whole part.
+func (r *Repairer) Sweep(ctx context.Context) (SweepReport, error) {
+	rep, _, err := r.sweep(ctx)
+	return rep, err
+}
+
+// sweep is Sweep, returning as well the unreferenced files that were too
+// young to judge, for judgeOrphans after the grace period.
+func (r *Repairer) sweep(ctx context.Context) (SweepReport, []orphan, error) {
 	var rep SweepReport
 	errTmp := r.sweepTmp(ctx, &rep)
 	young, errPkg := r.sweepPackages(ctx, &rep)
