@@ -374,21 +374,22 @@ func placeOnce(tmp, dst string, metadata []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("place file: %w", err)
 	}
+	// On a failure below the sidecar stays: a concurrent identical upload
+	// may have committed it already (same path, same bytes), and an
+	// unreferenced one is moved aside by the repair sweep after its grace
+	// period.
 	if metadata != nil {
 		if err := renameio.WriteFile(dst+".metadata", metadata, 0o644); err != nil {
 			return fmt.Errorf("write metadata: %w", err)
 		}
 	}
 	if err := syncFile(tmp); err != nil {
-		os.Remove(dst + ".metadata")
 		return fmt.Errorf("sync upload: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(dst + ".metadata")
 		return fmt.Errorf("place file: %w", err)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(dst + ".metadata")
 		return fmt.Errorf("place file: %w", err)
 	}
 	if err := syncDir(dir); err != nil {
