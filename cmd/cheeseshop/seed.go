@@ -83,6 +83,15 @@ func cmdSeed(ctx context.Context, e env, args []string) error {
 		if err := writeSeeded(ctx, c.dataDir, pages, batch, writeFiles); err != nil {
 			return err
 		}
+		// The pages are on disk: record their serials, so the first serve
+		// does not read every page back to find out.
+		marks := make([]index.PageMark, len(batch))
+		for i, st := range batch {
+			marks[i] = index.PageMark{Name: st.Project.Normalized, Serial: st.Project.LastSerial}
+		}
+		if err := store.MarkPageSerials(ctx, marks); err != nil {
+			return err
+		}
 		for _, st := range batch {
 			nfiles += len(st.Files)
 		}
@@ -112,6 +121,11 @@ func writeSeeded(ctx context.Context, dataDir string, pages *staticgen.Generator
 					}
 					if err := renameio.WriteFile(dst, seed.Content(f.Filename), 0o644); err != nil {
 						return err
+					}
+					if f.MetadataSHA256 != "" {
+						if err := renameio.WriteFile(dst+".metadata", seed.Metadata(f.Filename), 0o644); err != nil {
+							return err
+						}
 					}
 				}
 			}

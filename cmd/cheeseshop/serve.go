@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -107,6 +108,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Start-up may have rendered the whole root index (tens of MB at PyPI's
+	// size); give that memory back now rather than whenever the runtime's
+	// scavenger gets to it.
+	debug.FreeOSMemory()
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {

@@ -187,6 +187,13 @@ func Content(filename string) []byte {
 	return []byte("cheeseshop synthetic distribution file " + filename + "\n")
 }
 
+// Metadata returns the synthetic PEP 658 sidecar of a wheel.
+func Metadata(filename string) []byte {
+	name, rest, _ := strings.Cut(filename, "-")
+	version, _, _ := strings.Cut(rest, "-")
+	return []byte("Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n")
+}
+
 func (g *Generator) file(rel *index.Release, fn string, typ index.PackageType, pyv string, t time.Time) index.File {
 	body := Content(fn)
 	s := sha256.Sum256(body)
@@ -200,7 +207,7 @@ func (g *Generator) file(rel *index.Release, fn string, typ index.PackageType, p
 		Path: index.PackagePath(bh, fn),
 	}
 	if typ == index.Wheel {
-		md := sha256.Sum256([]byte("Metadata-Version: 2.1\nName: x\n"))
+		md := sha256.Sum256(Metadata(fn))
 		f.MetadataSHA256 = hex.EncodeToString(md[:])
 	}
 	return f

@@ -109,6 +109,14 @@ func (g *Generator) writeProject(ctx context.Context, name index.Normalized, st 
 	if err := ensureDir(dir); err != nil {
 		return err
 	}
+	// Pages never go backwards. Under the project lock the state is never
+	// older than the page on disk, unless this process lost its database
+	// session (and so the lock) meanwhile and another one wrote a newer page.
+	if old, ok := diskSerial(dir); ok && old > st.Project.LastSerial {
+		g.logger.WarnContext(ctx, "not replacing a newer page", "project", name,
+			"serial", st.Project.LastSerial, "page_serial", old)
+		return nil
+	}
 	if err := writePages(dir, p.writeJSON, p.writeHTML); err != nil {
 		return err
 	}

@@ -495,3 +495,38 @@ func TestRegenerateRootErrorReachesWaiters(t *testing.T) {
 		t.Errorf("root page written despite the error: %v", err)
 	}
 }
+
+// TestRegenerateProjectNeverGoesBackwards: a rewrite from an older state (a
+// process that lost its lock with its database session) leaves a newer page
+// alone, and a newer state still replaces it.
+func TestRegenerateProjectNeverGoesBackwards(t *testing.T) {
+	t.Parallel()
+	newer := fullProject()
+	newer.Project.LastSerial = 90
+	older := fullProject()
+	older.Project.LastSerial = 80
+	older.Files = older.Files[:1]
+	store := &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": newer}}
+	g, data := newTestGenerator(t, store)
+	ctx := t.Context()
+	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
+		t.Fatal(err)
+	}
+	dir := ProjectDir(data, "foo-bar")
+
+	store.projects["foo-bar"] = older
+	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, filepath.Join(dir, HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, newer) }))
+	checkFile(t, filepath.Join(dir, JSONName), render(func(b *bytes.Buffer) { RenderProjectJSON(b, newer) }))
+
+	newest := older
+	newest.Project.LastSerial = 91
+	store.projects["foo-bar"] = newest
+	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, filepath.Join(dir, HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, newest) }))
+	checkPageDir(t, dir, HTMLName, JSONName)
+}

@@ -2,6 +2,10 @@ package staticgen
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 )
 
@@ -83,4 +87,25 @@ func parseSerial(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// diskSerial returns the serial of the HTML page in dir, reading only its
+// last bytes, where the serial comment is.
+func diskSerial(dir string) (int64, bool) {
+	f, err := os.Open(filepath.Join(dir, HTMLName))
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, false
+	}
+	const tail = 64
+	off := max(fi.Size()-tail, 0)
+	b := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
+		return 0, false
+	}
+	return htmlSerial(b)
 }

@@ -46,9 +46,11 @@ func validDirName(name index.Normalized) bool {
 	return true
 }
 
-// maxPooledBuf keeps one oversized page from pinning its buffer forever; the
-// root of a 700,000-project index is ~45 MB and stays under it.
-const maxPooledBuf = 128 << 20
+// maxPooledBuf keeps large buffers out of the pool: project pages (a
+// 10,000-file project is ~5 MB) are rewritten often and reuse theirs, while
+// the root of a 700,000-project index (~40 MB, two of them) is rewritten only
+// when a project is added and should not stay in the heap between rewrites.
+const maxPooledBuf = 8 << 20
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
