@@ -1,0 +1,55 @@
+package index_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// LockedProjects reads the same state LockedProject does for each project,
+// leaves out names that do not exist, records every page serial when fn
+// succeeds, and nothing when it fails.
+func TestLockedProjects(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newMirrorFixture(t)
+	fx.add(t, "alpha", 1)
+	fx.add(t, "alpha", 2)
+	fx.add(t, "beta", 1)
+	fx.add(t, "gamma-delta", 3)
+	names := []index.Normalized{"gamma-delta", "alpha", "missing", "beta", "alpha"}
+
+	if err := fx.store.LockedProjects(ctx, names, func([]index.ProjectState) error { return fmt.Errorf("disk full") }); err == nil {
+		t.Fatal("fn's error was lost")
+	}
+	if got := fx.pageSerial(t, "alpha"); got != -1 {
+		t.Fatalf("page_serial after a failed batch: %d", got)
+	}
+	var got []index.ProjectState
+	if err := fx.store.LockedProjects(ctx, names, func(sts []index.ProjectState) error {
+		got = sts
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Project.Normalized != "alpha" || got[1].Project.Normalized != "beta" || got[2].Project.Normalized != "gamma-delta" {
+		t.Fatalf("states for %v", got)
+	}
+	for _, st := range got {
+		var one index.ProjectState
+		if err := fx.store.InspectProject(ctx, st.Project.Normalized, func(s index.ProjectState) error {
+			one = s
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(one) != fmt.Sprint(st) {
+			t.Errorf("%s: batch read\n%+v\nsingle read\n%+v", st.Project.Normalized, st, one)
+		}
+		if ps := fx.pageSerial(t, string(st.Project.Normalized)); ps != st.Project.LastSerial {
+			t.Errorf("%s: page_serial %d, want %d", st.Project.Normalized, ps, st.Project.LastSerial)
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package staticgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+)
+
+// BatchStore is the optional capability RegenerateProjects uses: the state
+// of many projects read under all their page locks at once.
+type BatchStore interface {
+	LockedProjects(ctx context.Context, names []index.Normalized, fn func([]index.ProjectState) error) error
+}
+
+// RegenerateProjects rewrites the pages of many projects, for rebuilding the
+// whole index. A page written one by one costs three fsyncs (two files and
+// their directory); here the pages of the batch are written without them and
+// the file system is synced once (syncfs) before the store records their
+// serials, so a crash midway leaves pages that repair finds stale, never a
+// recorded serial for a page that did not reach the disk. Renames keep every
+// page whole for readers throughout. Projects that no longer exist lose
+// their pages, as with RegenerateProject. It falls back to one
+// RegenerateProject per name when the store has no batch capability.
+func (g *Generator) RegenerateProjects(ctx context.Context, names []index.Normalized, workers int) error {
+	for _, n := range names {
+		if !validDirName(n) {
+			return fmt.Errorf("%w: %q is not a normalized project name", index.ErrInvalid, n)
+		}
+	}
+	bs, ok := g.store.(BatchStore)
+	if !ok {
+		for _, n := range names {
+			if err := g.RegenerateProject(ctx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := ensureDir(g.simple); err != nil {
+		return err
+	}
+	workers = max(workers, 1)
+	found := make(map[index.Normalized]bool, len(names))
+	err := bs.LockedProjects(ctx, names, func(states []index.ProjectState) error {
+		for _, st := range states {
+			found[st.Project.Normalized] = true
+		}
+		var (
+			mu       sync.Mutex
+			firstErr error
+			wg       sync.WaitGroup
+			next     = make(chan *index.ProjectState)
+		)
+		for range workers {
+			wg.Go(func() {
+				for st := range next {
+					if err := g.writeProjectNoSync(st); err != nil {
+						mu.Lock()
+						firstErr = cmpErr(firstErr, err)
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		for i := range states {
+			next <- &states[i]
+		}
+		close(next)
+		wg.Wait()
+		if firstErr != nil {
+			return firstErr
+		}
+		return syncFS(g.simple)
+	})
+	if err != nil {
+		return err
+	}
+	// As RegenerateProject does: a project that no longer exists loses its pages.
+	for _, n := range names {
+		if !found[n] {
+			if err := removePageDir(g.simple, string(n)); err != nil {
+				return fmt.Errorf("remove pages of deleted project %s: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func (g *Generator) writeProjectNoSync(st *index.ProjectState) error {
+	dir := ProjectDir(g.dataDir, st.Project.Normalized)
+	if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	if old, ok := diskSerial(dir); ok && old > st.Project.LastSerial {
+		return nil // never backwards, as in writeProject
+	}
+	p := newProjectPage(*st)
+	defer p.release()
+	for _, page := range []struct {
+		name   string
+		render func(*bytes.Buffer)
+	}{{JSONName, p.writeJSON}, {HTMLName, p.writeHTML}} {
+		if err := renderFileNoSync(dir, page.name, page.render); err != nil {
+			return fmt.Errorf("write pages of %s: %w", st.Project.Normalized, err)
+		}
+	}
+	return nil
+}
+
+// renderFileNoSync replaces dir/name atomically (temp file and rename) but
+// leaves durability to the caller's syncFS.
+func renderFileNoSync(dir, name string, render func(*bytes.Buffer)) error {
+	buf := getBuf()
+	defer putBuf(buf)
+	render(buf)
+	// A page whose bytes would not change is left alone: rebuilding a whole
+	// index that is mostly current then costs reads, not a new file (and the
+	// freeing of the old one's blocks) per page.
+	if same, err := sameContent(filepath.Join(dir, name), buf.Bytes()); err == nil && same {
+		return nil
+	}
+	f, err := os.CreateTemp(dir, "."+name)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(buf.Bytes())
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp, pagePerm)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// sameContent reports whether the file at path holds exactly b.
+func sameContent(path string, b []byte) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() != int64(len(b)) {
+		return false, err
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	buf.Grow(len(b))
+	old := buf.AvailableBuffer()[:len(b)]
+	if _, err := io.ReadFull(f, old); err != nil {
+		return false, err
+	}
+	return bytes.Equal(old, b), nil
+}
