@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/repair"
@@ -75,12 +71,12 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	bar := newProgress(e.stdout, len(names))
+	bar := newBar(e.stdout, len(names), "regenerating")
 	var failures []string
-	ok, failed, err := repair.Regenerate(ctx, pages, names, workers, bar.set, func(n index.Normalized, err error) {
+	ok, failed, err := repair.Regenerate(ctx, pages, names, workers, func(done, _ int) { bar.Set(done) }, func(n index.Normalized, err error) {
 		failures = append(failures, fmt.Sprintf("%s: %v", n, err))
 	})
-	bar.done()
+	bar.Finish() //nolint:errcheck // a progress bar on a terminal
 	for _, f := range failures {
 		fmt.Fprintln(e.stderr, "regenerate:", f)
 	}
@@ -99,77 +95,4 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("regenerate: %d projects failed", failed)
 	}
 	return nil
-}
-
-// progress draws a one-line progress bar when w is a terminal, at most ten
-// times a second; otherwise it draws nothing.
-type progress struct {
-	w     io.Writer
-	total int
-	start time.Time
-	tty   bool
-
-	mu   sync.Mutex
-	last time.Time
-	n    int
-	fail int
-}
-
-func newProgress(w io.Writer, total int) *progress {
-	return &progress{w: w, total: total, start: time.Now(), tty: isTerminal(w)}
-}
-
-// isTerminal reports whether w is a character device (a terminal), the
-// standard library's way without golang.org/x/term.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func (p *progress) set(n, failed int) {
-	if !p.tty {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.n, p.fail = n, failed
-	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond || n == p.total {
-		p.last = now
-		p.draw()
-	}
-}
-
-func (p *progress) draw() {
-	const width = 30
-	frac := 1.0
-	if p.total > 0 {
-		frac = float64(p.n) / float64(p.total)
-	}
-	fill := int(frac * width)
-	elapsed := time.Since(p.start)
-	rate := float64(p.n) / max(elapsed.Seconds(), 1e-3)
-	eta := "-"
-	if p.n > 0 && p.n < p.total {
-		eta = time.Duration(float64(p.total-p.n) / rate * float64(time.Second)).Round(time.Second).String()
-	}
-	line := fmt.Sprintf("\r[%s%s] %d/%d %5.1f%% %.0f/s eta %s", strings.Repeat("#", fill), strings.Repeat(".", width-fill),
-		p.n, p.total, 100*frac, rate, eta)
-	if p.fail > 0 {
-		line += fmt.Sprintf(" (%d failed)", p.fail)
-	}
-	fmt.Fprint(p.w, line+"\033[K")
-}
-
-func (p *progress) done() {
-	if !p.tty {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.draw()
-	fmt.Fprintln(p.w)
 }

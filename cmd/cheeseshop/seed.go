@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -63,8 +64,7 @@ func cmdSeed(ctx context.Context, e env, args []string) error {
 	gen := seed.New(seedN, dist, time.Now().UTC())
 
 	start := time.Now()
-	bar := progressbar.NewOptions(projects, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("seeding"),
-		progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	bar := newBar(e.stderr, projects, "seeding")
 	var nfiles int
 	for done := 0; done < projects; {
 		n := min(seedBatch, projects-done)
@@ -133,4 +133,18 @@ func writeSeeded(ctx context.Context, dataDir string, pages *staticgen.Generator
 		})
 	}
 	return g.Wait()
+}
+
+// newBar returns a progress bar that draws on w only when w is a terminal.
+func newBar(w io.Writer, total int, what string) *progressbar.ProgressBar {
+	f, ok := w.(*os.File)
+	tty := false
+	if ok {
+		fi, err := f.Stat()
+		tty = err == nil && fi.Mode()&os.ModeCharDevice != 0
+	}
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetVisibility(tty),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
 }
