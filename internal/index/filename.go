@@ -29,11 +29,11 @@ type WheelFilename struct {
 func ParseWheelFilename(filename string) (WheelFilename, error) {
 	stem, ok := strings.CutSuffix(filename, ".whl")
 	if !ok {
-		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (extension must be '.whl'): %s", ErrInvalid, pyRepr(filename))
+		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (extension must be '.whl'): %s", ErrInvalid, Repr(filename))
 	}
 	dashes := strings.Count(stem, "-")
 	if dashes != 4 && dashes != 5 {
-		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (wrong number of parts): %s", ErrInvalid, pyRepr(stem))
+		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (wrong number of parts): %s", ErrInvalid, Repr(stem))
 	}
 	// The last three parts are always the tags; a sixth part is the build.
 	parts := strings.Split(stem, "-")
@@ -41,17 +41,17 @@ func ParseWheelFilename(filename string) (WheelFilename, error) {
 	// PEP 427 escapes every run of non-alphanumerics in the name to a single
 	// '_', so '-' cannot occur and "__" is a sign of a bad escape.
 	if !validWheelName(w.Name) {
-		return WheelFilename{}, fmt.Errorf("%w: Invalid project name: %s", ErrInvalid, pyRepr(stem))
+		return WheelFilename{}, fmt.Errorf("%w: Invalid project name: %s", ErrInvalid, Repr(stem))
 	}
 	if _, err := ParseVersion(w.Version); err != nil {
-		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (invalid version): %s", ErrInvalid, pyRepr(stem))
+		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (invalid version): %s", ErrInvalid, Repr(stem))
 	}
 	if dashes == 5 {
 		w.Build = parts[2]
 		// PEP 427: the build tag must start with a digit; it sorts
 		// numerically on that prefix.
 		if w.Build == "" || w.Build[0] < '0' || w.Build[0] > '9' {
-			return WheelFilename{}, fmt.Errorf("%w: Invalid build number: %s in %s", ErrInvalid, w.Build, pyRepr(stem))
+			return WheelFilename{}, fmt.Errorf("%w: Invalid build number: %s in %s", ErrInvalid, w.Build, Repr(stem))
 		}
 	}
 	n := len(parts)

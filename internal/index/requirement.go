@@ -48,7 +48,7 @@ func CheckSpecifierSet(s string) error {
 	for _, item := range strings.Split(s, ",") {
 		item = trimPySpace(item)
 		if item != "" && !specifierRE.MatchString(item) {
-			return fmt.Errorf("%w: Invalid specifier: %s", ErrInvalid, pyRepr(item))
+			return fmt.Errorf("%w: Invalid specifier: %s", ErrInvalid, Repr(item))
 		}
 	}
 	return nil
@@ -83,7 +83,7 @@ const maxMarkerDepth = 480
 // variables, operators, Python string literals, and/or and parentheses.
 func ParseRequirement(s string) (Requirement, error) {
 	if !utf8.ValidString(s) {
-		return Requirement{}, fmt.Errorf("%w: Invalid requirement: %s: not UTF-8", ErrInvalid, pyRepr(s))
+		return Requirement{}, fmt.Errorf("%w: Invalid requirement: %s: not UTF-8", ErrInvalid, Repr(s))
 	}
 	p := reqParser{src: s}
 	r, err := p.requirement()
@@ -91,7 +91,7 @@ func ParseRequirement(s string) (Requirement, error) {
 		return Requirement{}, err
 	}
 	if err := CheckSpecifierSet(r.Specifier); err != nil {
-		return Requirement{}, fmt.Errorf("%w in requirement %s", err, pyRepr(s))
+		return Requirement{}, fmt.Errorf("%w in requirement %s", err, Repr(s))
 	}
 	return r, nil
 }
@@ -105,7 +105,7 @@ type reqParser struct {
 }
 
 func (p *reqParser) fail(msg string) error {
-	return fmt.Errorf("%w: Invalid requirement: %s: %s at position %d", ErrInvalid, pyRepr(p.src), msg, p.pos)
+	return fmt.Errorf("%w: Invalid requirement: %s: %s at position %d", ErrInvalid, Repr(p.src), msg, p.pos)
 }
 
 func (p *reqParser) requirement() (Requirement, error) {

@@ -68,7 +68,7 @@ type localPart struct {
 func ParseVersion(s string) (Version, error) {
 	m := versionRE.FindStringSubmatch(trimPySpace(s))
 	if m == nil {
-		return Version{}, fmt.Errorf("%w: %s is invalid for 'version'", ErrInvalid, pyRepr(s))
+		return Version{}, fmt.Errorf("%w: %s is invalid for 'version'", ErrInvalid, Repr(s))
 	}
 	var v Version
 	if m[reEpoch] != "" {
@@ -340,11 +340,11 @@ const pySpace = `\t\n\v\f\r \x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{202
 // trimPySpace is Python's str.strip().
 func trimPySpace(s string) string { return strings.TrimFunc(s, isPySpace) }
 
-// pyRepr quotes s as Python's repr(str) does. packaging and Warehouse build
+// Repr quotes s as Python's repr(str) does. packaging and Warehouse build
 // their messages with {value!r}, and clients may match on them, so quoting
 // the same way keeps our texts byte-identical, including for values that
 // contain quotes.
-func pyRepr(s string) string {
+func Repr(s string) string {
 	quote := byte('\'')
 	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
 		quote = '"'

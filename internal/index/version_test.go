@@ -327,8 +327,8 @@ func TestPyRepr(t *testing.T) {
 		{"\xff", `'\xff'`},
 	}
 	for _, tt := range tests {
-		if got := pyRepr(tt.in); got != tt.want {
-			t.Errorf("pyRepr(%q) = %s, want %s", tt.in, got, tt.want)
+		if got := Repr(tt.in); got != tt.want {
+			t.Errorf("Repr(%q) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
 }

@@ -172,12 +172,12 @@ func openZip(f *os.File, size int64) (*zip.Reader, error) {
 	seen := make(map[string]bool, len(zr.File))
 	for _, zf := range zr.File {
 		if unsafeMemberName(zf.Name) {
-			return nil, invalidDist("Member name %s is not a relative path inside the archive", pyRepr(zf.Name))
+			return nil, invalidDist("Member name %s is not a relative path inside the archive", index.Repr(zf.Name))
 		}
 		if seen[zf.Name] {
 			// Readers disagree on which copy wins, so METADATA could differ
 			// between what we serve and what pip installs.
-			return nil, invalidDist("Member name %s occurs more than once", pyRepr(zf.Name))
+			return nil, invalidDist("Member name %s occurs more than once", index.Repr(zf.Name))
 		}
 		seen[zf.Name] = true
 	}
@@ -242,10 +242,10 @@ func walkTarGz(f *os.File, size int64, tops *topLevel) error {
 		}
 		members++
 		if hdr.Typeflag == tar.TypeGNUSparse || hasSparsePAX(hdr.PAXRecords) {
-			return invalidDist("Member %s is a sparse file", pyRepr(hdr.Name))
+			return invalidDist("Member %s is a sparse file", index.Repr(hdr.Name))
 		}
 		if unsafeMemberName(hdr.Name) {
-			return invalidDist("Member name %s is not a relative path inside the archive", pyRepr(hdr.Name))
+			return invalidDist("Member name %s is not a relative path inside the archive", index.Repr(hdr.Name))
 		}
 		// archive/tar reports the old '\x00' type flag as TypeReg.
 		tops.add(hdr.Name, hdr.Typeflag == tar.TypeDir, hdr.Typeflag == tar.TypeReg)
@@ -417,7 +417,7 @@ func checkCoreMetadata(metadata []byte, name string, version index.Version) erro
 	}
 	if index.Normalize(fileName) != index.Normalize(name) {
 		return fmt.Errorf("%w: Name in the distribution file's metadata (%s) does not match the uploaded name (%s).",
-			index.ErrInvalid, pyRepr(fileName), pyRepr(name))
+			index.ErrInvalid, index.Repr(fileName), index.Repr(name))
 	}
 	fileVersion, ok := h["version"]
 	if !ok || fileVersion == "" {
@@ -425,11 +425,11 @@ func checkCoreMetadata(metadata []byte, name string, version index.Version) erro
 	}
 	v, err := index.ParseVersion(fileVersion)
 	if err != nil {
-		return fmt.Errorf("%w: Version in the distribution file's metadata (%s) is not a valid version.", index.ErrInvalid, pyRepr(fileVersion))
+		return fmt.Errorf("%w: Version in the distribution file's metadata (%s) is not a valid version.", index.ErrInvalid, index.Repr(fileVersion))
 	}
 	if !v.Equal(version) {
 		return fmt.Errorf("%w: Version in the distribution file's metadata (%s) does not match the uploaded version (%s).",
-			index.ErrInvalid, pyRepr(fileVersion), pyRepr(version.String()))
+			index.ErrInvalid, index.Repr(fileVersion), index.Repr(version.String()))
 	}
 	return nil
 }

@@ -242,7 +242,7 @@ func checkPackaging(md *index.Metadata) (index.Version, metadataErrors) {
 	case md.MetadataVersion == "":
 		errs.add("metadata-version", "None is not a valid metadata version")
 	case !supportedMetadataVersions[md.MetadataVersion]:
-		errs.add("metadata-version", "%s is not a valid metadata version", pyRepr(md.MetadataVersion))
+		errs.add("metadata-version", "%s is not a valid metadata version", index.Repr(md.MetadataVersion))
 	}
 	if md.Name == "" {
 		errs.add("name", "'name' is a required field")
@@ -253,7 +253,7 @@ func checkPackaging(md *index.Metadata) (index.Version, metadataErrors) {
 	if md.Version == "" {
 		errs.add("version", "'version' is a required field")
 	} else if v, err := index.ParseVersion(md.Version); err != nil {
-		errs.add("version", "%s is invalid for 'version'", pyRepr(md.Version))
+		errs.add("version", "%s is invalid for 'version'", index.Repr(md.Version))
 	} else {
 		version = v
 	}
@@ -268,34 +268,34 @@ func checkPackaging(md *index.Metadata) (index.Version, metadataErrors) {
 	for _, d := range md.Dynamic {
 		d = strings.ToLower(d)
 		if d == "name" || d == "version" || d == "metadata-version" {
-			errs.add("dynamic", "%s is not allowed as a dynamic field", pyRepr(d))
+			errs.add("dynamic", "%s is not allowed as a dynamic field", index.Repr(d))
 			break
 		}
 		if !coreHeaders[d] {
-			errs.add("dynamic", "%s is not a valid dynamic field", pyRepr(d))
+			errs.add("dynamic", "%s is not a valid dynamic field", index.Repr(d))
 			break
 		}
 	}
 	for _, e := range md.ProvidesExtra {
 		if !index.ValidName(e) {
-			errs.add("provides-extra", "%s is invalid for 'provides-extra'", pyRepr(e))
+			errs.add("provides-extra", "%s is invalid for 'provides-extra'", index.Repr(e))
 			break
 		}
 	}
 	if md.RequiresPython != "" {
 		if err := index.CheckSpecifierSet(md.RequiresPython); err != nil {
-			errs.add("requires-python", "%s is invalid for 'requires-python'", pyRepr(md.RequiresPython))
+			errs.add("requires-python", "%s is invalid for 'requires-python'", index.Repr(md.RequiresPython))
 		}
 	}
 	for _, r := range md.RequiresDist {
 		if _, err := index.ParseRequirement(r); err != nil {
-			errs.add("requires-dist", "%s is invalid for 'requires-dist'", pyRepr(r))
+			errs.add("requires-dist", "%s is invalid for 'requires-dist'", index.Repr(r))
 			break
 		}
 	}
 	for _, p := range md.LicenseFiles {
 		if msg := checkLicenseFile(p); msg != "" {
-			errs.add("license-file", "%s is invalid for 'license-file', %s", pyRepr(p), msg)
+			errs.add("license-file", "%s is invalid for 'license-file', %s", index.Repr(p), msg)
 			break
 		}
 	}
@@ -330,21 +330,21 @@ func checkWarehouse(md *index.Metadata, version index.Version) metadataErrors {
 		errs.add("classifier", "%s", msg)
 	}
 	if md.HomePage != "" && !validURL(md.HomePage) {
-		errs.add("home-page", "%s is not a valid url.", pyRepr(md.HomePage))
+		errs.add("home-page", "%s is not a valid url.", index.Repr(md.HomePage))
 	}
 	if md.DownloadURL != "" && !validURL(md.DownloadURL) {
-		errs.add("download-url", "%s is not a valid url.", pyRepr(md.DownloadURL))
+		errs.add("download-url", "%s is not a valid url.", index.Repr(md.DownloadURL))
 	}
 	for _, pu := range md.ProjectURLs {
 		switch {
 		case pu.Label == "":
 			errs.add("project-url", "Must have a label")
 		case utf8.RuneCountInString(pu.Label) > maxURLLabelChars:
-			errs.add("project-url", "%s must be %d characters or less.", pyRepr(pu.Label), maxURLLabelChars)
+			errs.add("project-url", "%s must be %d characters or less.", index.Repr(pu.Label), maxURLLabelChars)
 		case pu.URL == "":
 			errs.add("project-url", "Must have a URL")
 		case !validURL(pu.URL):
-			errs.add("project-url", "%s is not a valid url", pyRepr(pu.URL))
+			errs.add("project-url", "%s is not a valid url", index.Repr(pu.URL))
 		}
 	}
 	for _, f := range []struct {
@@ -355,9 +355,9 @@ func checkWarehouse(md *index.Metadata, version index.Version) metadataErrors {
 			r, err := index.ParseRequirement(s)
 			switch {
 			case err != nil:
-				errs.add(f.header, "%s is invalid: %s", pyRepr(s), errDetail(err))
+				errs.add(f.header, "%s is invalid: %s", index.Repr(s), errDetail(err))
 			case r.URL != "":
-				errs.add(f.header, "Can't have direct dependency: %s", pyRepr(s))
+				errs.add(f.header, "Can't have direct dependency: %s", index.Repr(s))
 			}
 		}
 	}
@@ -370,7 +370,7 @@ func checkWarehouse(md *index.Metadata, version index.Version) metadataErrors {
 		// Warehouse's DYNAMIC_FIELDS is every field but these; packaging
 		// already refused the first three.
 		if d = strings.ToLower(d); d == "dynamic" {
-			errs.add("dynamic", "Dynamic field %s is not a valid dynamic field.", pyRepr(d))
+			errs.add("dynamic", "Dynamic field %s is not a valid dynamic field.", index.Repr(d))
 		}
 	}
 	if md.License != "" && md.LicenseExpression != "" {
@@ -393,7 +393,7 @@ func checkContentType(value string) string {
 		mt = ""
 	}
 	if mt == "" || !strings.Contains(strings.ToLower(value), mt) {
-		return fmt.Sprintf("'description-content-type' must be one of ['text/x-rst', 'text/plain', 'text/markdown'], not %s", pyRepr(value))
+		return fmt.Sprintf("'description-content-type' must be one of ['text/x-rst', 'text/plain', 'text/markdown'], not %s", index.Repr(value))
 	}
 	if cs, ok := params["charset"]; ok && cs != "UTF-8" {
 		chars := make([]string, 0, len(cs))
@@ -403,7 +403,7 @@ func checkContentType(value string) string {
 		return fmt.Sprintf("'description-content-type' can only specify the UTF-8 charset, not %s", pyList(chars))
 	}
 	if v, ok := params["variant"]; ok && mt == "text/markdown" && v != "GFM" && v != "CommonMark" {
-		return fmt.Sprintf("valid Markdown variants for 'description-content-type' are ['GFM', 'CommonMark'], not %s", pyRepr(v))
+		return fmt.Sprintf("valid Markdown variants for 'description-content-type' are ['GFM', 'CommonMark'], not %s", index.Repr(v))
 	}
 	return ""
 }
@@ -441,14 +441,14 @@ func checkImportName(v, header string) string {
 	name = strings.TrimRightFunc(name, unicode.IsSpace)
 	for _, id := range strings.Split(name, ".") {
 		if !isIdentifier(id) {
-			return fmt.Sprintf("%s is invalid for '%s'; %s is not a valid identifier", pyRepr(name), header, pyRepr(id))
+			return fmt.Sprintf("%s is invalid for '%s'; %s is not a valid identifier", index.Repr(name), header, index.Repr(id))
 		}
 		if pythonKeywords[id] {
-			return fmt.Sprintf("%s is invalid for '%s'; %s is a keyword", pyRepr(name), header, pyRepr(id))
+			return fmt.Sprintf("%s is invalid for '%s'; %s is a keyword", index.Repr(name), header, index.Repr(id))
 		}
 	}
 	if hasOpt && strings.TrimLeftFunc(opt, unicode.IsSpace) != "private" {
-		return fmt.Sprintf("%s is invalid for '%s'; the only valid option is 'private'", pyRepr(v), header)
+		return fmt.Sprintf("%s is invalid for '%s'; the only valid option is 'private'", index.Repr(v), header)
 	}
 	return ""
 }
@@ -497,7 +497,7 @@ func checkEmail(value string) string {
 	}
 	for _, a := range list {
 		if reason := addrSpecProblem(a.Address); reason != "" {
-			return fmt.Sprintf("%s is not a valid email address: %s", pyRepr(a.Address), reason)
+			return fmt.Sprintf("%s is not a valid email address: %s", index.Repr(a.Address), reason)
 		}
 	}
 	return ""

@@ -290,8 +290,8 @@ func TestPyRepr(t *testing.T) {
 		"\xff":      `'\xff'`,
 		"tab\there": `'tab\there'`,
 	} {
-		if got := pyRepr(in); got != want {
-			t.Errorf("pyRepr(%q) = %s, want %s", in, got, want)
+		if got := index.Repr(in); got != want {
+			t.Errorf("index.Repr(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

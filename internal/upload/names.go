@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -59,11 +57,11 @@ const projectNameHelp = " See https://pypi.org/help/#project-name for more infor
 // database and is checked by the caller.
 func checkNewProjectName(name string) error {
 	if !index.ValidName(name) {
-		return fmt.Errorf("%w: The name %s is invalid.", index.ErrInvalid, pyRepr(name))
+		return fmt.Errorf("%w: The name %s is invalid.", index.ErrInvalid, index.Repr(name))
 	}
 	if stdlibNames()[index.Normalize(name)] {
 		return fmt.Errorf("%w: The name %s isn't allowed (conflict with Python Standard Library module name).%s",
-			index.ErrInvalid, pyRepr(name), projectNameHelp)
+			index.ErrInvalid, index.Repr(name), projectNameHelp)
 	}
 	return nil
 }
@@ -100,11 +98,11 @@ func checkClassifiers(given []string) []string {
 		news, isDeprecated := cs.deprecated[c]
 		switch {
 		case isDeprecated && len(news) > 0:
-			deprecated = append(deprecated, fmt.Sprintf("The classifier %s has been deprecated, use one of %s instead.", pyRepr(c), pyList(news)))
+			deprecated = append(deprecated, fmt.Sprintf("The classifier %s has been deprecated, use one of %s instead.", index.Repr(c), pyList(news)))
 		case isDeprecated:
-			deprecated = append(deprecated, fmt.Sprintf("The classifier %s has been deprecated.", pyRepr(c)))
+			deprecated = append(deprecated, fmt.Sprintf("The classifier %s has been deprecated.", index.Repr(c)))
 		case !cs.valid[c]:
-			unknown = append(unknown, fmt.Sprintf("%s is not a valid classifier.", pyRepr(c)))
+			unknown = append(unknown, fmt.Sprintf("%s is not a valid classifier.", index.Repr(c)))
 		}
 	}
 	return append(unknown, deprecated...)
@@ -132,46 +130,8 @@ func sortedUnique(ss []string) []string {
 func pyList(ss []string) string {
 	q := make([]string, len(ss))
 	for i, s := range ss {
-		q[i] = pyRepr(s)
+		q[i] = index.Repr(s)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// pyRepr quotes s as Python's repr(str) does, since packaging and Warehouse
-// build their messages with {value!r} and clients may match on them.
-func pyRepr(s string) string {
-	quote := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			// Python would show a surrogate escape; any escape will do.
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == rune(quote) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x10000:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-		i += size
-	}
-	b.WriteByte(quote)
-	return b.String()
-}

@@ -76,7 +76,7 @@ func nameFieldError(value, msg string) error {
 		value = string(r[:30]) + "..." + string(r[len(r)-30:])
 	}
 	return fmt.Errorf("%w: %s is an invalid value for Name. Error: %s See https://packaging.python.org/specifications/core-metadata for more information.",
-		index.ErrInvalid, pyRepr(value), msg)
+		index.ErrInvalid, index.Repr(value), msg)
 }
 
 // dropEmpty removes empty values and distutils' "UNKNOWN" placeholder, which
@@ -148,7 +148,7 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	}
 	if c.tooLarge {
 		return fmt.Errorf("%w: File too large. Limit for project %s is %s. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.",
-			index.ErrTooLarge, pyRepr(project.Name), sizeText(h.cfg.MaxFileSize))
+			index.ErrTooLarge, index.Repr(project.Name), sizeText(h.cfg.MaxFileSize))
 	}
 	if err := checkDigests(f, c); err != nil {
 		return err
