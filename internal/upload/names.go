@@ -134,4 +134,3 @@ func pyList(ss []string) string {
 	}
 	return "[" + strings.Join(q, ", ") + "]"
 }
-
