@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
-	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
 func init() {
@@ -67,19 +66,11 @@ func cmdUserAdd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, err := c.logger(e.stderr)
+	store, _, done, err := openStore(ctx, e, &c)
 	if err != nil {
 		return err
 	}
-	pool, err := c.openDB(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := migrate(ctx, pool, log); err != nil {
-		return err
-	}
-	store := index.NewStore(pool)
+	defer done()
 	if update {
 		if err := store.SetPassword(ctx, name, hash); err != nil {
 			return err

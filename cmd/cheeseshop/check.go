@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/repair"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
@@ -32,18 +31,11 @@ func cmdCheck(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("check: unexpected arguments %q", fs.Args())
 	}
-	log, err := c.logger(e.stderr)
+	store, _, done, err := openStore(ctx, e, &c)
 	if err != nil {
 		return err
 	}
-	pool, err := c.openDB(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := migrate(ctx, pool, log); err != nil {
-		return err
-	}
+	defer done()
 	rep, err := repair.Check(ctx, repair.CheckConfig{
 		DataDir: c.dataDir,
 		Render: repair.Render{
@@ -54,7 +46,7 @@ func cmdCheck(ctx context.Context, e env, args []string) error {
 		HTMLName:   staticgen.HTMLName,
 		JSONName:   staticgen.JSONName,
 		SkipHashes: skipHashes,
-	}, index.NewStore(pool), func(p repair.Problem) { fmt.Fprintln(e.stdout, p) })
+	}, store, func(p repair.Problem) { fmt.Fprintln(e.stdout, p) })
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

@@ -149,3 +149,21 @@ func redactURL(s string) string {
 	}
 	return u.String()
 }
+
+// openStore connects to the database and applies pending migrations, for
+// the administrative commands.
+func openStore(ctx context.Context, e env, c *common) (*index.Store, *slog.Logger, func(), error) {
+	log, err := c.logger(e.stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pool, err := c.openDB(ctx, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := migrate(ctx, pool, log); err != nil {
+		pool.Close()
+		return nil, nil, nil, err
+	}
+	return index.NewStore(pool), log, pool.Close, nil
+}

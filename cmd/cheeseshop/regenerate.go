@@ -46,22 +46,14 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 	if workers < 1 {
 		return fmt.Errorf("--workers must be positive")
 	}
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	pool, err := c.openDB(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := migrate(ctx, pool, log); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	store := index.NewStore(pool)
+	store, log, done, err := openStore(ctx, e, &c)
+	if err != nil {
+		return err
+	}
+	defer done()
 	// Writing through the Generator takes the same PostgreSQL locks as the
 	// servers' page rewrites, so this never writes a page from an older
 	// state than theirs.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -54,24 +53,6 @@ func needArgs(fs *flag.FlagSet, pos []string, min, max int) error {
 		return errUsage
 	}
 	return nil
-}
-
-// openStore connects to the database and applies pending migrations, for
-// the administrative commands.
-func openStore(ctx context.Context, e env, c *common) (*index.Store, *slog.Logger, func(), error) {
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	pool, err := c.openDB(ctx, false)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := migrate(ctx, pool, log); err != nil {
-		pool.Close()
-		return nil, nil, nil, err
-	}
-	return index.NewStore(pool), log, pool.Close, nil
 }
 
 func cmdTokenCreate(ctx context.Context, e env, args []string) error {
