@@ -48,7 +48,7 @@ e2e: deps ## only the end-to-end tests (real binary, twine, pip, nginx, apache)
 	CHEESESHOP_REQUIRE=1 $(GO) test -count=1 -timeout 15m -run 'E2E|Script' ./cmd/...
 
 golden: ## rewrite the golden pages after a deliberate rendering change
-	$(GO) test ./internal/staticgen -run Golden -update
+	$(GO) test ./internal/staticgen ./internal/jsonapi -run Golden -update
 
 # BENCH_PROJECTS=700000 make bench for PyPI's size; scripts/bench.sh lists the knobs.
 bench: deps build ## go test -bench smoke, then seed an index and load it with wrk (see BENCHMARKS.md)
