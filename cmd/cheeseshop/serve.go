@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -170,7 +171,20 @@ func routes(up *upload.Handler, files *static.Server, mounts ...func(chi.Router)
 	for _, mount := range mounts {
 		mount(r)
 	}
-	return r
+	// The static tree is the hot path (what nginx would serve): it goes
+	// straight to its handlers, without the router's middleware. They log
+	// their own failures, and net/http recovers a panicking handler.
+	simple, packages := files.SimpleHandler(), files.PackagesHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch p := req.URL.Path; {
+		case strings.HasPrefix(p, "/simple/"):
+			simple.ServeHTTP(w, req)
+		case strings.HasPrefix(p, "/packages/"):
+			packages.ServeHTTP(w, req)
+		default:
+			r.ServeHTTP(w, req)
+		}
+	})
 }
 
 func envInt(e env, key string, def int64) int64 {
