@@ -1,0 +1,240 @@
+CREATE FUNCTION public.files_mirror_notify() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('cheeseshop_mirror', NEW.id::text);
+    RETURN NULL;
+END
+$$;
+
+CREATE TABLE public.api_tokens (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    secret_sha256 bytea NOT NULL,
+    projects text[] DEFAULT '{}'::text[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT api_tokens_secret_sha256_check CHECK ((length(secret_sha256) = 32))
+);
+
+CREATE SEQUENCE public.api_tokens_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.api_tokens_id_seq OWNED BY public.api_tokens.id;
+
+CREATE TABLE public.deleted_filenames (
+    filename text NOT NULL,
+    deleted_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.files (
+    id bigint NOT NULL,
+    release_id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    filename text NOT NULL,
+    packagetype text NOT NULL,
+    python_version text NOT NULL,
+    size bigint NOT NULL,
+    sha256 text NOT NULL,
+    md5 text NOT NULL,
+    blake2b_256 text NOT NULL,
+    upload_time timestamp with time zone DEFAULT now() NOT NULL,
+    requires_python text DEFAULT ''::text NOT NULL,
+    path text NOT NULL,
+    metadata_sha256 text DEFAULT ''::text NOT NULL,
+    cdn_url text,
+    comment_text text DEFAULT ''::text NOT NULL,
+    mirror_state text DEFAULT 'pending'::text NOT NULL,
+    mirror_attempts integer DEFAULT 0 NOT NULL,
+    mirror_next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    mirror_last_error text DEFAULT ''::text NOT NULL,
+    CONSTRAINT files_mirror_state_check CHECK ((mirror_state = ANY (ARRAY['pending'::text, 'mirrored'::text, 'failed'::text]))),
+    CONSTRAINT files_packagetype_check CHECK ((packagetype = ANY (ARRAY['sdist'::text, 'bdist_wheel'::text])))
+);
+
+CREATE SEQUENCE public.files_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.files_id_seq OWNED BY public.files.id;
+
+CREATE TABLE public.journal (
+    id bigint NOT NULL,
+    project_id bigint,
+    name text NOT NULL,
+    version text,
+    action text NOT NULL,
+    submitted_by text,
+    submitted_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE SEQUENCE public.journal_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.journal_id_seq OWNED BY public.journal.id;
+
+CREATE TABLE public.projects (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    normalized text NOT NULL,
+    last_serial bigint DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    page_serial bigint
+);
+
+CREATE SEQUENCE public.projects_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.projects_id_seq OWNED BY public.projects.id;
+
+CREATE TABLE public.releases (
+    id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    version text NOT NULL,
+    canonical text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    yanked boolean DEFAULT false NOT NULL,
+    yanked_reason text DEFAULT ''::text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+
+CREATE SEQUENCE public.releases_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.releases_id_seq OWNED BY public.releases.id;
+
+CREATE TABLE public.roles (
+    project_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    role text NOT NULL,
+    CONSTRAINT roles_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'maintainer'::text])))
+);
+
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    password_hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE SEQUENCE public.users_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.users_id_seq OWNED BY public.users.id;
+
+ALTER TABLE ONLY public.api_tokens ALTER COLUMN id SET DEFAULT nextval('public.api_tokens_id_seq'::regclass);
+
+ALTER TABLE ONLY public.files ALTER COLUMN id SET DEFAULT nextval('public.files_id_seq'::regclass);
+
+ALTER TABLE ONLY public.journal ALTER COLUMN id SET DEFAULT nextval('public.journal_id_seq'::regclass);
+
+ALTER TABLE ONLY public.projects ALTER COLUMN id SET DEFAULT nextval('public.projects_id_seq'::regclass);
+
+ALTER TABLE ONLY public.releases ALTER COLUMN id SET DEFAULT nextval('public.releases_id_seq'::regclass);
+
+ALTER TABLE ONLY public.users ALTER COLUMN id SET DEFAULT nextval('public.users_id_seq'::regclass);
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_secret_sha256_key UNIQUE (secret_sha256);
+
+ALTER TABLE ONLY public.deleted_filenames
+    ADD CONSTRAINT deleted_filenames_pkey PRIMARY KEY (filename);
+
+ALTER TABLE ONLY public.files
+    ADD CONSTRAINT files_blake2b_256_key UNIQUE (blake2b_256);
+
+ALTER TABLE ONLY public.files
+    ADD CONSTRAINT files_filename_key UNIQUE (filename);
+
+ALTER TABLE ONLY public.files
+    ADD CONSTRAINT files_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.journal
+    ADD CONSTRAINT journal_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_normalized_key UNIQUE (normalized);
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.releases
+    ADD CONSTRAINT releases_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.releases
+    ADD CONSTRAINT releases_project_id_canonical_key UNIQUE (project_id, canonical);
+
+ALTER TABLE ONLY public.roles
+    ADD CONSTRAINT roles_pkey PRIMARY KEY (project_id, user_id);
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_name_key UNIQUE (name);
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+CREATE INDEX api_tokens_user_idx ON public.api_tokens USING btree (user_id);
+
+CREATE INDEX files_mirror_due_idx ON public.files USING btree (mirror_next_attempt_at, id) WHERE (mirror_state = 'pending'::text);
+
+CREATE INDEX files_project_idx ON public.files USING btree (project_id);
+
+CREATE INDEX files_release_idx ON public.files USING btree (release_id);
+
+CREATE INDEX journal_project_idx ON public.journal USING btree (project_id);
+
+CREATE INDEX projects_root_order_idx ON public.projects USING btree (normalized COLLATE "C") INCLUDE (name, last_serial);
+
+CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized) WHERE (page_serial IS DISTINCT FROM last_serial);
+
+CREATE INDEX roles_user_idx ON public.roles USING btree (user_id);
+
+CREATE TRIGGER files_mirror_notify AFTER INSERT ON public.files FOR EACH ROW EXECUTE FUNCTION public.files_mirror_notify();
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.files
+    ADD CONSTRAINT files_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.files
+    ADD CONSTRAINT files_release_id_fkey FOREIGN KEY (release_id) REFERENCES public.releases(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.journal
+    ADD CONSTRAINT journal_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.releases
+    ADD CONSTRAINT releases_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.roles
+    ADD CONSTRAINT roles_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.roles
+    ADD CONSTRAINT roles_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
