@@ -73,23 +73,7 @@ func (h *Handler) submit(ctx context.Context, id auth.Identity, req *request) er
 	}
 	name := md.Name
 	norm := index.Normalize(name)
-	project, err := h.store.Project(ctx, norm)
-	switch {
-	case errors.Is(err, index.ErrNotFound):
-		if err := checkNewProjectName(name); err != nil {
-			return err
-		}
-		project = index.Project{Name: name, Normalized: norm}
-	case err != nil:
-		return err
-	default:
-		if _, err := h.store.Role(ctx, project.ID, id.UserID); errors.Is(err, index.ErrNotFound) {
-			return forbidden(id, project)
-		} else if err != nil {
-			return err
-		}
-	}
-	if err := tokenAllows(id, project); err != nil {
+	if _, err := h.authorize(ctx, id, name); err != nil {
 		return err
 	}
 	res, err := h.store.RegisterRelease(ctx, index.NewRelease{

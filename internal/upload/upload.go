@@ -118,23 +118,8 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	norm := index.Normalize(name)
 
 	// Project and permission, before any work on the file.
-	project, err := h.store.Project(ctx, norm)
-	switch {
-	case errors.Is(err, index.ErrNotFound):
-		if err := checkNewProjectName(name); err != nil {
-			return err
-		}
-		project = index.Project{Name: name, Normalized: norm}
-	case err != nil:
-		return err
-	default:
-		if _, err := h.store.Role(ctx, project.ID, id.UserID); errors.Is(err, index.ErrNotFound) {
-			return forbidden(id, project)
-		} else if err != nil {
-			return err
-		}
-	}
-	if err := tokenAllows(id, project); err != nil {
+	project, err := h.authorize(ctx, id, name)
+	if err != nil {
 		return err
 	}
 
@@ -255,6 +240,35 @@ func (h *Handler) regenerate(ctx context.Context, norm index.Normalized, root bo
 		}
 	}
 	return nil
+}
+
+// authorize returns the project an upload or register of name goes to, and
+// whether id may change it: anybody may create a new project (with an
+// allowed name), only its owners and maintainers may add to an existing one,
+// and a scoped token only to its projects. The store checks the role again
+// in the transaction that commits.
+func (h *Handler) authorize(ctx context.Context, id auth.Identity, name string) (index.Project, error) {
+	norm := index.Normalize(name)
+	project, err := h.store.Project(ctx, norm)
+	switch {
+	case errors.Is(err, index.ErrNotFound):
+		if err := checkNewProjectName(name); err != nil {
+			return index.Project{}, err
+		}
+		project = index.Project{Name: name, Normalized: norm}
+	case err != nil:
+		return index.Project{}, err
+	default:
+		if _, err := h.store.Role(ctx, project.ID, id.UserID); errors.Is(err, index.ErrNotFound) {
+			return index.Project{}, forbidden(id, project)
+		} else if err != nil {
+			return index.Project{}, err
+		}
+	}
+	if err := tokenAllows(id, project); err != nil {
+		return index.Project{}, err
+	}
+	return project, nil
 }
 
 func forbidden(id auth.Identity, p index.Project) error {
