@@ -11,7 +11,7 @@ LISTEN ?= 127.0.0.1:8080
 export TEST_DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test test-race test-short lint bench e2e golden db-up db-down stress
+.PHONY: help deps build run test test-fast lint bench e2e golden db-up db-down stress
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,10 +39,10 @@ lint: ## gofmt check and go vet
 # the suite must never pass by skipping.
 test: deps lint ## install what is needed, then run every test (the README's test command)
 	$(GO) mod download
-	CHEESESHOP_REQUIRE=1 $(GO) test -count=1 -timeout 15m ./...
-
-test-race: deps ## the unit tests under the race detector
 	CHEESESHOP_REQUIRE=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+test-fast: deps ## every test without the race detector (quicker while working)
+	CHEESESHOP_REQUIRE=1 $(GO) test -count=1 -timeout 15m ./...
 
 e2e: deps ## only the end-to-end tests (real binary, twine, pip, nginx, apache)
 	CHEESESHOP_REQUIRE=1 $(GO) test -count=1 -timeout 15m -run 'E2E|Script' ./cmd/...
