@@ -14,7 +14,7 @@ export TEST_DATABASE_URL
 .PHONY: help deps build run test test-fast lint bench e2e golden db-up db-down stress
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 deps: ## install Debian packages the tests need and start PostgreSQL if it is down
 	@scripts/deps.sh
