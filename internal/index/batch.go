@@ -2,7 +2,6 @@ package index
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -75,21 +74,17 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 		byID[st.Project.ID] = i
 		ids[i] = st.Project.ID
 	}
-	rows, err = tx.Query(ctx, `SELECT id, project_id, version, canonical, created_at, yanked, yanked_reason, metadata
+	// No release metadata: pages do not show it (see loadProject).
+	rows, err = tx.Query(ctx, `SELECT id, project_id, version, canonical, created_at, yanked, yanked_reason
 		FROM releases WHERE project_id = ANY($1) ORDER BY id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load releases: %w", translate(err))
 	}
 	for rows.Next() {
 		var r Release
-		var md []byte
-		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Version, &r.Canonical, &r.CreatedAt, &r.Yanked, &r.YankedReason, &md); err != nil {
+		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Version, &r.Canonical, &r.CreatedAt, &r.Yanked, &r.YankedReason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan release: %w", err)
-		}
-		if err := json.Unmarshal(md, &r.Metadata); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("decode metadata of release %d: %w", r.ID, err)
 		}
 		st := &states[byID[r.ProjectID]]
 		st.Releases = append(st.Releases, r)

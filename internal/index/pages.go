@@ -57,7 +57,7 @@ func (s *Store) InspectProject(ctx context.Context, name Normalized, fn func(Pro
 		if _, err := tx.Exec(ctx, projectLockSQL, string(name)); err != nil {
 			return fmt.Errorf("lock project %q: %w", name, translate(err))
 		}
-		st, err := loadProject(ctx, tx, name)
+		st, err := loadProject(ctx, tx, name, false)
 		if err != nil {
 			return err
 		}

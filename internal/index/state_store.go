@@ -14,6 +14,8 @@ import (
 // finished, across all processes on this database, so a page never goes
 // backwards and never misses a committed file.
 //
+// The releases' Metadata is left empty: pages do not show it.
+//
 // When fn returns nil the project's page_serial becomes the serial of the
 // state fn got, in the same transaction, for start-up repair; readers that
 // write no page use InspectProject.
@@ -22,7 +24,7 @@ func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(Proj
 		if _, err := tx.Exec(ctx, projectLockSQL, string(name)); err != nil {
 			return fmt.Errorf("lock project %q: %w", name, translate(err))
 		}
-		st, err := loadProject(ctx, tx, name)
+		st, err := loadProject(ctx, tx, name, false)
 		if err != nil {
 			return err
 		}
@@ -33,26 +35,33 @@ func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(Proj
 	})
 }
 
-func loadProject(ctx context.Context, tx pgx.Tx, name Normalized) (ProjectState, error) {
+// loadProject reads a project's state. Pages need no release metadata
+// (versions, yanks and the files' own columns are enough), and decoding it
+// is a good part of a large project's rewrite, so it is read only withMetadata.
+func loadProject(ctx context.Context, tx pgx.Tx, name Normalized, withMetadata bool) (ProjectState, error) {
 	var st ProjectState
 	p, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(name)))
 	if err != nil {
 		return st, fmt.Errorf("project %q: %w", name, translate(err))
 	}
 	st.Project = p
-	rows, err := tx.Query(ctx, `SELECT id, version, canonical, created_at, yanked, yanked_reason, metadata
-		FROM releases WHERE project_id = $1 ORDER BY id`, p.ID)
+	rows, err := tx.Query(ctx, `SELECT id, version, canonical, created_at, yanked, yanked_reason,
+		CASE WHEN $2 THEN metadata END
+		FROM releases WHERE project_id = $1 ORDER BY id`, p.ID, withMetadata)
 	if err != nil {
 		return st, fmt.Errorf("releases of %q: %w", name, translate(err))
 	}
+	defer rows.Close()
 	for rows.Next() {
 		r := Release{ProjectID: p.ID}
 		var md []byte
 		if err := rows.Scan(&r.ID, &r.Version, &r.Canonical, &r.CreatedAt, &r.Yanked, &r.YankedReason, &md); err != nil {
 			return st, fmt.Errorf("scan release: %w", err)
 		}
-		if err := json.Unmarshal(md, &r.Metadata); err != nil {
-			return st, fmt.Errorf("decode metadata of %s %s: %w", name, r.Version, err)
+		if md != nil {
+			if err := json.Unmarshal(md, &r.Metadata); err != nil {
+				return st, fmt.Errorf("decode metadata of %s %s: %w", name, r.Version, err)
+			}
 		}
 		st.Releases = append(st.Releases, r)
 	}
