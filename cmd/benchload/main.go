@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -300,9 +301,21 @@ func cmdRegen(ctx context.Context, args []string) error {
 	dataDir := fs.String("data-dir", "", "data directory")
 	count := fs.Int("count", 20, "rewrites per project (upper bound)")
 	rootCount := fs.Int("root-count", 5, "root rewrites (upper bound; 0 skips)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rewrites to this file (go tool pprof)")
 	dur := fs.Duration("duration", 60*time.Second, "stop after this long per item (upper bound)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *dataDir == "" {
 		return errors.New("regen: need -data-dir")
