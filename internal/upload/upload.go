@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -385,20 +386,26 @@ func (h *Handler) place(tmp, rel string, metadata []byte) error {
 
 func placeOnce(tmp, dst string, metadata []byte) error {
 	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirDurable(dir); err != nil {
 		return fmt.Errorf("place file: %w", err)
 	}
-	// On a failure below the sidecar stays: a concurrent identical upload
-	// may have committed it already (same path, same bytes), and an
-	// unreferenced one is moved aside by the repair sweep after its grace
-	// period.
+	// The sidecar is written and synced while the upload itself is synced:
+	// concurrent fsyncs on one file system share a journal commit. On a
+	// failure the sidecar stays: a concurrent identical upload may have
+	// committed it already (same path, same bytes), and an unreferenced one
+	// is moved aside by the repair sweep after its grace period.
+	var mdErr error
+	var wg sync.WaitGroup
 	if metadata != nil {
-		if err := renameio.WriteFile(dst+".metadata", metadata, 0o644); err != nil {
-			return fmt.Errorf("write metadata: %w", err)
-		}
+		wg.Go(func() { mdErr = renameio.WriteFile(dst+".metadata", metadata, 0o644) })
 	}
-	if err := syncFile(tmp); err != nil {
-		return fmt.Errorf("sync upload: %w", err)
+	syncErr := syncFile(tmp)
+	wg.Wait()
+	if mdErr != nil {
+		return fmt.Errorf("write metadata: %w", mdErr)
+	}
+	if syncErr != nil {
+		return fmt.Errorf("sync upload: %w", syncErr)
 	}
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		return fmt.Errorf("place file: %w", err)
@@ -406,8 +413,40 @@ func placeOnce(tmp, dst string, metadata []byte) error {
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("place file: %w", err)
 	}
+	// One directory sync makes both renames durable.
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
+}
+
+// mkdirDurable creates dir and its missing parents, and syncs the parent of
+// each directory it created, so that a committed file's hash directories
+// survive a crash along with the file (an fsync of a directory covers its
+// own entries only).
+func mkdirDurable(dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range missing {
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
