@@ -46,6 +46,7 @@ type serveConfig struct {
 	readyFile   string
 	maxFileSize int64
 	createDB    bool
+	rootRefresh time.Duration
 	mirror      mirrorFlags
 	repair      repairFlags
 }
@@ -60,6 +61,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
 	c.mirror.register(fs, e)
 	c.repair.register(fs, e)
+	fs.DurationVar(&c.rootRefresh, "root-refresh", envDuration(e, "CHEESESHOP_ROOT_REFRESH", 10*time.Second),
+		"after a project's pages change, rewrite the root page (its per-project serials) in the background within this long; 0 only when a project is added (env CHEESESHOP_ROOT_REFRESH)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,7 +89,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 
 	store := index.NewStore(pool)
-	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh}, store, log)
+	defer pages.Close()
 	runMirror, err := c.mirror.newMirror(ctx, e, c.dataDir, store, pages, log)
 	if err != nil {
 		return err

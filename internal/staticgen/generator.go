@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -16,6 +17,14 @@ type Config struct {
 	// DataDir is the data directory; pages go under DataDir/simple, which is
 	// created on first use. DataDir itself must exist.
 	DataDir string
+	// RootRefresh, when positive, makes every project page rewrite also
+	// schedule a rewrite of the root page at most this long afterwards, in
+	// the background and coalesced. The root lists each project's serial
+	// (its JSON's per-project _last-serial is how bandersnatch 8 finds
+	// changed projects), but rewriting it costs most of a second at
+	// 700,000 projects, so only adding a project waits for it. Zero leaves
+	// the root to RegenerateRoot callers.
+	RootRefresh time.Duration
 }
 
 // Store is what a Generator reads page state from; *index.Store implements
@@ -43,6 +52,11 @@ type Generator struct {
 	rootMu      sync.Mutex
 	rootRunning bool
 	rootPending *rootRun
+
+	refresh      time.Duration
+	refreshMu    sync.Mutex
+	refreshTimer *time.Timer // the scheduled background root rewrite, if any
+	closed       bool
 }
 
 // New returns a Generator writing under cfg.DataDir. A nil logger discards.
@@ -55,6 +69,42 @@ func New(cfg Config, store Store, logger *slog.Logger) *Generator {
 		simple:  simpleDir(cfg.DataDir),
 		store:   store,
 		logger:  logger.With("component", "staticgen"),
+		refresh: cfg.RootRefresh,
+	}
+}
+
+// scheduleRootRefresh arranges a background root rewrite within the
+// refresh interval, unless one is already scheduled.
+func (g *Generator) scheduleRootRefresh() {
+	if g.refresh <= 0 {
+		return
+	}
+	g.refreshMu.Lock()
+	defer g.refreshMu.Unlock()
+	if g.refreshTimer != nil || g.closed {
+		return
+	}
+	g.refreshTimer = time.AfterFunc(g.refresh, func() {
+		g.refreshMu.Lock()
+		g.refreshTimer = nil
+		g.refreshMu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := g.RegenerateRoot(ctx); err != nil {
+			// The next change schedules another attempt.
+			g.logger.Warn("background root rewrite", "err", err)
+		}
+	})
+}
+
+// Close stops a scheduled background root rewrite; a running one finishes.
+func (g *Generator) Close() {
+	g.refreshMu.Lock()
+	defer g.refreshMu.Unlock()
+	g.closed = true
+	if g.refreshTimer != nil {
+		g.refreshTimer.Stop()
+		g.refreshTimer = nil
 	}
 }
 
@@ -83,6 +133,7 @@ func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized
 	if err != nil {
 		return fmt.Errorf("regenerate pages of project %s: %w", name, err)
 	}
+	g.scheduleRootRefresh()
 	return nil
 }
 

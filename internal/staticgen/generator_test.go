@@ -530,3 +530,43 @@ func TestRegenerateProjectNeverGoesBackwards(t *testing.T) {
 	checkFile(t, filepath.Join(dir, HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, newest) }))
 	checkPageDir(t, dir, HTMLName, JSONName)
 }
+
+// With RootRefresh, project rewrites schedule one background root rewrite
+// (coalesced); without it, or after Close, none happens.
+func TestRootRefresh(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		refresh time.Duration
+		close   bool
+		want    int64
+	}{
+		{"scheduled once for many rewrites", 30 * time.Millisecond, false, 1},
+		{"off", 0, false, 0},
+		{"closed", 30 * time.Millisecond, true, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": fullProject()}}
+			g := New(Config{DataDir: t.TempDir(), RootRefresh: tt.refresh}, store, slog.New(slog.DiscardHandler))
+			for range 5 {
+				if err := g.RegenerateProject(t.Context(), "foo-bar"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.close {
+				g.Close()
+			}
+			deadline := time.Now().Add(2 * time.Second)
+			for tt.want > 0 && store.rootCalls.Load() < tt.want && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			// Long enough for a second, wrongly scheduled rewrite to show.
+			time.Sleep(5 * max(tt.refresh, 10*time.Millisecond))
+			if got := store.rootCalls.Load(); got != tt.want {
+				t.Errorf("%d root rewrites, want %d", got, tt.want)
+			}
+			g.Close()
+		})
+	}
+}
