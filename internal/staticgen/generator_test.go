@@ -532,23 +532,26 @@ func TestRegenerateProjectNeverGoesBackwards(t *testing.T) {
 }
 
 // With RootRefresh, project rewrites schedule one background root rewrite
-// (coalesced); without it, or after Close, none happens.
+// per interval (coalesced); without it, or after Close, none happens.
 func TestRootRefresh(t *testing.T) {
 	t.Parallel()
+	const refresh = 200 * time.Millisecond
 	for _, tt := range []struct {
 		name    string
 		refresh time.Duration
 		close   bool
 		want    int64
 	}{
-		{"scheduled once for many rewrites", 30 * time.Millisecond, false, 1},
+		{"coalesced", refresh, false, 1},
 		{"off", 0, false, 0},
-		{"closed", 30 * time.Millisecond, true, 0},
+		{"closed", refresh, true, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			store := &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": fullProject()}}
 			g := New(Config{DataDir: t.TempDir(), RootRefresh: tt.refresh}, store, slog.New(slog.DiscardHandler))
+			defer g.Close()
+			start := time.Now()
 			for range 5 {
 				if err := g.RegenerateProject(t.Context(), "foo-bar"); err != nil {
 					t.Fatal(err)
@@ -557,16 +560,21 @@ func TestRootRefresh(t *testing.T) {
 			if tt.close {
 				g.Close()
 			}
-			deadline := time.Now().Add(2 * time.Second)
+			// A loaded machine may spread the rewrites over more than one
+			// interval; each interval may then hold one root rewrite.
+			maxWant := tt.want
+			if tt.want > 0 {
+				maxWant += int64(time.Since(start) / tt.refresh)
+			}
+			deadline := time.Now().Add(5 * time.Second)
 			for tt.want > 0 && store.rootCalls.Load() < tt.want && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
 			}
-			// Long enough for a second, wrongly scheduled rewrite to show.
-			time.Sleep(5 * max(tt.refresh, 10*time.Millisecond))
-			if got := store.rootCalls.Load(); got != tt.want {
-				t.Errorf("%d root rewrites, want %d", got, tt.want)
+			// Long enough for a wrongly scheduled extra rewrite to show.
+			time.Sleep(2 * refresh)
+			if got := store.rootCalls.Load(); got < tt.want || got > maxWant {
+				t.Errorf("%d root rewrites, want %d (at most %d)", got, tt.want, maxWant)
 			}
-			g.Close()
 		})
 	}
 }
