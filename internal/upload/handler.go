@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
@@ -18,10 +19,17 @@ import (
 // DefaultMaxFileSize is PyPI's per-file limit (MAX_FILESIZE, 100 MiB).
 const DefaultMaxFileSize = 100 << 20
 
+// DefaultDBTimeout bounds the database work of one request (after its body
+// has been read), so a PostgreSQL that accepts connections but does not
+// answer, or a lock that is never released, turns into a 503 instead of a
+// hang.
+const DefaultDBTimeout = 30 * time.Second
+
 // Config configures the upload handler. Zero values mean the defaults.
 type Config struct {
-	DataDir     string // required: files go to DataDir/packages, temp files to DataDir/tmp
-	MaxFileSize int64  // per-file limit in bytes; 0 means DefaultMaxFileSize
+	DataDir     string        // required: files go to DataDir/packages, temp files to DataDir/tmp
+	MaxFileSize int64         // per-file limit in bytes; 0 means DefaultMaxFileSize
+	DBTimeout   time.Duration // 0 means DefaultDBTimeout
 }
 
 // Store is what the upload handler needs from the database.
@@ -62,6 +70,9 @@ func New(cfg Config, store Store, authn Authenticator, pages Pages, log *slog.Lo
 	if cfg.MaxFileSize <= 0 {
 		cfg.MaxFileSize = DefaultMaxFileSize
 	}
+	if cfg.DBTimeout <= 0 {
+		cfg.DBTimeout = DefaultDBTimeout
+	}
 	for _, d := range []string{"packages", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
 			return nil, fmt.Errorf("upload: %w", err)
@@ -93,10 +104,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	// Only verify works without credentials (register.go), so a request
 	// without them is read only when it may be one.
-	id, authErr := h.auth.Authenticate(ctx, r)
+	actx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)
+	id, authErr := h.auth.Authenticate(actx, r)
+	cancel()
 	if authErr != nil && !anonymousAllowed(r, authErr) {
 		return authErr
 	}
@@ -105,6 +117,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return cmp.Or(authErr, err)
 	}
 	defer req.cleanup()
+	// The body is read; from here on the request only waits for the
+	// database (and the page rewrite, which has its own bound).
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)
+	defer cancel()
 	if authErr != nil && req.action != "verify" {
 		return authErr
 	}

@@ -79,14 +79,17 @@ type fileRows interface {
 const unplaceTimeout = 5 * time.Second
 
 // unplaceFailed removes a placed file after its commit failed with
-// commitErr. When the store cannot say that no row refers to the file (the
-// database is away), the file stays: the sweep (internal/repair) moves it
-// aside after the grace period if no row ever refers to it.
-func (h *Handler) unplaceFailed(ctx context.Context, norm index.Normalized, f index.File, commitErr error) {
+// commitErr, if the file at its path is still the one this upload placed
+// (placed: the temp file's info from before the rename; a concurrent
+// identical upload renames its own file over the path, and that one is not
+// ours to remove). When the store cannot say that no row refers to the file
+// (the database is away), the file stays: the sweep (internal/repair) moves
+// it aside after the grace period if no row ever refers to it.
+func (h *Handler) unplaceFailed(ctx context.Context, norm index.Normalized, f index.File, placed fs.FileInfo, commitErr error) {
 	rows, ok := h.store.(fileRows)
 	if !ok {
 		if !errors.Is(commitErr, index.ErrUnavailable) {
-			h.unplace(f.Path)
+			h.unplace(f.Path, placed)
 		}
 		return
 	}
@@ -96,7 +99,7 @@ func (h *Handler) unplaceFailed(ctx context.Context, norm index.Normalized, f in
 		if row, ok := found[f.Filename]; ok && row.Path == f.Path {
 			return nil // committed after all, or by an identical upload
 		}
-		h.unplace(f.Path)
+		h.unplace(f.Path, placed)
 		return nil
 	})
 	if err != nil {

@@ -125,7 +125,7 @@ func TestUnplaceFailedKeepsCommittedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	place := func(filename string) index.File {
+	place := func(filename string) (index.File, fs.FileInfo) {
 		t.Helper()
 		blake := strings.Repeat("ab", 32)
 		if strings.HasPrefix(filename, "kept") {
@@ -141,22 +141,36 @@ func TestUnplaceFailedKeepsCommittedFile(t *testing.T) {
 		if err := os.WriteFile(dst, []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return f
+		fi, err := os.Stat(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, fi
 	}
 	v, _ := index.ParseVersion("1.0")
 
-	kept := place("kept-1.0.tar.gz")
+	kept, keptInfo := place("kept-1.0.tar.gz")
 	if _, err := hs.store.AddFile(ctx, index.NewFile{Project: "kept", Version: v, File: kept, Uploader: u.ID}); err != nil {
 		t.Fatal(err)
 	}
-	h.unplaceFailed(ctx, "kept", kept, errors.New("connection reset during commit"))
+	h.unplaceFailed(ctx, "kept", kept, keptInfo, errors.New("connection reset during commit"))
 	if _, err := os.Stat(filepath.Join(hs.dataDir, "packages", kept.Path)); err != nil {
 		t.Errorf("a committed file was removed: %v", err)
 	}
 
-	gone := place("gone-1.0.tar.gz")
-	h.unplaceFailed(ctx, "gone", gone, errors.New("refused"))
+	gone, goneInfo := place("gone-1.0.tar.gz")
+	h.unplaceFailed(ctx, "gone", gone, goneInfo, errors.New("refused"))
 	if _, err := os.Stat(filepath.Join(hs.dataDir, "packages", gone.Path)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("an uncommitted file stayed: %v", err)
+	}
+
+	// A failed upload does not remove the file a concurrent identical
+	// upload renamed over the same path (its commit may be coming).
+	theirs, _ := place("theirs-1.0.tar.gz")
+	// Ours was replaced; any live file's identity stands for it (a removed
+	// one's inode may be reused).
+	h.unplaceFailed(ctx, "theirs", theirs, keptInfo, errors.New("refused"))
+	if _, err := os.Stat(filepath.Join(hs.dataDir, "packages", theirs.Path)); err != nil {
+		t.Errorf("another upload's file was removed: %v", err)
 	}
 }

@@ -203,10 +203,16 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	if metadata != nil {
 		file.MetadataSHA256 = sha256Hex(metadata)
 	}
+	// The temp file's identity: after the rename it is the placed file's,
+	// which tells ours apart from a concurrent identical upload's.
+	placed, err := os.Stat(c.path)
+	if err != nil {
+		return storageErr("place file", err)
+	}
 	if err := h.place(c.path, file.Path, metadata); err != nil {
 		// A failed directory fsync leaves the file renamed into place.
 		err = storageErr("place file", err)
-		h.unplaceFailed(ctx, norm, file, err)
+		h.unplaceFailed(ctx, norm, file, placed, err)
 		return err
 	}
 	res, err := h.store.AddFile(ctx, index.NewFile{
@@ -220,8 +226,14 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	if err != nil {
 		// The file was placed under a path that holds its own digest and
 		// name; only an identical upload shares it. Remove it unless a row
-		// refers to it after all (storage.go).
-		h.unplaceFailed(ctx, norm, file, err)
+		// refers to it after all (storage.go). When the database did not
+		// answer, that check may wait as long again: it runs after the
+		// reply, and the sweep catches what it cannot settle.
+		if errors.Is(err, index.ErrUnavailable) {
+			go h.unplaceFailed(ctx, norm, file, placed, err)
+		} else {
+			h.unplaceFailed(ctx, norm, file, placed, err)
+		}
 		return err
 	}
 	h.log.InfoContext(ctx, "file uploaded", "project", string(norm), "version", version.String(),
@@ -453,8 +465,11 @@ func mkdirDurable(dir string) error {
 
 // unplace removes a placed file after its commit failed, and the hash
 // directories it leaves empty: a refused upload leaves nothing on disk.
-func (h *Handler) unplace(rel string) {
+func (h *Handler) unplace(rel string, placed fs.FileInfo) {
 	dst := filepath.Join(h.cfg.DataDir, "packages", filepath.FromSlash(rel))
+	if cur, err := os.Stat(dst); err == nil && !os.SameFile(cur, placed) {
+		return // another upload's file now: leave it and its sidecar
+	}
 	os.Remove(dst)
 	os.Remove(dst + ".metadata")
 	h.removeEmptyDirs(filepath.Dir(dst))
