@@ -31,26 +31,12 @@ func required() bool { return os.Getenv("CHEESESHOP_REQUIRE") != "" || os.Getenv
 // TestScript runs the end-to-end scripts in testdata/script: the real program
 // on a fresh PostgreSQL database, driven by the real Python clients.
 func TestScript(t *testing.T) {
-	for _, tool := range []string{"/usr/bin/twine", "/usr/bin/python3"} {
-		if _, err := os.Stat(tool); err != nil {
-			if required() {
-				t.Fatalf("%s is missing: run `make test`, which installs it", tool)
-			}
-			t.Skipf("%s is missing: run `make test`", tool)
-		}
-	}
-	indextest.URL(t) // skip or fail here, not inside a script goroutine
+	needScriptTools(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
-			e.Setenv("CHEESESHOP_DATABASE_URL", indextest.NewDBURL(t))
-			e.Setenv("CHEESESHOP_DATA_DIR", filepath.Join(e.WorkDir, "data"))
-			e.Setenv("CHEESESHOP_LOG_FORMAT", "text")
-			e.Setenv("HOME", e.WorkDir)
-			e.Setenv("PATH", debianPath(e.Getenv("PATH")))
-			e.Setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-			e.Setenv("PYTHONDONTWRITEBYTECODE", "1")
+			scriptEnv(t, e)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -61,6 +47,34 @@ func TestScript(t *testing.T) {
 			"webfiles":  cmdWebFiles,
 		},
 	})
+}
+
+// needScriptTools skips the test, or fails it when the tools are required,
+// unless Debian's Python clients and a test database are there. It runs in
+// the test itself, not inside a script goroutine.
+func needScriptTools(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"/usr/bin/twine", "/usr/bin/python3"} {
+		if _, err := os.Stat(tool); err != nil {
+			if required() {
+				t.Fatalf("%s is missing: run `make test`, which installs it", tool)
+			}
+			t.Skipf("%s is missing: run `make test`", tool)
+		}
+	}
+	indextest.URL(t) // skip or fail here, not inside a script goroutine
+}
+
+// scriptEnv gives a script a fresh database, its own data directory and
+// HOME, and Debian's Python on PATH.
+func scriptEnv(t *testing.T, e *testscript.Env) {
+	e.Setenv("CHEESESHOP_DATABASE_URL", indextest.NewDBURL(t))
+	e.Setenv("CHEESESHOP_DATA_DIR", filepath.Join(e.WorkDir, "data"))
+	e.Setenv("CHEESESHOP_LOG_FORMAT", "text")
+	e.Setenv("HOME", e.WorkDir)
+	e.Setenv("PATH", debianPath(e.Getenv("PATH")))
+	e.Setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+	e.Setenv("PYTHONDONTWRITEBYTECODE", "1")
 }
 
 // debianPath drops pyenv and similar shims from PATH: the scripts drive

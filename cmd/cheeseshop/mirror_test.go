@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -26,7 +25,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
-	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 	"github.com/cheeseshop/cheeseshop/internal/mirror/mirrortest"
 )
 
@@ -35,26 +33,12 @@ import (
 // the test (an S3 server, nginx with WebDAV, or a target that fails on
 // demand).
 func TestMirrorScript(t *testing.T) {
-	for _, tool := range []string{"/usr/bin/twine", "/usr/bin/python3"} {
-		if _, err := os.Stat(tool); err != nil {
-			if required() {
-				t.Fatalf("%s is missing: run `make test`, which installs it", tool)
-			}
-			t.Skipf("%s is missing: run `make test`", tool)
-		}
-	}
-	indextest.URL(t) // skip or fail here, not inside a script goroutine
+	needScriptTools(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/mirror",
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
-			e.Setenv("CHEESESHOP_DATABASE_URL", indextest.NewDBURL(t))
-			e.Setenv("CHEESESHOP_DATA_DIR", filepath.Join(e.WorkDir, "data"))
-			e.Setenv("CHEESESHOP_LOG_FORMAT", "text")
-			e.Setenv("HOME", e.WorkDir)
-			e.Setenv("PATH", debianPath(e.Getenv("PATH")))
-			e.Setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-			e.Setenv("PYTHONDONTWRITEBYTECODE", "1")
+			scriptEnv(t, e)
 			// The S3 target's credentials come from the SDK's standard
 			// chain: give it these and never let it ask instance metadata.
 			e.Setenv("AWS_ACCESS_KEY_ID", "test-key")
