@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -43,21 +42,11 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f, err := os.Open(filepath.Join(s.packagesDir, filepath.FromSlash(rel)))
-	if err != nil {
-		s.fail(w, r, err)
+	f, fi, ok := s.openRegular(w, r, filepath.Join(s.packagesDir, filepath.FromSlash(rel)))
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !fi.Mode().IsRegular() {
-		notFound(w)
-		return
-	}
 
 	h := w.Header()
 	h["Content-Type"] = fileType(rel)

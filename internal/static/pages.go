@@ -89,21 +89,11 @@ func (s *Server) serveSimple(w http.ResponseWriter, r *http.Request) {
 	// Open first and derive everything from the open handle, so the ETag and
 	// serial describe the very bytes sent even if the page is replaced
 	// meanwhile (a rename does not disturb an open file).
-	f, err := os.Open(path)
-	if err != nil {
-		s.fail(w, r, err)
+	f, fi, ok := s.openRegular(w, r, path)
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !fi.Mode().IsRegular() {
-		notFound(w)
-		return
-	}
 	e, err := s.pages.get(path, f, fi, isJSON)
 	if err != nil {
 		s.fail(w, r, err)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"syscall"
 )
@@ -95,6 +96,29 @@ func setCORS(h http.Header) {
 	h["Access-Control-Allow-Headers"] = hdrCORSHeaders
 	h["Access-Control-Max-Age"] = hdrCORSMaxAge
 	h["Access-Control-Expose-Headers"] = hdrCORSExpose
+}
+
+// openRegular opens the regular file at path and stats the open handle; on
+// failure it has answered (404 for anything that is not a regular file) and
+// reports false.
+func (s *Server) openRegular(w http.ResponseWriter, r *http.Request, path string) (*os.File, fs.FileInfo, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		notFound(w)
+		return nil, nil, false
+	}
+	return f, fi, true
 }
 
 func notFound(w http.ResponseWriter) {
