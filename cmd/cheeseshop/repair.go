@@ -39,6 +39,7 @@ func (f *repairFlags) startup(ctx context.Context, dataDir string, store *index.
 	r, err := repair.New(repair.Config{
 		DataDir:    dataDir,
 		PageSerial: staticgen.PageSerial,
+		SyncPages:  staticgen.SyncPages,
 		HTMLName:   staticgen.HTMLName,
 		JSONName:   staticgen.JSONName,
 		Grace:      f.grace,

@@ -89,7 +89,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 
 	store := index.NewStore(pool)
-	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh}, store, log)
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh, DeferSync: true}, store, log)
 	defer pages.Close()
 	runMirror, err := c.mirror.newMirror(ctx, e, c.dataDir, store, pages, log)
 	if err != nil {

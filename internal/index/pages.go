@@ -49,9 +49,12 @@ func recordPageSerial(ctx context.Context, tx pgx.Tx, p Project) error {
 	return nil
 }
 
-// InspectProject is LockedProject for readers: fn gets the committed state
-// under the project's lock, so pages compared against it are not being
-// rewritten meanwhile, and nothing is recorded afterwards.
+// InspectProject is LockedProject without the recording: fn gets the
+// committed state under the project's lock, so pages compared against it
+// are not being rewritten meanwhile, and page_serial is left alone. Readers
+// use it, and so do page rewrites that are not yet durable when fn returns
+// (staticgen's DeferSync), which record their serial with MarkPageSerials
+// once they are.
 func (s *Store) InspectProject(ctx context.Context, name Normalized, fn func(ProjectState) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, projectLockSQL, string(name)); err != nil {

@@ -60,6 +60,11 @@ type Config struct {
 	// PageSerial reads the serial a rendered page records (staticgen's
 	// PageSerial); required.
 	PageSerial func([]byte) (int64, bool)
+	// SyncPages makes the pages in a project's page directory durable
+	// (staticgen's SyncPages). A page found current is synced with it before
+	// its serial is recorded, because a server writing pages with deferred
+	// syncs may not have synced it yet. Nil trusts pages as they are read.
+	SyncPages func(dir string) error
 	// HTMLName and JSONName are the file names of a page's two
 	// representations; default staticgen's "index.html" and "index.v1_json".
 	HTMLName, JSONName string
@@ -216,7 +221,7 @@ func (r *Repairer) readBack(stale []index.StalePage) (marks []index.PageMark, to
 					return
 				}
 				s, ok := r.diskSerial(stale[i].Name)
-				current[i] = ok && s == stale[i].LastSerial
+				current[i] = ok && s == stale[i].LastSerial && r.syncPages(stale[i].Name)
 			}
 		})
 	}
@@ -229,6 +234,19 @@ func (r *Repairer) readBack(stale []index.StalePage) (marks []index.PageMark, to
 		}
 	}
 	return marks, todo
+}
+
+// syncPages makes a project's pages durable before their serial is
+// recorded; a page that cannot be synced is rewritten instead.
+func (r *Repairer) syncPages(name index.Normalized) bool {
+	if r.cfg.SyncPages == nil {
+		return true
+	}
+	if err := r.cfg.SyncPages(filepath.Join(r.simpleDir(), string(name))); err != nil {
+		r.log.Warn("sync pages", "project", string(name), "err", err)
+		return false
+	}
+	return true
 }
 
 // rootPresent reports whether both root pages exist and record a serial.

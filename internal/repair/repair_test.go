@@ -3,9 +3,12 @@ package repair_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,6 +97,50 @@ func TestStartupMarksCurrentPages(t *testing.T) {
 		t.Error("alpha's current page was rewritten")
 	}
 	fx.wantPages("beta")
+	if got := fx.stale(); len(got) != 0 {
+		t.Errorf("stale after repair: %+v", got)
+	}
+}
+
+// A page found current is made durable before its serial is recorded (a
+// server with deferred page syncs may not have synced it yet); one that
+// cannot be synced is rewritten instead.
+func TestStartupSyncsPagesBeforeMarking(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	for _, n := range []string{"alpha", "beta"} {
+		fx.addFile(n, "1.0", n, false)
+		if err := fx.pages.RegenerateProject(fx.ctx, index.Normalized(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fx.pages.RegenerateRoot(fx.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.store.Pool().Exec(fx.ctx, `UPDATE projects SET page_serial = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var synced []string
+	rep, err := fx.repairer(repair.Config{SyncPages: func(dir string) error {
+		mu.Lock()
+		synced = append(synced, filepath.Base(dir))
+		mu.Unlock()
+		if filepath.Base(dir) == "beta" {
+			return errors.New("injected: sync failed")
+		}
+		return staticgen.SyncPages(dir)
+	}}).Startup(fx.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(synced)
+	if !slices.Equal(synced, []string{"alpha", "beta"}) {
+		t.Errorf("synced %v, want alpha and beta", synced)
+	}
+	if rep.Stale != 2 || rep.Marked != 1 || rep.Rewritten != 1 {
+		t.Errorf("report %+v, want alpha marked and beta rewritten", rep)
+	}
 	if got := fx.stale(); len(got) != 0 {
 		t.Errorf("stale after repair: %+v", got)
 	}

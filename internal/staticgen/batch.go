@@ -133,22 +133,7 @@ func renderFileNoSync(dir, name string, render func(*bytes.Buffer)) error {
 	if same, err := sameContent(filepath.Join(dir, name), buf.Bytes()); err == nil && same {
 		return nil
 	}
-	f, err := os.CreateTemp(dir, "."+name)
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(buf.Bytes())
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, pagePerm)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return replaceFile(dir, name, buf.Bytes())
 }
 
 // sameContent reports whether the file at path holds exactly b.

@@ -25,6 +25,13 @@ type Config struct {
 	// 700,000 projects, so only adding a project waits for it. Zero leaves
 	// the root to RegenerateRoot callers.
 	RootRefresh time.Duration
+	// DeferSync makes RegenerateProject return once the new pages are in
+	// place (renamed, whole for every reader) and leaves their fsyncs, and
+	// the recording of their serial, to a background round that serves every
+	// rewrite since the previous one (see pageSyncer). An upload then waits
+	// for no page fsync. It needs a store that is also a DeferredStore;
+	// without one, or when false, every rewrite is durable when it returns.
+	DeferSync bool
 }
 
 // Store is what a Generator reads page state from; *index.Store implements
@@ -53,6 +60,8 @@ type Generator struct {
 	rootRunning bool
 	rootPending *rootRun
 
+	syncer *pageSyncer // nil unless Config.DeferSync
+
 	refresh      time.Duration
 	refreshMu    sync.Mutex
 	refreshTimer *time.Timer // the scheduled background root rewrite, if any
@@ -64,13 +73,17 @@ func New(cfg Config, store Store, logger *slog.Logger) *Generator {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Generator{
+	g := &Generator{
 		dataDir: cfg.DataDir,
 		simple:  simpleDir(cfg.DataDir),
 		store:   store,
 		logger:  logger.With("component", "staticgen"),
 		refresh: cfg.RootRefresh,
 	}
+	if ds, ok := store.(DeferredStore); ok && cfg.DeferSync {
+		g.syncer = newPageSyncer(g.simple, ds, g.logger)
+	}
+	return g
 }
 
 // scheduleRootRefresh arranges a background root rewrite within the
@@ -97,20 +110,43 @@ func (g *Generator) scheduleRootRefresh() {
 	})
 }
 
-// Close stops a scheduled background root rewrite; a running one finishes.
+// closeTimeout bounds Close's wait for deferred page syncs.
+const closeTimeout = 30 * time.Second
+
+// Close stops a scheduled background root rewrite (a running one finishes)
+// and, with DeferSync, makes the pages written so far durable and records
+// their serials.
 func (g *Generator) Close() {
 	g.refreshMu.Lock()
-	defer g.refreshMu.Unlock()
 	g.closed = true
 	if g.refreshTimer != nil {
 		g.refreshTimer.Stop()
 		g.refreshTimer = nil
 	}
+	g.refreshMu.Unlock()
+	if g.syncer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		if err := g.syncer.close(ctx); err != nil {
+			g.logger.Warn("pages left for start-up repair", "err", err)
+		}
+	}
+}
+
+// Flush returns once the pages of every RegenerateProject that returned
+// before the call are durable and their serials recorded. Without
+// DeferSync they already are, and it returns at once.
+func (g *Generator) Flush(ctx context.Context) error {
+	if g.syncer == nil {
+		return nil
+	}
+	return g.syncer.flush(ctx)
 }
 
 // RegenerateProject rewrites both pages of the named project from the state
-// the store hands over under the project's lock; the pages are complete and
-// durable when it returns nil. When the project no longer exists its page
+// the store hands over under the project's lock; the pages are complete
+// when it returns nil, and durable too unless DeferSync is set (then they
+// are soon after; see Flush). When the project no longer exists its page
 // directory is removed instead.
 //
 // The removal happens after the store released the lock (the store offers
@@ -120,9 +156,20 @@ func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized
 	if !validDirName(name) {
 		return fmt.Errorf("%w: %q is not a normalized project name", index.ErrInvalid, name)
 	}
-	err := g.store.LockedProject(ctx, name, func(st index.ProjectState) error {
-		return g.writeProject(ctx, name, st)
-	})
+	var err error
+	if g.syncer != nil {
+		err = g.syncer.store.InspectProject(ctx, name, func(st index.ProjectState) error {
+			written, newDir, err := g.writeProjectPages(ctx, name, st, false)
+			if err == nil && written {
+				g.syncer.add(name, st.Project.LastSerial, newDir)
+			}
+			return err
+		})
+	} else {
+		err = g.store.LockedProject(ctx, name, func(st index.ProjectState) error {
+			return g.writeProject(ctx, name, st)
+		})
+	}
 	if errors.Is(err, index.ErrNotFound) {
 		if err := removePageDir(g.simple, string(name)); err != nil {
 			return fmt.Errorf("remove pages of deleted project %s: %w", name, err)
@@ -148,17 +195,31 @@ func (g *Generator) WriteProject(ctx context.Context, st index.ProjectState) err
 }
 
 func (g *Generator) writeProject(ctx context.Context, name index.Normalized, st index.ProjectState) error {
+	_, _, err := g.writeProjectPages(ctx, name, st, true)
+	return err
+}
+
+// writeProjectPages writes both pages of a project, durably when durable
+// is set. It reports whether it wrote them (a newer page on disk is left
+// alone) and whether it created the project's directory, whose entry in
+// DATA/simple is durable only if durable was set.
+func (g *Generator) writeProjectPages(ctx context.Context, name index.Normalized, st index.ProjectState, durable bool) (written, newDir bool, err error) {
 	if st.Project.Normalized != name {
-		return fmt.Errorf("store returned project %q for %q", st.Project.Normalized, name)
+		return false, false, fmt.Errorf("store returned project %q for %q", st.Project.Normalized, name)
 	}
 	p := newProjectPage(st)
 	defer p.release()
 	dir := ProjectDir(g.dataDir, name)
 	if err := ensureDir(g.simple); err != nil {
-		return err
+		return false, false, err
 	}
-	if err := ensureDir(dir); err != nil {
-		return err
+	if durable {
+		err = ensureDir(dir)
+	} else {
+		newDir, err = mkdirOnce(dir)
+	}
+	if err != nil {
+		return false, false, err
 	}
 	// Pages never go backwards. Under the project lock the state is never
 	// older than the page on disk, unless this process lost its database
@@ -166,14 +227,14 @@ func (g *Generator) writeProject(ctx context.Context, name index.Normalized, st 
 	if old, ok := diskSerial(dir); ok && old > st.Project.LastSerial {
 		g.logger.WarnContext(ctx, "not replacing a newer page", "project", name,
 			"serial", st.Project.LastSerial, "page_serial", old)
-		return nil
+		return false, newDir, nil
 	}
-	if err := writePages(dir, p.writeJSON, p.writeHTML); err != nil {
-		return err
+	if err := writePages(dir, p.writeJSON, p.writeHTML, durable); err != nil {
+		return false, newDir, err
 	}
 	g.logger.DebugContext(ctx, "wrote project pages", "project", name,
-		"serial", st.Project.LastSerial, "files", len(st.Files))
-	return nil
+		"serial", st.Project.LastSerial, "files", len(st.Files), "durable", durable)
+	return true, newDir, nil
 }
 
 // rootRun is one rewrite of the root pages and the callers waiting for it.
@@ -278,11 +339,18 @@ func (g *Generator) writeRoot(ctx context.Context, st index.RootState) error {
 	if err := ensureDir(g.simple); err != nil {
 		return err
 	}
+	// With DeferSync the root is synced in the background too: every
+	// start-up rewrites it anyway (repair), and a new project's upload then
+	// does not wait for the fsync of ~2 × 40 MB at PyPI's size.
+	durable := g.syncer == nil
 	err := writePages(g.simple,
 		func(b *bytes.Buffer) { p.writeJSON(b, st.Serial) },
-		func(b *bytes.Buffer) { p.writeHTML(b, st.Serial) })
+		func(b *bytes.Buffer) { p.writeHTML(b, st.Serial) }, durable)
 	if err != nil {
 		return err
+	}
+	if !durable {
+		g.syncer.addRoot()
 	}
 	g.logger.DebugContext(ctx, "wrote root pages", "serial", st.Serial, "projects", len(st.Projects))
 	return nil

@@ -67,30 +67,37 @@ func putBuf(b *bytes.Buffer) {
 }
 
 // writePages renders and replaces both representations of a page in dir,
-// which must exist, and returns once both are complete and durable.
+// which must exist. With durable set it returns once both are complete and
+// durable; otherwise once both are complete (renamed into place), leaving
+// the fsyncs to the caller.
 //
 // The two halves run concurrently: on ext4 two concurrent fsyncs share one
-// journal commit (~1 ms on our VMs) where two sequential ones cost ~2 ms
-// each, and rendering one page overlaps the other's I/O. That is what keeps
-// a 1,000-file project under its 5 ms budget. The renames may land in either
-// order; readers compare serials, not the two files' ages.
-func writePages(dir string, renderJSON, renderHTML func(*bytes.Buffer)) error {
+// journal commit where two sequential ones cost one each, and rendering one
+// page overlaps the other's I/O. The renames may land in either order;
+// readers compare serials, not the two files' ages.
+func writePages(dir string, renderJSON, renderHTML func(*bytes.Buffer), durable bool) error {
 	var jsonErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { jsonErr = renderFile(dir, JSONName, renderJSON) })
-	htmlErr := renderFile(dir, HTMLName, renderHTML)
+	wg.Go(func() { jsonErr = renderFile(dir, JSONName, renderJSON, durable) })
+	htmlErr := renderFile(dir, HTMLName, renderHTML, durable)
 	wg.Wait()
 	if err := errors.Join(jsonErr, htmlErr); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	// One directory fsync makes both renames durable.
 	return syncDir(dir)
 }
 
-func renderFile(dir, name string, render func(*bytes.Buffer)) error {
+func renderFile(dir, name string, render func(*bytes.Buffer), durable bool) error {
 	buf := getBuf()
 	defer putBuf(buf)
 	render(buf)
+	if !durable {
+		return replaceFile(dir, name, buf.Bytes())
+	}
 	return writeFile(dir, name, buf.Bytes())
 }
 
@@ -113,6 +120,28 @@ func writeFile(dir, name string, data []byte) error {
 	return t.CloseAtomicallyReplace()
 }
 
+// replaceFile replaces dir/name atomically for readers (temporary file in
+// dir, then rename) without any fsync: durability is the caller's (a
+// syncFS, or the deferred page syncer). A failure leaves the old file.
+func replaceFile(dir, name string, data []byte) error {
+	f, err := os.CreateTemp(dir, "."+name)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp, pagePerm)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
 // ensureDir creates dir if it is missing and then fsyncs its parent, so the
 // new directory entry survives a crash along with the pages written into it.
 // The parent must exist.
@@ -125,6 +154,16 @@ func ensureDir(dir string) error {
 		return err
 	}
 	return syncDir(filepath.Dir(dir))
+}
+
+// mkdirOnce creates dir if it is missing, without syncing its parent, and
+// reports whether it did.
+func mkdirOnce(dir string) (bool, error) {
+	err := os.Mkdir(dir, dirPerm)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // syncDir makes renames and creations inside dir durable (renameio leaves
