@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/renameio/v2"
-
 	"github.com/cheeseshop/cheeseshop/internal/auth"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -396,28 +394,29 @@ func (h *Handler) place(tmp, rel string, metadata []byte) error {
 	return err
 }
 
+// placeOnce moves the upload to dst and writes its sidecar, and returns
+// once both, and every directory entry leading to them, are durable. The
+// renames come first and all the syncs (the file, the sidecar, their
+// directory, and the parent of each directory made here) then run at once,
+// so they share one journal commit: an upload waits for one round of disk
+// flushes here instead of one per step. That order is safe because nothing
+// refers to dst until the database commit, which waits for all of them: a
+// crash before it leaves at worst a torn file at a path no row names, which
+// the repair sweep moves aside and an identical upload replaces.
 func placeOnce(tmp, dst string, metadata []byte) error {
 	dir := filepath.Dir(dst)
-	if err := mkdirDurable(dir); err != nil {
+	created, err := mkdirMissing(dir)
+	if err != nil {
 		return fmt.Errorf("place file: %w", err)
 	}
-	// The sidecar is written and synced while the upload itself is synced:
-	// concurrent fsyncs on one file system share a journal commit. On a
-	// failure the sidecar stays: a concurrent identical upload may have
-	// committed it already (same path, same bytes), and an unreferenced one
-	// is moved aside by the repair sweep after its grace period.
-	var mdErr error
-	var wg sync.WaitGroup
+	// On a failure the sidecar stays: a concurrent identical upload may
+	// have committed it already (same path, same bytes), and an
+	// unreferenced one is moved aside by the repair sweep after its grace
+	// period.
 	if metadata != nil {
-		wg.Go(func() { mdErr = renameio.WriteFile(dst+".metadata", metadata, 0o644) })
-	}
-	syncErr := syncFile(tmp)
-	wg.Wait()
-	if mdErr != nil {
-		return fmt.Errorf("write metadata: %w", mdErr)
-	}
-	if syncErr != nil {
-		return fmt.Errorf("sync upload: %w", syncErr)
+		if err := replaceFile(dst+".metadata", metadata); err != nil {
+			return fmt.Errorf("write metadata: %w", err)
+		}
 	}
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		return fmt.Errorf("place file: %w", err)
@@ -425,24 +424,58 @@ func placeOnce(tmp, dst string, metadata []byte) error {
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("place file: %w", err)
 	}
-	// One directory sync makes both renames durable.
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("sync directory: %w", err)
+	syncs := []func() error{func() error { return syncFile(dst) }, func() error { return syncDir(dir) }}
+	if metadata != nil {
+		syncs = append(syncs, func() error { return syncFile(dst + ".metadata") })
+	}
+	for _, d := range created {
+		syncs = append(syncs, func() error { return syncDir(filepath.Dir(d)) })
+	}
+	errs := make([]error, len(syncs))
+	var wg sync.WaitGroup
+	for i, f := range syncs[1:] {
+		wg.Go(func() { errs[i+1] = f() })
+	}
+	errs[0] = syncs[0]()
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sync placed file: %w", err)
 	}
 	return nil
 }
 
-// mkdirDurable creates dir and its missing parents, and syncs the parent of
-// each directory it created, so that a committed file's hash directories
+// replaceFile writes data to path through a temporary file beside it and a
+// rename, so a reader never sees it half-written; the caller syncs it.
+func replaceFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp, 0o644)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// mkdirMissing creates dir and its missing parents and returns the
+// directories it created, whose parents the caller syncs so that they
 // survive a crash along with the file (an fsync of a directory covers its
 // own entries only).
-func mkdirDurable(dir string) error {
+func mkdirMissing(dir string) ([]string, error) {
 	var missing []string
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(d); err == nil {
 			break
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
+			return nil, err
 		}
 		missing = append(missing, d)
 		if filepath.Dir(d) == d {
@@ -450,17 +483,12 @@ func mkdirDurable(dir string) error {
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return nil, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
-	for _, d := range missing {
-		if err := syncDir(filepath.Dir(d)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return missing, nil
 }
 
 // unplace removes a placed file after its commit failed, and the hash
