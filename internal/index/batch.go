@@ -92,7 +92,7 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load releases: %w", translate(err))
 	}
-	files, err := scanFiles(tx.Query(ctx, `SELECT `+fileCols+` FROM files WHERE project_id = ANY($1) ORDER BY id`, ids))
+	files, err := scanPageFiles(tx.Query(ctx, `SELECT `+pageFileCols+` FROM files WHERE project_id = ANY($1) ORDER BY id`, ids))
 	if err != nil {
 		return nil, fmt.Errorf("load files: %w", err)
 	}

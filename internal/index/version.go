@@ -66,6 +66,14 @@ type localPart struct {
 // accepted. The error text after "invalid: " is the one packaging.metadata
 // (and so Warehouse) reports for a bad Version field.
 func ParseVersion(s string) (Version, error) {
+	if v, ok := parsePlainRelease(s); ok {
+		return v, nil
+	}
+	return parseVersionRE(s)
+}
+
+// parseVersionRE is ParseVersion through versionRE alone.
+func parseVersionRE(s string) (Version, error) {
 	m := versionRE.FindStringSubmatch(trimPySpace(s))
 	if m == nil {
 		return Version{}, fmt.Errorf("%w: %s is invalid for 'version'", ErrInvalid, Repr(s))
@@ -307,6 +315,34 @@ func at(s []string, i int) string {
 
 // trimNum strips leading zeros, so "007" -> "7" and "" or "000" -> "0"; the
 // matched text is ASCII digits only.
+// parsePlainRelease parses the commonest spelling, a bare release such as
+// "1.2.3" (digits separated by single dots), without the regular
+// expression: page rewrites parse every release of a project, and the
+// regexp is most of that cost. Anything else reports false and goes
+// through versionRE, which gives the same result for these strings.
+func parsePlainRelease(s string) (Version, bool) {
+	n := 1
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if i == 0 || i == len(s)-1 || s[i-1] == '.' {
+				return Version{}, false
+			}
+			n++
+		case c < '0' || c > '9':
+			return Version{}, false
+		}
+	}
+	if s == "" {
+		return Version{}, false
+	}
+	v := Version{release: make([]string, 0, n)}
+	for part := range strings.SplitSeq(s, ".") {
+		v.release = append(v.release, trimNum(part))
+	}
+	return v, true
+}
+
 func trimNum(s string) string {
 	s = strings.TrimLeft(s, "0")
 	if s == "" {

@@ -2,6 +2,7 @@ package index
 
 import (
 	"errors"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -338,10 +339,17 @@ func FuzzParseVersion(f *testing.F) {
 		"1.0", "v1.0", "1!2.0.post1.dev3+abc.5", "1.0-1", "1.0.dev", "1.0a",
 		"1.0c1", "1.0pre1", "1.0-r4", "1.0+ubuntu-1", " 1.0rc1 ", "1.0_ALPHA_1",
 		"1.0+Abc.007", "0!0.0.0", "1.0.po\u017ft1", "1.0a.", "abc", "",
+		"007.010", "1..2", ".1", "1.", "2024.11.24.1",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// The fast path for plain releases must agree with the pattern.
+		fast, fastErr := ParseVersion(s)
+		slow, slowErr := parseVersionRE(s)
+		if (fastErr == nil) != (slowErr == nil) || !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("ParseVersion(%q) = %#v, %v; through the pattern %#v, %v", s, fast, fastErr, slow, slowErr)
+		}
 		v, err := ParseVersion(s)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
