@@ -3,6 +3,8 @@ package index_test
 import (
 	"context"
 	"fmt"
+	"iter"
+	"slices"
 	"sync"
 	"testing"
 
@@ -133,5 +135,92 @@ func TestLockedProjectNeverGoesBackwards(t *testing.T) {
 	}
 	if got := fx.pageSerial(t, "race"); got != p.LastSerial {
 		t.Fatalf("page_serial %d, last_serial %d", got, p.LastSerial)
+	}
+}
+
+// StreamRoot hands over every project in byte order of its normalized name
+// (not the database collation's order), with its display name and last
+// serial; LockedRoot, built on it, agrees; stopping early is clean.
+func TestStreamRoot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newMirrorFixture(t)
+	// Names of different lengths (fx.add derives the hash from it); "a-b"
+	// and "a0" sort differently in byte order and in most collations.
+	for _, p := range []string{"b", "Alpha", "a-b", "a0", "zeta", "Zz_Top", "1up.x.y"} {
+		fx.add(t, p, 1)
+	}
+	fx.add(t, "b", 2)
+	want := map[string]int64{}
+	rows, err := fx.store.Pool().Query(ctx, `SELECT normalized, last_serial FROM projects`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		var s int64
+		if err := rows.Scan(&n, &s); err != nil {
+			t.Fatal(err)
+		}
+		want[n] = s
+	}
+	rows.Close()
+
+	var got []index.Project
+	var serial int64
+	err = fx.store.StreamRoot(ctx, func(s int64, projects iter.Seq2[index.RootRow, error]) error {
+		serial = s
+		for r, err := range projects {
+			if err != nil {
+				return err
+			}
+			got = append(got, index.Project{Name: string(r.Name), Normalized: index.Normalized(r.Normalized), LastSerial: r.LastSerial})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range got {
+		names = append(names, string(p.Normalized))
+		if p.LastSerial != want[string(p.Normalized)] || p.LastSerial == 0 {
+			t.Errorf("%s: last serial %d, want %d", p.Normalized, p.LastSerial, want[string(p.Normalized)])
+		}
+	}
+	wantNames := []string{"1up-x-y", "a-b", "a0", "alpha", "b", "zeta", "zz-top"}
+	if !slices.Equal(names, wantNames) {
+		t.Fatalf("order %v, want byte order %v", names, wantNames)
+	}
+	if got[3].Name != "Alpha" || got[6].Name != "Zz_Top" {
+		t.Errorf("display names %q, %q", got[3].Name, got[6].Name)
+	}
+	var maxSerial int64
+	for _, s := range want {
+		maxSerial = max(maxSerial, s)
+	}
+	if serial < maxSerial {
+		t.Errorf("global serial %d below a project's %d", serial, maxSerial)
+	}
+
+	if err := fx.store.LockedRoot(ctx, func(st index.RootState) error {
+		if st.Serial != serial || !slices.Equal(st.Projects, got) {
+			t.Errorf("LockedRoot = %d %+v, StreamRoot %d %+v", st.Serial, st.Projects, serial, got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Breaking out of the sequence ends the read; the store stays usable.
+	if err := fx.store.StreamRoot(ctx, func(_ int64, projects iter.Seq2[index.RootRow, error]) error {
+		for range projects {
+			break
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.store.StalePages(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,8 +2,11 @@ package index
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -128,14 +131,43 @@ func scanFiles(rows pgx.Rows, err error) ([]File, error) {
 }
 
 // LockedRoot reads the list of projects and the global serial under the root
-// page's advisory lock and calls fn before releasing it.
+// page's advisory lock and calls fn before releasing it. The projects come
+// in byte order of their normalized names.
 func (s *Store) LockedRoot(ctx context.Context, fn func(RootState) error) error {
+	return s.StreamRoot(ctx, func(serial int64, projects iter.Seq2[RootRow, error]) error {
+		st := RootState{Serial: serial}
+		for r, err := range projects {
+			if err != nil {
+				return err
+			}
+			st.Projects = append(st.Projects, Project{Name: string(r.Name), Normalized: Normalized(r.Normalized), LastSerial: r.LastSerial})
+		}
+		return fn(st)
+	})
+}
+
+// RootRow is one project as StreamRoot hands it over. Its slices are valid
+// only until the iteration moves on.
+type RootRow struct {
+	Name       []byte
+	Normalized []byte
+	LastSerial int64
+}
+
+// StreamRoot is LockedRoot without the slice: under the root page's lock it
+// reads the global serial and hands fn the projects one at a time, in byte
+// order of their normalized names, as PostgreSQL sends them (an index-only
+// scan of migration 0005's covering index). Nothing per project is kept, so
+// memory stays flat however many projects there are. If reading fails the
+// sequence ends with that error, and fn must then not publish what it
+// built from the rows before it.
+func (s *Store) StreamRoot(ctx context.Context, fn func(serial int64, projects iter.Seq2[RootRow, error]) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, rootLockSQL); err != nil {
 			return fmt.Errorf("lock root: %w", translate(err))
 		}
-		var st RootState
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM journal`).Scan(&st.Serial); err != nil {
+		var serial int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM journal`).Scan(&serial); err != nil {
 			return fmt.Errorf("global serial: %w", translate(err))
 		}
 		rows, err := tx.Query(ctx, `SELECT name, normalized, last_serial FROM projects ORDER BY normalized COLLATE "C"`)
@@ -143,19 +175,34 @@ func (s *Store) LockedRoot(ctx context.Context, fn func(RootState) error) error 
 			return fmt.Errorf("list projects: %w", translate(err))
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var p Project
-			var n string
-			if err := rows.Scan(&p.Name, &n, &p.LastSerial); err != nil {
-				return fmt.Errorf("scan project: %w", err)
+		return fn(serial, func(yield func(RootRow, error) bool) {
+			binarySerial := rows.FieldDescriptions()[2].Format == pgx.BinaryFormatCode
+			for rows.Next() {
+				// Raw values: text columns are their UTF-8 bytes in either
+				// format, and nothing is allocated per row.
+				v := rows.RawValues()
+				r := RootRow{Name: v[0], Normalized: v[1]}
+				if len(v[2]) == 0 {
+					yield(RootRow{}, fmt.Errorf("list projects: %q has no last serial", v[1]))
+					return
+				}
+				if binarySerial {
+					if len(v[2]) != 8 {
+						yield(RootRow{}, fmt.Errorf("list projects: last serial of %q is %d bytes", v[1], len(v[2])))
+						return
+					}
+					r.LastSerial = int64(binary.BigEndian.Uint64(v[2]))
+				} else if r.LastSerial, err = strconv.ParseInt(string(v[2]), 10, 64); err != nil {
+					yield(RootRow{}, fmt.Errorf("list projects: last serial of %q: %w", v[1], err))
+					return
+				}
+				if !yield(r, nil) {
+					return
+				}
 			}
-			p.Normalized = Normalized(n)
-			st.Projects = append(st.Projects, p)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("list projects: %w", translate(err))
-		}
-		rows.Close()
-		return fn(st)
+			if err := rows.Err(); err != nil {
+				yield(RootRow{}, fmt.Errorf("list projects: %w", translate(err)))
+			}
+		})
 	})
 }

@@ -324,34 +324,46 @@ func (g *Generator) leadRoot(ctx context.Context, r *rootRun) (err error) {
 			close(p.wake)
 		}
 	}()
-	err = g.store.LockedRoot(ctx, func(st index.RootState) error {
-		return g.writeRoot(ctx, st)
-	})
+	err = g.rewriteRoot(ctx)
 	if err != nil {
 		err = fmt.Errorf("regenerate root pages: %w", err)
 	}
 	return err
 }
 
-func (g *Generator) writeRoot(ctx context.Context, st index.RootState) error {
-	p := newRootPage(st)
-	defer p.release()
+// rewriteRoot writes both root pages from the store, streaming them when
+// the store can (RootStreamer). With DeferSync the root is synced in the
+// background too: every start-up rewrites it anyway (repair), and a new
+// project's upload then does not wait for the fsync of ~2 × 40 MB at PyPI's
+// size.
+func (g *Generator) rewriteRoot(ctx context.Context) error {
 	if err := ensureDir(g.simple); err != nil {
 		return err
 	}
-	// With DeferSync the root is synced in the background too: every
-	// start-up rewrites it anyway (repair), and a new project's upload then
-	// does not wait for the fsync of ~2 × 40 MB at PyPI's size.
 	durable := g.syncer == nil
-	err := writePages(g.simple,
-		func(b *bytes.Buffer) { p.writeJSON(b, st.Serial) },
-		func(b *bytes.Buffer) { p.writeHTML(b, st.Serial) }, durable)
+	var (
+		projects int
+		serial   int64
+		err      error
+	)
+	if rs, ok := g.store.(RootStreamer); ok {
+		projects, serial, err = g.streamRoot(ctx, rs, durable)
+	} else {
+		err = g.store.LockedRoot(ctx, func(st index.RootState) error {
+			projects, serial = len(st.Projects), st.Serial
+			p := newRootPage(st)
+			defer p.release()
+			return writePages(g.simple,
+				func(b *bytes.Buffer) { p.writeJSON(b, st.Serial) },
+				func(b *bytes.Buffer) { p.writeHTML(b, st.Serial) }, durable)
+		})
+	}
 	if err != nil {
 		return err
 	}
 	if !durable {
 		g.syncer.addRoot()
 	}
-	g.logger.DebugContext(ctx, "wrote root pages", "serial", st.Serial, "projects", len(st.Projects))
+	g.logger.DebugContext(ctx, "wrote root pages", "serial", serial, "projects", projects, "durable", durable)
 	return nil
 }

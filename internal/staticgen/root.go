@@ -92,33 +92,54 @@ func RenderRootJSON(buf *bytes.Buffer, st index.RootState) {
 
 func (p *rootPage) writeHTML(buf *bytes.Buffer, serial int64) {
 	buf.Grow(200 + 64*len(p.entries))
-	buf.WriteString(htmlHead)
-	buf.WriteString("Simple index</title>\n  </head>\n  <body>\n")
+	writeRootHTMLHead(buf)
 	for _, e := range p.entries {
-		pr := e.p
-		buf.WriteString(`    <a href="`)
-		writeURLPath(buf, string(pr.Normalized))
-		buf.WriteString(`/">`)
-		writeHTML(buf, displayName(pr))
-		buf.WriteString("</a><br />\n")
+		writeRootHTMLEntry(buf, string(e.p.Normalized), displayName(e.p))
 	}
 	writeHTMLTail(buf, serial)
 }
 
 func (p *rootPage) writeJSON(buf *bytes.Buffer, serial int64) {
 	buf.Grow(200 + 56*len(p.entries))
+	writeRootJSONHead(buf, serial)
+	for i, e := range p.entries {
+		writeRootJSONEntry(buf, i == 0, displayName(e.p), e.p.LastSerial)
+	}
+	writeRootJSONTail(buf)
+}
+
+// The root pages piece by piece, shared by the rendering above and by the
+// streaming writer (rootstream.go), so both give the same bytes.
+
+func writeRootHTMLHead(buf *bytes.Buffer) {
+	buf.WriteString(htmlHead)
+	buf.WriteString("Simple index</title>\n  </head>\n  <body>\n")
+}
+
+func writeRootHTMLEntry(buf *bytes.Buffer, normalized, display string) {
+	buf.WriteString(`    <a href="`)
+	writeURLPath(buf, normalized)
+	buf.WriteString(`/">`)
+	writeHTML(buf, display)
+	buf.WriteString("</a><br />\n")
+}
+
+func writeRootJSONHead(buf *bytes.Buffer, serial int64) {
 	writeJSONMeta(buf, serial)
 	buf.WriteString(`,"projects":[`)
-	for i, e := range p.entries {
-		pr := e.p
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.WriteString(`{"name":`)
-		writeJSONString(buf, displayName(pr))
-		buf.WriteString(`,"_last-serial":`)
-		writeInt(buf, pr.LastSerial)
-		buf.WriteByte('}')
+}
+
+func writeRootJSONEntry(buf *bytes.Buffer, first bool, display string, lastSerial int64) {
+	if !first {
+		buf.WriteByte(',')
 	}
+	buf.WriteString(`{"name":`)
+	writeJSONString(buf, display)
+	buf.WriteString(`,"_last-serial":`)
+	writeInt(buf, lastSerial)
+	buf.WriteByte('}')
+}
+
+func writeRootJSONTail(buf *bytes.Buffer) {
 	buf.WriteString("]}\n")
 }
