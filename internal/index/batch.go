@@ -74,15 +74,15 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 		byID[st.Project.ID] = i
 		ids[i] = st.Project.ID
 	}
-	// No release metadata: pages do not show it (see loadProject).
-	rows, err = tx.Query(ctx, `SELECT id, project_id, version, canonical, created_at, yanked, yanked_reason
-		FROM releases WHERE project_id = ANY($1) ORDER BY id`, ids)
+	// Only what pages show, in no order (the renderer sorts), as lockPageState reads.
+	rows, err = tx.Query(ctx, `SELECT id, project_id, version, yanked, yanked_reason
+		FROM releases WHERE project_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load releases: %w", translate(err))
 	}
 	for rows.Next() {
 		var r Release
-		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Version, &r.Canonical, &r.CreatedAt, &r.Yanked, &r.YankedReason); err != nil {
+		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Version, &r.Yanked, &r.YankedReason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan release: %w", err)
 		}
@@ -92,7 +92,7 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load releases: %w", translate(err))
 	}
-	files, err := scanPageFiles(tx.Query(ctx, `SELECT `+pageFileCols+` FROM files WHERE project_id = ANY($1) ORDER BY id`, ids))
+	files, err := scanPageFiles(tx.Query(ctx, `SELECT `+pageFileCols+` FROM files WHERE project_id = ANY($1)`, ids))
 	if err != nil {
 		return nil, fmt.Errorf("load files: %w", err)
 	}

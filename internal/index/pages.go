@@ -57,10 +57,7 @@ func recordPageSerial(ctx context.Context, tx pgx.Tx, p Project) error {
 // once they are.
 func (s *Store) InspectProject(ctx context.Context, name Normalized, fn func(ProjectState) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, projectLockSQL, string(name)); err != nil {
-			return fmt.Errorf("lock project %q: %w", name, translate(err))
-		}
-		st, err := loadProject(ctx, tx, name, false)
+		st, err := lockPageState(ctx, tx, name)
 		if err != nil {
 			return err
 		}

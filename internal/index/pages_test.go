@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -222,5 +223,52 @@ func TestStreamRoot(t *testing.T) {
 	}
 	if _, err := fx.store.StalePages(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Page reads decode file rows from the driver's raw values; they must give
+// exactly what the ordinary scan gives for every column pages use,
+// including the upload time to the microsecond and non-ASCII text.
+func TestPageReadMatchesScan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newMirrorFixture(t)
+	a := fx.add(t, "alpha", 1)
+	b := fx.add(t, "alpha", 2)
+	if _, err := fx.store.Pool().Exec(ctx, `UPDATE files SET requires_python = '>=3.8, ≠3.9.*',
+		metadata_sha256 = repeat('ab', 32), cdn_url = 'https://cdn.example/x/ü',
+		upload_time = '1999-12-31 23:59:59.123456+00' WHERE filename = $1`, a); err != nil {
+		t.Fatal(err)
+	}
+	full, err := fx.store.FilesByFilename(ctx, []string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page []index.File
+	if err := fx.store.InspectProject(ctx, "alpha", func(st index.ProjectState) error {
+		page = st.Files
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 2 {
+		t.Fatalf("page read %d files, want 2", len(page))
+	}
+	if n := index.RawFallbacks(); n != 0 {
+		t.Errorf("%d page reads fell back to the ordinary scan", n)
+	}
+	for _, p := range page {
+		f := full[p.Filename]
+		if p.ID != f.ID || p.ReleaseID != f.ReleaseID || p.ProjectID != f.ProjectID || p.Size != f.Size ||
+			p.SHA256 != f.SHA256 || p.RequiresPython != f.RequiresPython || p.Path != f.Path ||
+			p.MetadataSHA256 != f.MetadataSHA256 || p.CDNURL != f.CDNURL || !p.UploadTime.Equal(f.UploadTime) {
+			t.Errorf("page read\n%+v\nscan\n%+v", p, f)
+		}
+	}
+	want := time.Date(1999, 12, 31, 23, 59, 59, 123456000, time.UTC)
+	for _, p := range page {
+		if p.Filename == a && !p.UploadTime.Equal(want) {
+			t.Errorf("upload time %v, want %v", p.UploadTime, want)
+		}
 	}
 }

@@ -143,7 +143,7 @@ func (s *Store) ProjectDetail(ctx context.Context, name Normalized) (ProjectDeta
 		return d, fmt.Errorf("project %q: %w", name, translate(err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
-	if d.ProjectState, err = loadProject(ctx, tx, name, true); err != nil {
+	if d.ProjectState, err = loadProject(ctx, tx, name); err != nil {
 		return ProjectDetail{}, err
 	}
 	if d.Roles, err = collectRoles(tx.Query(ctx, rolesSQL, d.Project.ID)); err != nil {

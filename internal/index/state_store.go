@@ -25,10 +25,7 @@ import (
 // write no page use InspectProject.
 func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(ProjectState) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, projectLockSQL, string(name)); err != nil {
-			return fmt.Errorf("lock project %q: %w", name, translate(err))
-		}
-		st, err := loadProject(ctx, tx, name, false)
+		st, err := lockPageState(ctx, tx, name)
 		if err != nil {
 			return err
 		}
@@ -39,19 +36,70 @@ func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(Proj
 	})
 }
 
-// loadProject reads a project's state. Pages need no release metadata
-// (versions, yanks and the files' own columns are enough), and decoding it
-// is a good part of a large project's rewrite, so it is read only withMetadata.
-func loadProject(ctx context.Context, tx pgx.Tx, name Normalized, withMetadata bool) (ProjectState, error) {
+// lockPageState takes the project's page lock and reads what its pages are
+// built from, in one round trip: the lock and the three reads are sent as
+// one pipeline, and the server runs them in order, so the reads see the
+// state committed before the lock was granted. Releases and files come
+// unordered (the renderer sorts them) and with the columns pages show
+// only: a release's ID, version and yank, a file's pageFileCols.
+func lockPageState(ctx context.Context, tx pgx.Tx, name Normalized) (ProjectState, error) {
+	var st ProjectState
+	const byName = `(SELECT id FROM projects WHERE normalized = $1)`
+	b := &pgx.Batch{}
+	b.Queue(projectLockSQL, string(name))
+	b.Queue(`SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(name))
+	b.Queue(`SELECT id, version, yanked, yanked_reason FROM releases WHERE project_id = `+byName, string(name))
+	b.Queue(`SELECT `+pageFileCols+` FROM files WHERE project_id = `+byName, string(name))
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return st, fmt.Errorf("lock project %q: %w", name, translate(err))
+	}
+	p, err := scanProject(br.QueryRow())
+	if err != nil {
+		return st, fmt.Errorf("project %q: %w", name, translate(err))
+	}
+	st.Project = p
+	rows, err := br.Query()
+	if st.Releases, err = scanPageReleases(p.ID, rows, err); err != nil {
+		return st, fmt.Errorf("releases of %q: %w", name, err)
+	}
+	if st.Files, err = scanPageFiles(br.Query()); err != nil {
+		return st, fmt.Errorf("files of %q: %w", name, err)
+	}
+	return st, translate(br.Close())
+}
+
+// scanPageReleases reads rows of (id, version, yanked, yanked_reason), the
+// columns of a release that pages show, for the project projectID.
+func scanPageReleases(projectID int64, rows pgx.Rows, err error) ([]Release, error) {
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []Release
+	for rows.Next() {
+		r := Release{ProjectID: projectID}
+		if err := rows.Scan(&r.ID, &r.Version, &r.Yanked, &r.YankedReason); err != nil {
+			return nil, fmt.Errorf("scan release: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err())
+}
+
+// loadProject reads a project's whole state, release metadata and every
+// file column included (the JSON API shows them); pages read less, through
+// lockPageState.
+func loadProject(ctx context.Context, tx pgx.Tx, name Normalized) (ProjectState, error) {
 	var st ProjectState
 	p, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(name)))
 	if err != nil {
 		return st, fmt.Errorf("project %q: %w", name, translate(err))
 	}
 	st.Project = p
-	rows, err := tx.Query(ctx, `SELECT id, version, canonical, created_at, yanked, yanked_reason,
-		CASE WHEN $2 THEN metadata END
-		FROM releases WHERE project_id = $1 ORDER BY id`, p.ID, withMetadata)
+	rows, err := tx.Query(ctx, `SELECT id, version, canonical, created_at, yanked, yanked_reason, metadata
+		FROM releases WHERE project_id = $1 ORDER BY id`, p.ID)
 	if err != nil {
 		return st, fmt.Errorf("releases of %q: %w", name, translate(err))
 	}
@@ -72,11 +120,7 @@ func loadProject(ctx context.Context, tx pgx.Tx, name Normalized, withMetadata b
 	if err := rows.Err(); err != nil {
 		return st, fmt.Errorf("releases of %q: %w", name, translate(err))
 	}
-	if withMetadata {
-		st.Files, err = scanFiles(tx.Query(ctx, `SELECT `+fileCols+` FROM files WHERE project_id = $1 ORDER BY id`, p.ID))
-	} else {
-		st.Files, err = scanPageFiles(tx.Query(ctx, `SELECT `+pageFileCols+` FROM files WHERE project_id = $1 ORDER BY id`, p.ID))
-	}
+	st.Files, err = scanFiles(tx.Query(ctx, `SELECT `+fileCols+` FROM files WHERE project_id = $1 ORDER BY id`, p.ID))
 	if err != nil {
 		return st, fmt.Errorf("files of %q: %w", name, err)
 	}
@@ -95,6 +139,9 @@ func scanPageFiles(rows pgx.Rows, err error) ([]File, error) {
 		return nil, translate(err)
 	}
 	defer rows.Close()
+	if files, ok, err := rawPageFiles(rows); ok {
+		return files, err
+	}
 	var files []File
 	for rows.Next() {
 		var f File
