@@ -303,6 +303,7 @@ func cmdRegen(ctx context.Context, args []string) error {
 	rootCount := fs.Int("root-count", 5, "root rewrites (upper bound; 0 skips)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rewrites to this file (go tool pprof)")
 	dur := fs.Duration("duration", 60*time.Second, "stop after this long per item (upper bound)")
+	deferSync := fs.Bool("defer-sync", true, "time rewrites as the server does them (fsyncs in the background, staticgen's DeferSync); false: durable before returning, as the CLI commands")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -326,7 +327,8 @@ func cmdRegen(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 	store := index.NewStore(pool)
-	gen := staticgen.New(staticgen.Config{DataDir: *dataDir}, store, slog.New(slog.DiscardHandler))
+	gen := staticgen.New(staticgen.Config{DataDir: *dataDir, DeferSync: *deferSync}, store, slog.New(slog.DiscardHandler))
+	defer gen.Close()
 	timeIt := func(label string, n int, fn func() error) error {
 		ictx, cancel := context.WithTimeout(ctx, *dur)
 		defer cancel()

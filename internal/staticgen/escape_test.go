@@ -97,12 +97,24 @@ func TestWriteUploadTime(t *testing.T) {
 		{time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), "2025-01-02T03:04:05.000000Z"},
 		{time.Date(2025, 1, 2, 3, 4, 5, 123456999, time.UTC), "2025-01-02T03:04:05.123456Z"}, // truncated, like PostgreSQL's microseconds
 		{time.Date(2025, 1, 2, 0, 30, 0, 0, time.FixedZone("X", 3600)), "2025-01-01T23:30:00.000000Z"},
+		{time.Date(999, 12, 31, 23, 59, 59, 999999000, time.UTC), "0999-12-31T23:59:59.999999Z"},
+		{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), "10000-01-01T00:00:00.000000Z"}, // time.Format's spelling
 	}
 	for _, tc := range tests {
 		var b bytes.Buffer
+		b.WriteString("x")
 		writeUploadTime(&b, tc.in)
-		if b.String() != tc.want {
-			t.Errorf("writeUploadTime(%v) = %q, want %q", tc.in, b.String(), tc.want)
+		if b.String() != "x"+tc.want {
+			t.Errorf("writeUploadTime(%v) = %q, want %q", tc.in, b.String(), "x"+tc.want)
+		}
+	}
+	// A sample of times across 30 years agrees with time.Format.
+	for i := range 200000 {
+		in := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 4729 * time.Second).Add(time.Duration(i*7919) * time.Microsecond)
+		var b bytes.Buffer
+		writeUploadTime(&b, in)
+		if want := in.Format(uploadTimeLayout); b.String() != want {
+			t.Fatalf("writeUploadTime(%v) = %q, want %q", in, b.String(), want)
 		}
 	}
 }
