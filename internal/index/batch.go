@@ -92,7 +92,8 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load releases: %w", translate(err))
 	}
-	files, err := scanPageFiles(tx.Query(ctx, `SELECT `+pageFileCols+` FROM files WHERE project_id = ANY($1)`, ids))
+	rows, err = tx.Query(ctx, `SELECT `+pageFileCols+` FROM files WHERE project_id = ANY($1)`, ids)
+	files, err := scanPageFiles(nil, rows, err)
 	if err != nil {
 		return nil, fmt.Errorf("load files: %w", err)
 	}

@@ -42,7 +42,8 @@ func TestLockedProjects(t *testing.T) {
 	for _, st := range got {
 		var one index.ProjectState
 		if err := fx.store.InspectProject(ctx, st.Project.Normalized, func(s index.ProjectState) error {
-			one = s
+			one = s // fn may not keep the slices: they are reused after it returns
+			one.Releases, one.Files = slices.Clone(s.Releases), slices.Clone(s.Files)
 			return nil
 		}); err != nil {
 			t.Fatal(err)

@@ -57,7 +57,9 @@ func recordPageSerial(ctx context.Context, tx pgx.Tx, p Project) error {
 // once they are.
 func (s *Store) InspectProject(ctx context.Context, name Normalized, fn func(ProjectState) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		st, err := lockPageState(ctx, tx, name)
+		buf := getPageSlices()
+		st, err := lockPageState(ctx, tx, name, buf)
+		defer buf.put(st)
 		if err != nil {
 			return err
 		}

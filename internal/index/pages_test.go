@@ -246,7 +246,7 @@ func TestPageReadMatchesScan(t *testing.T) {
 	}
 	var page []index.File
 	if err := fx.store.InspectProject(ctx, "alpha", func(st index.ProjectState) error {
-		page = st.Files
+		page = slices.Clone(st.Files)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -272,3 +272,4 @@ func TestPageReadMatchesScan(t *testing.T) {
 		}
 	}
 }
+

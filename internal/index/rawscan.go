@@ -56,7 +56,7 @@ var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // are the expected ones: the integers and the timestamp in binary format
 // (pgx asks for it), the texts in either (their bytes are the same). ok is
 // false otherwise, and the caller scans the usual way.
-func rawPageFiles(rows pgx.Rows) (files []File, ok bool, err error) {
+func rawPageFiles(files []File, rows pgx.Rows) (_ []File, ok bool, err error) {
 	fds := rows.FieldDescriptions()
 	if len(fds) != len(pageFileTypes) {
 		return nil, false, nil

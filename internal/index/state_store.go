@@ -1,6 +1,7 @@
 package index
 
 import (
+	"sync"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -25,7 +26,9 @@ import (
 // write no page use InspectProject.
 func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(ProjectState) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		st, err := lockPageState(ctx, tx, name)
+		buf := getPageSlices()
+		st, err := lockPageState(ctx, tx, name, buf)
+		defer buf.put(st)
 		if err != nil {
 			return err
 		}
@@ -42,7 +45,10 @@ func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(Proj
 // state committed before the lock was granted. Releases and files come
 // unordered (the renderer sorts them) and with the columns pages show
 // only: a release's ID, version and yank, a file's pageFileCols.
-func lockPageState(ctx context.Context, tx pgx.Tx, name Normalized) (ProjectState, error) {
+//
+// The slices are appended to buf's, which the caller recycles (putPageSlices)
+// once nothing refers to them any more.
+func lockPageState(ctx context.Context, tx pgx.Tx, name Normalized, buf *pageSlices) (ProjectState, error) {
 	var st ProjectState
 	const byName = `(SELECT id FROM projects WHERE normalized = $1)`
 	b := &pgx.Batch{}
@@ -61,23 +67,52 @@ func lockPageState(ctx context.Context, tx pgx.Tx, name Normalized) (ProjectStat
 	}
 	st.Project = p
 	rows, err := br.Query()
-	if st.Releases, err = scanPageReleases(p.ID, rows, err); err != nil {
+	if st.Releases, err = scanPageReleases(buf.releases[:0], p.ID, rows, err); err != nil {
 		return st, fmt.Errorf("releases of %q: %w", name, err)
 	}
-	if st.Files, err = scanPageFiles(br.Query()); err != nil {
+	rows, err = br.Query()
+	if st.Files, err = scanPageFiles(buf.files[:0], rows, err); err != nil {
 		return st, fmt.Errorf("files of %q: %w", name, err)
 	}
 	return st, translate(br.Close())
 }
 
+// pageSlices are the slices of one page read, reused from read to read: a
+// project with thousands of files would otherwise allocate, and make the
+// collector scan, hundreds of kilobytes per rewrite. fn of LockedProject
+// and InspectProject must therefore not keep st's slices.
+type pageSlices struct {
+	releases []Release
+	files    []File
+}
+
+var pageSlicesPool = sync.Pool{New: func() any { return new(pageSlices) }}
+
+// maxPooledFiles keeps the slices of the very largest projects out of the
+// pool, so one rewrite of them does not pin megabytes between rewrites.
+const maxPooledFiles = 20000
+
+func getPageSlices() *pageSlices { return pageSlicesPool.Get().(*pageSlices) }
+
+// put recycles the slices st was read into, cleared so they refer to
+// nothing.
+func (b *pageSlices) put(st ProjectState) {
+	if cap(st.Files) > maxPooledFiles || cap(st.Releases) > maxPooledFiles {
+		return
+	}
+	clear(st.Releases[:cap(st.Releases)])
+	clear(st.Files[:cap(st.Files)])
+	b.releases, b.files = st.Releases[:0], st.Files[:0]
+	pageSlicesPool.Put(b)
+}
+
 // scanPageReleases reads rows of (id, version, yanked, yanked_reason), the
 // columns of a release that pages show, for the project projectID.
-func scanPageReleases(projectID int64, rows pgx.Rows, err error) ([]Release, error) {
+func scanPageReleases(out []Release, projectID int64, rows pgx.Rows, err error) ([]Release, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	var out []Release
 	for rows.Next() {
 		r := Release{ProjectID: projectID}
 		if err := rows.Scan(&r.ID, &r.Version, &r.Yanked, &r.YankedReason); err != nil {
@@ -134,15 +169,14 @@ func loadProject(ctx context.Context, tx pgx.Tx, name Normalized) (ProjectState,
 const pageFileCols = `id, release_id, project_id, filename, size, sha256, upload_time, requires_python, path,
 	metadata_sha256, coalesce(cdn_url, '')`
 
-func scanPageFiles(rows pgx.Rows, err error) ([]File, error) {
+func scanPageFiles(files []File, rows pgx.Rows, err error) ([]File, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	if files, ok, err := rawPageFiles(rows); ok {
+	if files, ok, err := rawPageFiles(files, rows); ok {
 		return files, err
 	}
-	var files []File
 	for rows.Next() {
 		var f File
 		if err := rows.Scan(&f.ID, &f.ReleaseID, &f.ProjectID, &f.Filename, &f.Size, &f.SHA256, &f.UploadTime,
