@@ -272,4 +272,3 @@ func TestPageReadMatchesScan(t *testing.T) {
 		}
 	}
 }
-

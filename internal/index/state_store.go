@@ -1,13 +1,13 @@
 package index
 
 import (
-	"sync"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"iter"
 	"strconv"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
