@@ -17,6 +17,11 @@ type NewFile struct {
 	File     File                // ID, ReleaseID, ProjectID and UploadTime are filled in by AddFile
 	Uploader int64               // user id; becomes owner of a new project
 	Allowed  func(Project) error // optional extra authorisation (e.g. token scope) checked inside the transaction
+	// BeforeCommit, when set, is called last in the transaction, once every
+	// check and write succeeded: the upload makes its file durable
+	// meanwhile and waits for it here, so no row can commit before its
+	// file is on disk. An error rolls the transaction back.
+	BeforeCommit func() error
 }
 
 // AddResult says what AddFile did.
@@ -76,44 +81,76 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 	norm := Normalize(nf.Project)
 	f := nf.File
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, projectLockSQL, string(norm)); err != nil {
+		// The lock and every read that decides the upload go as one
+		// pipeline (one round trip); the server runs them in order, so the
+		// reads see what was committed before the lock was granted.
+		const byName = `(SELECT id FROM projects WHERE normalized = $1)`
+		b := &pgx.Batch{}
+		b.Queue(projectLockSQL, string(norm))
+		b.Queue(`SELECT filename, sha256, blake2b_256 FROM files
+			WHERE filename = $1 OR blake2b_256 = $2 ORDER BY filename = $1 DESC LIMIT 1`, f.Filename, f.Blake2b256)
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM deleted_filenames WHERE filename = $1)`, f.Filename)
+		b.Queue(`SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(norm))
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM roles WHERE project_id = `+byName+` AND user_id = $2),
+			coalesce((SELECT name FROM users WHERE id = $2), '')`, string(norm), nf.Uploader)
+		b.Queue(`SELECT coalesce((SELECT id FROM releases WHERE project_id = `+byName+` AND canonical = $2), 0)`,
+			string(norm), nf.Version.Canonical())
+		var (
+			ref              FileRef
+			refErr, projErr  error
+			deleted, hasRole bool
+			userName         string
+			relID            int64
+			p                Project
+		)
+		br := tx.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
 			return fmt.Errorf("lock project: %w", translate(err))
 		}
-		var ref FileRef
-		err := tx.QueryRow(ctx, `SELECT filename, sha256, blake2b_256 FROM files
-			WHERE filename = $1 OR blake2b_256 = $2 ORDER BY filename = $1 DESC LIMIT 1`, f.Filename, f.Blake2b256).
-			Scan(&ref.Filename, &ref.SHA256, &ref.Blake2b256)
+		refErr = br.QueryRow().Scan(&ref.Filename, &ref.SHA256, &ref.Blake2b256)
+		if err := br.QueryRow().Scan(&deleted); err != nil {
+			br.Close()
+			return fmt.Errorf("deleted check: %w", translate(err))
+		}
+		p, projErr = scanProject(br.QueryRow())
+		if err := br.QueryRow().Scan(&hasRole, &userName); err != nil {
+			br.Close()
+			return fmt.Errorf("role check: %w", translate(err))
+		}
+		if err := br.QueryRow().Scan(&relID); err != nil {
+			br.Close()
+			return fmt.Errorf("release: %w", translate(err))
+		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("upload checks: %w", translate(err))
+		}
+
 		switch {
-		case err == nil:
+		case refErr == nil:
 			if ref.Filename == f.Filename && ref.SHA256 == f.SHA256 && ref.Blake2b256 == f.Blake2b256 {
 				res.Identical = true
 			} else {
 				return DuplicateError(f.Filename, f.Blake2b256)
 			}
-		case !errors.Is(err, pgx.ErrNoRows):
-			return fmt.Errorf("duplicate check: %w", translate(err))
-		}
-		var deleted bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deleted_filenames WHERE filename = $1)`, f.Filename).Scan(&deleted); err != nil {
-			return fmt.Errorf("deleted check: %w", translate(err))
+		case !errors.Is(refErr, pgx.ErrNoRows):
+			return fmt.Errorf("duplicate check: %w", translate(refErr))
 		}
 		if deleted {
 			return DeletedFilenameError()
 		}
-
-		p, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(norm)))
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
+		case errors.Is(projErr, pgx.ErrNoRows):
+			var err error
 			if p, err = createProject(ctx, tx, nf.Project, nf.Uploader); err != nil {
 				return err
 			}
 			res.NewProject = true
-		case err != nil:
-			return fmt.Errorf("project: %w", translate(err))
-		default:
-			if err := checkRole(ctx, tx, p, nf.Uploader); err != nil {
-				return err
-			}
+			relID = 0
+		case projErr != nil:
+			return fmt.Errorf("project: %w", translate(projErr))
+		case !hasRole:
+			return roleError(userName, p)
 		}
 		if nf.Allowed != nil {
 			if err := nf.Allowed(p); err != nil {
@@ -123,7 +160,7 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 		if res.Identical {
 			res.Project = p
 			res.Serial = p.LastSerial
-			return nil
+			return beforeCommit(nf)
 		}
 		if p.Name != nf.Project {
 			if _, err := tx.Exec(ctx, `UPDATE projects SET name = $2 WHERE id = $1`, p.ID, nf.Project); err != nil {
@@ -132,9 +169,11 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 			p.Name = nf.Project
 		}
 
-		relID, err := ensureRelease(ctx, tx, p, nf.Version, nf.Metadata)
-		if err != nil {
-			return err
+		if relID == 0 {
+			var err error
+			if relID, err = createRelease(ctx, tx, p, nf.Version, nf.Metadata); err != nil {
+				return err
+			}
 		}
 		if f.Type == Sdist {
 			var has bool
@@ -145,7 +184,7 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 				return fmt.Errorf("%w: Only one sdist may be uploaded per release.", ErrInvalid)
 			}
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO files (release_id, project_id, filename, packagetype, python_version, size,
+		_, err := tx.Exec(ctx, `INSERT INTO files (release_id, project_id, filename, packagetype, python_version, size,
 			sha256, md5, blake2b_256, requires_python, path, metadata_sha256, comment_text)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			relID, p.ID, f.Filename, string(f.Type), f.PythonVersion, f.Size, f.SHA256, f.MD5, f.Blake2b256,
@@ -163,12 +202,19 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 		p.LastSerial = serial
 		res.Project = p
 		res.Serial = serial
-		return nil
+		return beforeCommit(nf)
 	})
 	if err != nil {
 		return AddResult{}, fmt.Errorf("add file %q: %w", f.Filename, err)
 	}
 	return res, nil
+}
+
+func beforeCommit(nf NewFile) error {
+	if nf.BeforeCommit == nil {
+		return nil
+	}
+	return nf.BeforeCommit()
 }
 
 // checkRole returns ErrForbidden unless the user has a role on the project.
@@ -180,22 +226,18 @@ func checkRole(ctx context.Context, tx pgx.Tx, p Project, userID int64) error {
 		return fmt.Errorf("role check: %w", translate(err))
 	}
 	if !ok {
-		return fmt.Errorf("%w: The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", ErrForbidden, name, p.Name)
+		return roleError(name, p)
 	}
 	return nil
 }
 
-// ensureRelease returns the id of the project's release with v's canonical
-// version, creating it with md when it is new.
-func ensureRelease(ctx context.Context, tx pgx.Tx, p Project, v Version, md Metadata) (int64, error) {
+func roleError(userName string, p Project) error {
+	return fmt.Errorf("%w: The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", ErrForbidden, userName, p.Name)
+}
+
+// createRelease creates the project's release v with metadata md.
+func createRelease(ctx context.Context, tx pgx.Tx, p Project, v Version, md Metadata) (int64, error) {
 	var id int64
-	err := tx.QueryRow(ctx, `SELECT id FROM releases WHERE project_id = $1 AND canonical = $2`, p.ID, v.Canonical()).Scan(&id)
-	if err == nil {
-		return id, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("release: %w", translate(err))
-	}
 	mdJSON, err := json.Marshal(md)
 	if err != nil {
 		return 0, fmt.Errorf("encode metadata: %w", err)

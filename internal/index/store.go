@@ -108,13 +108,14 @@ func journal(ctx context.Context, tx pgx.Tx, projectID int64, name, version, act
 	if version != "" {
 		v = &version
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO journal (project_id, name, version, action, submitted_by)
-		VALUES ($1, $2, $3, $4, nullif($5, '')) RETURNING id`, projectID, name, v, action, by).Scan(&serial)
+	// One statement, one round trip: the entry and the project's serial.
+	err := tx.QueryRow(ctx, `WITH j AS (INSERT INTO journal (project_id, name, version, action, submitted_by)
+			VALUES ($1, $2, $3, $4, nullif($5, '')) RETURNING id),
+		u AS (UPDATE projects SET last_serial = (SELECT id FROM j) WHERE id = $1)
+		SELECT id FROM j`,
+		projectID, name, v, action, by).Scan(&serial)
 	if err != nil {
 		return 0, fmt.Errorf("journal %q: %w", action, translate(err))
-	}
-	if _, err := tx.Exec(ctx, `UPDATE projects SET last_serial = $2 WHERE id = $1`, projectID, serial); err != nil {
-		return 0, fmt.Errorf("bump serial: %w", translate(err))
 	}
 	return serial, nil
 }

@@ -65,6 +65,10 @@ func (t *tempWriter) Write(p []byte) (int, error) {
 // It is atomic because tests run in parallel.
 var wrapTempFile atomic.Pointer[func(filename string, w io.Writer) io.Writer]
 
+// failPlaceSync, when set by a test, may fail the syncs of a file just
+// renamed to dst, as a disk that fails the flush would.
+var failPlaceSync atomic.Pointer[func(dst string) error]
+
 // fileRows is an optional Store capability (index.Store has it). With it, a
 // placed file whose commit failed is removed only under the project's lock
 // and only if no row refers to it: an identical upload running at the same

@@ -68,6 +68,73 @@ func failTempWrites(t *testing.T, filename string, errno syscall.Errno) (stop fu
 	return stop
 }
 
+// failingSyncs maps the filenames whose placement syncs fail to their errno.
+var (
+	failingSyncs        sync.Map
+	installFailSyncHook sync.Once
+)
+
+// failSyncs makes the syncs of the placed file of uploads of filename fail
+// with errno, until the returned stop is called or the test ends.
+func failSyncs(t *testing.T, filename string, errno syscall.Errno) (stop func()) {
+	t.Helper()
+	installFailSyncHook.Do(func() {
+		hook := func(dst string) error {
+			if errno, ok := failingSyncs.Load(filepath.Base(dst)); ok {
+				return &fs.PathError{Op: "sync", Path: "/secret/data/packages/x", Err: errno.(syscall.Errno)}
+			}
+			return nil
+		}
+		failPlaceSync.Store(&hook)
+	})
+	failingSyncs.Store(filename, errno)
+	stop = func() { failingSyncs.Delete(filename) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// The placed file is synced while the transaction runs, and the transaction
+// commits only after the sync succeeded: a failed sync leaves no row (not
+// even a new project), no file and no page change.
+func TestUploadSyncFailure(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		first  bool // a new project rather than a new release of an existing one
+		errno  syscall.Errno
+		status int
+		msg    string
+	}{
+		{"syncfail_new", true, syscall.EIO, http.StatusInternalServerError, "could not write to its storage"},
+		{"syncfail_old", false, syscall.ENOSPC, http.StatusInsufficientStorage, "Insufficient storage"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, 0)
+			if !tt.first {
+				h.mustUpload(uploadRequest{form: twineForm(tt.name, "0.9", "bdist_wheel", "py3", tt.name+"-0.9-py3-none-any.whl",
+					wheelSpec{dist: tt.name, version: "0.9"}.build(t))})
+			}
+			filename := tt.name + "-1.0-py3-none-any.whl"
+			stop := failSyncs(t, filename, tt.errno)
+			data := wheelSpec{dist: tt.name, version: "1.0"}.build(t)
+			before := h.snapshot()
+			resp := h.post(uploadRequest{form: twineForm(tt.name, "1.0", "bdist_wheel", "py3", filename, data)})
+			if resp.status != tt.status || !strings.Contains(resp.body, tt.msg) {
+				t.Fatalf("upload with failing syncs: %d %q, body %q; want %d %q", resp.status, resp.reason, resp.body, tt.status, tt.msg)
+			}
+			if strings.Contains(resp.body, "/secret/") {
+				t.Errorf("the answer shows a server path: %q", resp.body)
+			}
+			if d := h.snapshot().diff(before); d != "" {
+				t.Errorf("a failed sync left something behind:\n%s", d)
+			}
+			stop()
+			h.mustUpload(uploadRequest{form: twineForm(tt.name, "1.0", "bdist_wheel", "py3", filename, data)})
+		})
+	}
+}
+
 func TestUploadWriteFailure(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {

@@ -207,20 +207,38 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	if err != nil {
 		return storageErr("place file", err)
 	}
-	if err := h.place(c.path, file.Path, metadata); err != nil {
-		// A failed directory fsync leaves the file renamed into place.
-		err = storageErr("place file", err)
-		h.unplaceFailed(ctx, norm, file, placed, err)
-		return err
+	// The file is placed and synced while the transaction runs its checks
+	// and writes; the transaction waits for it just before committing, so
+	// no row commits before its file is durable, and the disk flush and the
+	// database round trips overlap instead of adding up.
+	placeDone := make(chan error, 1)
+	go func() { placeDone <- h.place(c.path, file.Path, metadata) }()
+	var placeErr error
+	placeWaited := false
+	waitPlace := func() error {
+		if !placeWaited {
+			placeWaited = true
+			if placeErr = <-placeDone; placeErr != nil {
+				// A failed sync leaves the file renamed into place.
+				placeErr = storageErr("place file", placeErr)
+			}
+		}
+		return placeErr
 	}
 	res, err := h.store.AddFile(ctx, index.NewFile{
-		Project:  name,
-		Version:  version,
-		Metadata: md,
-		File:     file,
-		Uploader: id.UserID,
-		Allowed:  func(p index.Project) error { return tokenAllows(id, p) },
+		Project:      name,
+		Version:      version,
+		Metadata:     md,
+		File:         file,
+		Uploader:     id.UserID,
+		Allowed:      func(p index.Project) error { return tokenAllows(id, p) },
+		BeforeCommit: waitPlace,
 	})
+	if perr := waitPlace(); perr != nil && err == nil {
+		// Only a store that ignores BeforeCommit gets here; the upload
+		// still fails with the placement's error.
+		err = perr
+	}
 	if err != nil {
 		// The file was placed under a path that holds its own digest and
 		// name; only an identical upload shares it. Remove it unless a row
@@ -423,6 +441,11 @@ func placeOnce(tmp, dst string, metadata []byte) error {
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("place file: %w", err)
+	}
+	if hook := failPlaceSync.Load(); hook != nil {
+		if err := (*hook)(dst); err != nil {
+			return err
+		}
 	}
 	syncs := []func() error{func() error { return syncFile(dst) }, func() error { return syncDir(dir) }}
 	if metadata != nil {
