@@ -43,18 +43,19 @@ type FileRef struct {
 // ExistingFile returns a file row with the given filename or BLAKE2b-256 digest,
 // and whether the filename was used by a file that has since been deleted.
 func (s *Store) ExistingFile(ctx context.Context, filename, blake2 string) (ref FileRef, found, deleted bool, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT filename, sha256, blake2b_256, path FROM files
-		WHERE filename = $1 OR blake2b_256 = $2 ORDER BY filename = $1 DESC LIMIT 1`, filename, blake2).
-		Scan(&ref.Filename, &ref.SHA256, &ref.Blake2b256, &ref.Path)
-	switch {
-	case err == nil:
-		return ref, true, false, nil
-	case !errors.Is(err, pgx.ErrNoRows):
+	// One round trip for both questions: the clashing file, if any, and
+	// whether the filename was used by a deleted file.
+	var fn, sha, b2, path *string
+	err = s.pool.QueryRow(ctx, `SELECT f.filename, f.sha256, f.blake2b_256, f.path,
+			EXISTS (SELECT 1 FROM deleted_filenames WHERE filename = $1)
+		FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT filename, sha256, blake2b_256, path FROM files
+			WHERE filename = $1 OR blake2b_256 = $2 ORDER BY filename = $1 DESC LIMIT 1) AS f ON true`,
+		filename, blake2).Scan(&fn, &sha, &b2, &path, &deleted)
+	if err != nil {
 		return ref, false, false, fmt.Errorf("look up %q: %w", filename, translate(err))
 	}
-	err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deleted_filenames WHERE filename = $1)`, filename).Scan(&deleted)
-	if err != nil {
-		return ref, false, false, fmt.Errorf("look up deleted %q: %w", filename, translate(err))
+	if fn != nil {
+		return FileRef{Filename: *fn, SHA256: *sha, Blake2b256: *b2, Path: *path}, true, false, nil
 	}
 	return ref, false, deleted, nil
 }
@@ -258,6 +259,23 @@ func createRelease(ctx context.Context, tx pgx.Tx, p Project, v Version, md Meta
 // with the validated filename as the only client-supplied component.
 func PackagePath(blake2hex, filename string) string {
 	return blake2hex[0:2] + "/" + blake2hex[2:4] + "/" + blake2hex[4:] + "/" + filename
+}
+
+// ProjectRole returns the project with the normalised name and the user's
+// role on it ("owner" or "maintainer", "" for none), in one query; an error
+// wrapping ErrNotFound when there is no such project.
+func (s *Store) ProjectRole(ctx context.Context, name Normalized, userID int64) (Project, string, error) {
+	var p Project
+	var n, role string
+	err := s.pool.QueryRow(ctx, `SELECT p.id, p.name, p.normalized, p.last_serial, p.created_at,
+			coalesce((SELECT role FROM roles WHERE project_id = p.id AND user_id = $2), '')
+		FROM projects p WHERE p.normalized = $1`, string(name), userID).
+		Scan(&p.ID, &p.Name, &n, &p.LastSerial, &p.CreatedAt, &role)
+	if err != nil {
+		return Project{}, "", fmt.Errorf("project %q: %w", name, translate(err))
+	}
+	p.Normalized = Normalized(n)
+	return p, role, nil
 }
 
 // Role returns the user's role on the project ("owner" or "maintainer"), or ErrNotFound.

@@ -114,7 +114,10 @@ func (fuzzStore) Project(_ context.Context, n index.Normalized) (index.Project, 
 	}
 	return index.Project{}, index.ErrNotFound
 }
-func (fuzzStore) Role(context.Context, int64, int64) (string, error) { return "owner", nil }
+func (s fuzzStore) ProjectRole(ctx context.Context, n index.Normalized, _ int64) (index.Project, string, error) {
+	p, err := s.Project(ctx, n)
+	return p, "owner", err
+}
 func (fuzzStore) ExistingFile(context.Context, string, string) (index.FileRef, bool, bool, error) {
 	return index.FileRef{}, false, false, nil
 }

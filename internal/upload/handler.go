@@ -35,7 +35,8 @@ type Config struct {
 // Store is what the upload handler needs from the database.
 type Store interface {
 	Project(ctx context.Context, name index.Normalized) (index.Project, error)
-	Role(ctx context.Context, projectID, userID int64) (string, error)
+	// ProjectRole is Project plus the user's role on it ("" for none).
+	ProjectRole(ctx context.Context, name index.Normalized, userID int64) (index.Project, string, error)
 	ExistingFile(ctx context.Context, filename, blake2 string) (ref index.FileRef, found, deleted bool, err error)
 	AddFile(ctx context.Context, nf index.NewFile) (index.AddResult, error)
 	RegisterRelease(ctx context.Context, nr index.NewRelease) (index.AddResult, error)

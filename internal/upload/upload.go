@@ -278,7 +278,7 @@ func (h *Handler) regenerate(ctx context.Context, norm index.Normalized, root bo
 // in the transaction that commits.
 func (h *Handler) authorize(ctx context.Context, id auth.Identity, name string) (index.Project, error) {
 	norm := index.Normalize(name)
-	project, err := h.store.Project(ctx, norm)
+	project, role, err := h.store.ProjectRole(ctx, norm, id.UserID)
 	switch {
 	case errors.Is(err, index.ErrNotFound):
 		if err := checkNewProjectName(name); err != nil {
@@ -287,12 +287,8 @@ func (h *Handler) authorize(ctx context.Context, id auth.Identity, name string) 
 		project = index.Project{Name: name, Normalized: norm}
 	case err != nil:
 		return index.Project{}, err
-	default:
-		if _, err := h.store.Role(ctx, project.ID, id.UserID); errors.Is(err, index.ErrNotFound) {
-			return index.Project{}, forbidden(id, project)
-		} else if err != nil {
-			return index.Project{}, err
-		}
+	case role == "":
+		return index.Project{}, forbidden(id, project)
 	}
 	if err := tokenAllows(id, project); err != nil {
 		return index.Project{}, err
