@@ -1,6 +1,9 @@
 package repair
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // JudgeOrphans exposes the second look at young files to the tests.
 func JudgeOrphans(r *Repairer, ctx context.Context, files []orphan, rep *SweepReport) []orphan {
@@ -9,5 +12,8 @@ func JudgeOrphans(r *Repairer, ctx context.Context, files []orphan, rep *SweepRe
 
 // SweepYoung is Sweep with the files too young to judge.
 func SweepYoung(r *Repairer, ctx context.Context) (SweepReport, []orphan, error) {
-	return r.sweep(ctx)
+	return r.sweep(ctx, false)
 }
+
+// Pause exposes the sweep's pacing rule.
+func Pause(work time.Duration, duty float64) time.Duration { return pause(work, duty) }

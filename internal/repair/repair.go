@@ -31,6 +31,9 @@ const (
 	// directory after the one at start: it walks every package file, so
 	// it is rare.
 	DefaultSweepInterval = 24 * time.Hour
+	// DefaultSweepDuty paces the background sweep to a quarter of one
+	// core's time.
+	DefaultSweepDuty = 0.25
 	// DefaultWorkers is how many pages are rewritten at once; each holds
 	// one database connection, and pgxpool's default is max(4, CPUs).
 	DefaultWorkers = 4
@@ -71,8 +74,13 @@ type Config struct {
 	Grace              time.Duration // default DefaultGrace
 	Interval           time.Duration // default DefaultInterval
 	SweepInterval      time.Duration // default DefaultSweepInterval
-	Workers            int           // default DefaultWorkers
-	Now                func() time.Time
+	// SweepDuty is the share of wall time the background sweep may spend
+	// working (default DefaultSweepDuty): it walks every package file, and
+	// at full speed it takes a core and the disk from uploads for minutes
+	// at PyPI's size. Sweep itself (the check command) is not paced.
+	SweepDuty float64
+	Workers   int // default DefaultWorkers
+	Now       func() time.Time
 }
 
 // Repairer repairs one data directory against one database.
@@ -97,6 +105,9 @@ func New(cfg Config, store Store, pages Pages, log *slog.Logger) (*Repairer, err
 	cfg.Interval = cmp.Or(cfg.Interval, DefaultInterval)
 	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
 	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
+	if cfg.SweepDuty <= 0 || cfg.SweepDuty > 1 {
+		cfg.SweepDuty = DefaultSweepDuty
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -487,7 +498,7 @@ func (r *Repairer) Run(ctx context.Context) error {
 
 func (r *Repairer) sweepLogged(ctx context.Context) []orphan {
 	start := time.Now()
-	rep, young, err := r.sweep(ctx)
+	rep, young, err := r.sweep(ctx, true)
 	if ctx.Err() != nil {
 		return nil
 	}

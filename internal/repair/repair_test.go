@@ -325,3 +325,24 @@ func TestSweepLeavesReplacedFile(t *testing.T) {
 		t.Errorf("a replaced file was moved: %+v", rep)
 	}
 }
+
+// The background sweep rests so that it works only its duty share of the
+// time.
+func TestSweepPause(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		work time.Duration
+		duty float64
+		want time.Duration
+	}{
+		{100 * time.Millisecond, 0.25, 300 * time.Millisecond},
+		{100 * time.Millisecond, 0.5, 100 * time.Millisecond},
+		{100 * time.Millisecond, 1, 0},
+		{0, 0.25, 0},
+		{-time.Second, 0.25, 0},
+	} {
+		if got := repair.Pause(tc.work, tc.duty); got != tc.want {
+			t.Errorf("Pause(%v, %v) = %v, want %v", tc.work, tc.duty, got, tc.want)
+		}
+	}
+}

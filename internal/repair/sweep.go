@@ -41,16 +41,17 @@ const maxYoung = 10000
 // are missing. Errors on single entries are logged and skipped; the error
 // is the first that stopped a whole part.
 func (r *Repairer) Sweep(ctx context.Context) (SweepReport, error) {
-	rep, _, err := r.sweep(ctx)
+	rep, _, err := r.sweep(ctx, false)
 	return rep, err
 }
 
 // sweep is Sweep, returning as well the unreferenced files that were too
 // young to judge, for judgeOrphans after the grace period.
-func (r *Repairer) sweep(ctx context.Context) (SweepReport, []orphan, error) {
+// With paced set it works only cfg.SweepDuty of the time (see pause).
+func (r *Repairer) sweep(ctx context.Context, paced bool) (SweepReport, []orphan, error) {
 	var rep SweepReport
 	errTmp := r.sweepTmp(ctx, &rep)
-	young, errPkg := r.sweepPackages(ctx, &rep)
+	young, errPkg := r.sweepPackages(ctx, &rep, paced)
 	errSimple := r.sweepSimple(ctx, &rep)
 	return rep, young, errors.Join(errTmp, errPkg, errSimple)
 }
@@ -97,14 +98,19 @@ func (r *Repairer) sweepTmp(ctx context.Context, rep *SweepReport) error {
 // sweepPackages walks DATA/packages. Dot-files are renameio's temporaries
 // of a .metadata write that never finished; everything else must be a file
 // or a .metadata sidecar that a row points at.
-func (r *Repairer) sweepPackages(ctx context.Context, rep *SweepReport) ([]orphan, error) {
+func (r *Repairer) sweepPackages(ctx context.Context, rep *SweepReport, paced bool) ([]orphan, error) {
 	root := r.packagesDir()
 	var batch []orphan
 	var young []orphan
+	worked := time.Now()
 	flush := func() {
 		if len(batch) > 0 {
 			young = append(young, r.judgeOrphans(ctx, batch, rep)...)
 			batch = batch[:0]
+		}
+		if paced {
+			sleepCtx(ctx, pause(time.Since(worked), r.cfg.SweepDuty))
+			worked = time.Now()
 		}
 	}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -145,6 +151,28 @@ func (r *Repairer) sweepPackages(ctx context.Context, rep *SweepReport) ([]orpha
 	}
 	rep.Young = len(young)
 	return young, err
+}
+
+// pause is how long to rest after working for work, so that working takes
+// the share duty of the time.
+func pause(work time.Duration, duty float64) time.Duration {
+	if duty >= 1 || work <= 0 {
+		return 0
+	}
+	return time.Duration(float64(work) * (1 - duty) / duty)
+}
+
+// sleepCtx sleeps for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // distName is the distribution filename a package file belongs to: itself,
