@@ -373,6 +373,12 @@ type BatchPages interface {
 	RegenerateProjects(ctx context.Context, names []index.Normalized, workers int) error
 }
 
+// batchIOPerWorker: a batch's pages are compared and written by this many
+// goroutines per worker. They hold no database connection, and with the
+// page cache cold (a rebuild after a restore) reading the current pages is
+// the bottleneck, which more reads in flight relieve.
+const batchIOPerWorker = 4
+
 // BatchSize is how many projects one batch holds: their uploads wait for
 // the batch (well under a second), and larger batches gain little.
 const BatchSize = 2000
@@ -391,7 +397,7 @@ func regenerateBatches(ctx context.Context, bp BatchPages, pages Pages, names []
 					return
 				}
 				chunk := names[start:min(start+BatchSize, len(names))]
-				if err := bp.RegenerateProjects(ctx, chunk, max(1, workers)); err != nil {
+				if err := bp.RegenerateProjects(ctx, chunk, max(1, workers)*batchIOPerWorker); err != nil {
 					if ctx.Err() != nil {
 						return
 					}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -105,54 +104,66 @@ func (g *Generator) writeProjectNoSync(st *index.ProjectState) error {
 	if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	if old, ok := diskSerial(dir); ok && old > st.Project.LastSerial {
-		return nil // never backwards, as in writeProject
+	// The current HTML page, read whole once: its serial says whether this
+	// state may replace it (never backwards, as in writeProject), and its
+	// bytes whether it must.
+	oldHTML := getBuf()
+	defer putBuf(oldHTML)
+	haveHTML := readFileInto(oldHTML, filepath.Join(dir, HTMLName)) == nil
+	if haveHTML {
+		if old, ok := htmlSerial(oldHTML.Bytes()); ok && old > st.Project.LastSerial {
+			return nil
+		}
 	}
 	p := newProjectPage(*st)
 	defer p.release()
-	for _, page := range []struct {
-		name   string
-		render func(*bytes.Buffer)
-	}{{JSONName, p.writeJSON}, {HTMLName, p.writeHTML}} {
-		if err := renderFileNoSync(dir, page.name, page.render); err != nil {
-			return fmt.Errorf("write pages of %s: %w", st.Project.Normalized, err)
-		}
+	if err := renderFileNoSync(dir, JSONName, p.writeJSON, nil); err != nil {
+		return fmt.Errorf("write pages of %s: %w", st.Project.Normalized, err)
+	}
+	var cur *bytes.Buffer
+	if haveHTML {
+		cur = oldHTML
+	}
+	if err := renderFileNoSync(dir, HTMLName, p.writeHTML, cur); err != nil {
+		return fmt.Errorf("write pages of %s: %w", st.Project.Normalized, err)
 	}
 	return nil
 }
 
 // renderFileNoSync replaces dir/name atomically (temp file and rename) but
-// leaves durability to the caller's syncFS.
-func renderFileNoSync(dir, name string, render func(*bytes.Buffer)) error {
+// leaves durability to the caller's syncFS. A page whose bytes would not
+// change is left alone: rebuilding a whole index that is mostly current
+// then costs reads, not a new file (and the freeing of the old one's
+// blocks) per page. cur, when not nil, holds the current bytes of the page
+// already; otherwise they are read here.
+func renderFileNoSync(dir, name string, render func(*bytes.Buffer), cur *bytes.Buffer) error {
 	buf := getBuf()
 	defer putBuf(buf)
 	render(buf)
-	// A page whose bytes would not change is left alone: rebuilding a whole
-	// index that is mostly current then costs reads, not a new file (and the
-	// freeing of the old one's blocks) per page.
-	if same, err := sameContent(filepath.Join(dir, name), buf.Bytes()); err == nil && same {
+	if cur == nil {
+		cur = getBuf()
+		defer putBuf(cur)
+		if readFileInto(cur, filepath.Join(dir, name)) != nil {
+			cur = nil
+		}
+	}
+	if cur != nil && bytes.Equal(cur.Bytes(), buf.Bytes()) {
 		return nil
 	}
 	return replaceFile(dir, name, buf.Bytes())
 }
 
-// sameContent reports whether the file at path holds exactly b.
-func sameContent(path string, b []byte) (bool, error) {
+// readFileInto reads the file at path into b, which it resets first.
+func readFileInto(b *bytes.Buffer, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || fi.Size() != int64(len(b)) {
-		return false, err
+	b.Reset()
+	if fi, err := f.Stat(); err == nil {
+		b.Grow(int(fi.Size()) + 1)
 	}
-	buf := getBuf()
-	defer putBuf(buf)
-	buf.Grow(len(b))
-	old := buf.AvailableBuffer()[:len(b)]
-	if _, err := io.ReadFull(f, old); err != nil {
-		return false, err
-	}
-	return bytes.Equal(old, b), nil
+	_, err = b.ReadFrom(f)
+	return err
 }
