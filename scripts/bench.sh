@@ -72,6 +72,16 @@ upload() { # PORT CLIENTS PREFIX
   "$BL" upload -url "http://127.0.0.1:$1/legacy/" -user bench -password bench -clients "$2" -count "$UPLOADS" -duration 30s -prefix "$3"
 }
 
+sample_rss() { # PID: sample a server's RSS into $DIR/rss.max until $DIR/rss.stop appears (bounded: 10 min)
+  local max=0 v
+  for _ in $(seq 1 6000); do
+    v=$(awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
+    [ "$v" -gt "$max" ] && max=$v
+    [ -e "$DIR/rss.stop" ] && break
+    sleep 0.1
+  done
+  echo "$max" >"$DIR/rss.max"
+}
 WRK_ONLY=${BENCH_WRK_ONLY:-0}
 if [ "$WRK_ONLY" != 1 ]; then
 # ---- upload latency on an empty index ----
@@ -132,9 +142,13 @@ say "GET latency, $PROJECTS-project index"
 "$BL" get -url "http://127.0.0.1:$P_CS/simple/bench-10/" -accept "$JSON_ACCEPT" -count 5000 -duration 10s
 
 say "upload latency, $PROJECTS-project index"
+# Every client's first upload creates a project, so the root index (every
+# project) is rewritten meanwhile: the peak RSS covers that.
+rm -f "$DIR/rss.stop"; sample_rss "$PID_large" & sp=$!
 upload $P_CS 1 "l1$(date +%s)"
 upload $P_CS 8 "l8$(date +%s)"
-say "server RSS idle after uploads: $(rss "$PID_large")"
+touch "$DIR/rss.stop"; wait $sp
+say "server RSS peak during the uploads: $(( $(cat "$DIR/rss.max") / 1024 )) MB; idle after them: $(rss "$PID_large")"
 fi
 
 # ---- requests per second: cheeseshop, FileServer, nginx x2 ----
@@ -195,19 +209,9 @@ rps() { # URL [ACCEPT]
 }
 declare -A R
 peak=0
-sample_rss() { # sample the server's RSS while wrk runs against it, bounded
-  local max=0 v
-  for _ in $(seq 1 200); do
-    v=$(awk '/VmRSS/ {print $2}' "/proc/$PID_large/status" 2>/dev/null || echo 0)
-    [ "$v" -gt "$max" ] && max=$v
-    [ -e "$DIR/rss.stop" ] && break
-    sleep 0.1
-  done
-  echo "$max" >"$DIR/rss.max"
-}
 compare() {
   say "wrk -t$THREADS -c$CONNS -d$DUR /simple/$PAGE/ on the $PROJECTS-project index"
-  rm -f "$DIR/rss.stop"; sample_rss & local sp=$!
+  rm -f "$DIR/rss.stop"; sample_rss "$PID_large" & local sp=$!
   R[cs_html]=$(rps "http://127.0.0.1:$P_CS/simple/$PAGE/")
   R[cs_json]=$(rps "http://127.0.0.1:$P_CS/simple/$PAGE/" "$JSON_ACCEPT")
   touch "$DIR/rss.stop"; wait $sp
