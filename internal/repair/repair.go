@@ -31,6 +31,8 @@ const (
 	// directory after the one at start: it walks every package file, so
 	// it is rare.
 	DefaultSweepInterval = 24 * time.Hour
+	// DefaultSweepDelay defers the first sweep after start.
+	DefaultSweepDelay = 5 * time.Minute
 	// DefaultSweepDuty paces the background sweep to a quarter of one
 	// core's time.
 	DefaultSweepDuty = 0.25
@@ -74,6 +76,10 @@ type Config struct {
 	Grace              time.Duration // default DefaultGrace
 	Interval           time.Duration // default DefaultInterval
 	SweepInterval      time.Duration // default DefaultSweepInterval
+	// SweepDelay is how long after Run starts the first sweep begins
+	// (default DefaultSweepDelay): orphans only take disk space, while a
+	// freshly started server has clients to serve.
+	SweepDelay time.Duration
 	// SweepDuty is the share of wall time the background sweep may spend
 	// working (default DefaultSweepDuty): it walks every package file, and
 	// at full speed it takes a core and the disk from uploads for minutes
@@ -104,6 +110,7 @@ func New(cfg Config, store Store, pages Pages, log *slog.Logger) (*Repairer, err
 	cfg.Grace = cmp.Or(cfg.Grace, DefaultGrace)
 	cfg.Interval = cmp.Or(cfg.Interval, DefaultInterval)
 	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
+	cfg.SweepDelay = cmp.Or(cfg.SweepDelay, DefaultSweepDelay)
 	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
 	if cfg.SweepDuty <= 0 || cfg.SweepDuty > 1 {
 		cfg.SweepDuty = DefaultSweepDuty
@@ -457,17 +464,16 @@ func regenerateEach(ctx context.Context, pages Pages, names []index.Normalized, 
 }
 
 // Run repairs in the background until ctx ends: a sweep of the data
-// directory at once, a second look after the grace period at the files the
+// directory SweepDelay after it starts, a second look after the grace period at the files the
 // sweep found too young to judge, a full sweep every SweepInterval, and a
 // stale-page pass every Interval. Failures (the database being away, a
 // full disk) are logged and retried at the next tick; Run returns nil
 // when ctx ends.
 func (r *Repairer) Run(ctx context.Context) error {
-	young := r.sweepLogged(ctx)
+	var young []orphan
 	var recheck <-chan time.Time
-	if len(young) > 0 {
-		recheck = time.After(r.cfg.Grace + time.Second)
-	}
+	first := time.NewTimer(r.cfg.SweepDelay)
+	defer first.Stop()
 	pass := time.NewTicker(r.cfg.Interval)
 	defer pass.Stop()
 	sweep := time.NewTicker(r.cfg.SweepInterval)
@@ -493,6 +499,11 @@ func (r *Repairer) Run(ctx context.Context) error {
 			var rep SweepReport
 			young = r.judgeOrphans(ctx, young, &rep)
 			r.logSweep(ctx, "orphan re-check", rep, nil)
+		case <-first.C:
+			young = r.sweepLogged(ctx)
+			if len(young) > 0 && recheck == nil {
+				recheck = time.After(r.cfg.Grace + time.Second)
+			}
 		case <-sweep.C:
 			young = r.sweepLogged(ctx)
 			if len(young) > 0 && recheck == nil {

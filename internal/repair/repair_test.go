@@ -346,3 +346,39 @@ func TestSweepPause(t *testing.T) {
 		}
 	}
 }
+
+// The background sweep starts SweepDelay after Run, not at once: a server
+// that just started has clients to serve first.
+func TestRunSweepsAfterDelay(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	p := filepath.Join(fx.data, "tmp", "upload-9.part")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("abandoned"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fx.later() // the temp file is old enough to go
+	const delay = 2 * time.Second
+	r := fx.repairer(repair.Config{SweepDelay: delay, Interval: time.Hour})
+	ctx, cancel := context.WithCancel(fx.ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	for exists(p) {
+		if time.Since(start) > delay+10*time.Second {
+			t.Fatal("the delayed sweep did not run")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if took := time.Since(start); took < delay {
+		t.Errorf("the sweep ran %v after Run started, before its %v delay", took, delay)
+	}
+}
