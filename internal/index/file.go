@@ -185,20 +185,17 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 				return fmt.Errorf("%w: Only one sdist may be uploaded per release.", ErrInvalid)
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO files (release_id, project_id, filename, packagetype, python_version, size,
+		_, serial, err := journaled(ctx, tx, `INSERT INTO files (release_id, project_id, filename, packagetype, python_version, size,
 			sha256, md5, blake2b_256, requires_python, path, metadata_sha256, comment_text)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			relID, p.ID, f.Filename, string(f.Type), f.PythonVersion, f.Size, f.SHA256, f.MD5, f.Blake2b256,
-			nf.Metadata.RequiresPython, f.Path, f.MetadataSHA256, f.CommentText)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+			[]any{relID, p.ID, f.Filename, string(f.Type), f.PythonVersion, f.Size, f.SHA256, f.MD5, f.Blake2b256,
+				nf.Metadata.RequiresPython, f.Path, f.MetadataSHA256, f.CommentText},
+			p.ID, p.Name, nf.Version.String(), "add "+f.PythonVersion+" file "+f.Filename)
 		if errors.Is(translate(err), ErrExists) {
 			return DuplicateError(f.Filename, f.Blake2b256)
 		}
 		if err != nil {
 			return fmt.Errorf("insert file: %w", translate(err))
-		}
-		serial, err := journal(ctx, tx, p.ID, p.Name, nf.Version.String(), "add "+f.PythonVersion+" file "+f.Filename, "")
-		if err != nil {
-			return err
 		}
 		p.LastSerial = serial
 		res.Project = p
@@ -243,13 +240,10 @@ func createRelease(ctx context.Context, tx pgx.Tx, p Project, v Version, md Meta
 	if err != nil {
 		return 0, fmt.Errorf("encode metadata: %w", err)
 	}
-	err = tx.QueryRow(ctx, `INSERT INTO releases (project_id, version, canonical, metadata) VALUES ($1, $2, $3, $4) RETURNING id`,
-		p.ID, v.String(), v.Canonical(), mdJSON).Scan(&id)
+	id, _, err = journaled(ctx, tx, `INSERT INTO releases (project_id, version, canonical, metadata) VALUES ($1, $2, $3, $4) RETURNING id`,
+		[]any{p.ID, v.String(), v.Canonical(), mdJSON}, p.ID, p.Name, v.String(), "new release")
 	if err != nil {
 		return 0, fmt.Errorf("create release: %w", translate(err))
-	}
-	if _, err := journal(ctx, tx, p.ID, p.Name, v.String(), "new release", ""); err != nil {
-		return 0, err
 	}
 	return id, nil
 }

@@ -101,6 +101,23 @@ func (s *Store) Project(ctx context.Context, name Normalized) (Project, error) {
 	return p, nil
 }
 
+// journaled runs change, a data-modifying statement with n parameters that
+// returns one id ("INSERT ... RETURNING id"), and journals it with action
+// in the same statement: one round trip for the change, its journal entry
+// and the project's serial. It returns the change's id and the serial.
+func journaled(ctx context.Context, tx pgx.Tx, change string, args []any, projectID int64, name, version, action string) (id, serial int64, err error) {
+	n := len(args)
+	q := fmt.Sprintf(`WITH c AS (%s),
+		j AS (INSERT INTO journal (project_id, name, version, action) VALUES ($%d, $%d, nullif($%d, ''), $%d) RETURNING id),
+		u AS (UPDATE projects SET last_serial = (SELECT id FROM j) WHERE id = $%d)
+		SELECT (SELECT id FROM c), (SELECT id FROM j)`, change, n+1, n+2, n+3, n+4, n+1)
+	args = append(args[:n:n], projectID, name, version, action)
+	if err := tx.QueryRow(ctx, q, args...).Scan(&id, &serial); err != nil {
+		return 0, 0, err
+	}
+	return id, serial, nil
+}
+
 // journal appends a journal entry and makes its id the project's last serial.
 func journal(ctx context.Context, tx pgx.Tx, projectID int64, name, version, action, by string) (int64, error) {
 	var serial int64
