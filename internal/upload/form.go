@@ -38,7 +38,6 @@ type content struct {
 	md5        string
 	sha256     string
 	blake2     string // BLAKE2b-256
-	blake2_512 string
 	tooLarge   bool
 }
 
@@ -148,12 +147,11 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	c.path = f.Name()
 	m5, s256 := md5.New(), sha256.New()
 	b256, _ := blake2b.New256(nil)
-	b512, _ := blake2b.New512(nil)
 	tw := &tempWriter{w: f}
 	if wrap := wrapTempFile.Load(); wrap != nil {
 		tw.w = (*wrap)(c.filename, f)
 	}
-	w := io.MultiWriter(tw, m5, s256, b256, b512)
+	w := io.MultiWriter(tw, m5, s256, b256)
 	n, err := io.Copy(w, io.LimitReader(part, limit+1))
 	if err == nil && n > limit {
 		c.tooLarge = true
@@ -177,8 +175,23 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	c.md5 = hexSum(m5)
 	c.sha256 = hexSum(s256)
 	c.blake2 = hexSum(b256)
-	c.blake2_512 = hexSum(b512)
 	return c, nil
+}
+
+// blake2b512 is the BLAKE2b-512 digest of the upload, which only
+// distutils' upload sends (mislabelled blake2_256_digest). It is computed
+// on demand, from the temp file, rather than for every upload.
+func (c *content) blake2b512() (string, error) {
+	f, err := os.Open(c.path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h, _ := blake2b.New512(nil)
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hexSum(h), nil
 }
 
 // rawFileName is the part's filename parameter as sent. Part.FileName

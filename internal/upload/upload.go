@@ -361,7 +361,10 @@ func checkDigests(f map[string][]string, c *content) error {
 	if v := first(f["blake2_256_digest"]); v != "" {
 		want := c.blake2
 		if len(v) == 128 {
-			want = c.blake2_512
+			var err error
+			if want, err = c.blake2b512(); err != nil {
+				return storageErr("read temp file", err)
+			}
 		}
 		if !strings.EqualFold(v, want) {
 			return mismatch
