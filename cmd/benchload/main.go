@@ -304,6 +304,7 @@ func cmdRegen(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rewrites to this file (go tool pprof)")
 	dur := fs.Duration("duration", 60*time.Second, "stop after this long per item (upper bound)")
 	deferSync := fs.Bool("defer-sync", true, "time rewrites as the server does them (fsyncs in the background, staticgen's DeferSync); false: durable before returning, as the CLI commands")
+	settle := fs.Bool("settle", false, "with -defer-sync: wait, untimed, for the background sync of each rewrite before the next (one rewrite on an idle disk; without it rewrites follow each other while the previous one's pages are being flushed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -342,6 +343,11 @@ func cmdRegen(ctx context.Context, args []string) error {
 				return fmt.Errorf("%s: %w", label, err)
 			}
 			lat = append(lat, time.Since(start))
+			if *settle {
+				if err := gen.Flush(ictx); err != nil {
+					return fmt.Errorf("%s: %w", label, err)
+				}
+			}
 		}
 		fmt.Printf("regen %s %s\n", label, summarize(lat))
 		return nil
