@@ -116,6 +116,21 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	name := md.Name
 	norm := index.Normalize(name)
 
+	// The duplicate check (below) runs meanwhile on another connection: two
+	// reads at once instead of one after the other. Its answer is used only
+	// after the permission and the form's own checks passed.
+	type existing struct {
+		ref            index.FileRef
+		found, deleted bool
+		err            error
+	}
+	existingCh := make(chan existing, 1)
+	go func() {
+		var e existing
+		e.ref, e.found, e.deleted, e.err = h.store.ExistingFile(ctx, c.filename, c.blake2)
+		existingCh <- e
+	}()
+
 	// Project and permission, before any work on the file.
 	project, err := h.authorize(ctx, id, name)
 	if err != nil {
@@ -140,9 +155,10 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 
 	// Duplicates, before the archive is opened: a retry of an upload that
 	// succeeded is answered at once (twine re-sends after 5xx).
-	ref, found, deleted, err := h.store.ExistingFile(ctx, c.filename, c.blake2)
-	if err != nil {
-		return err
+	ex := <-existingCh
+	ref, found, deleted := ex.ref, ex.found, ex.deleted
+	if ex.err != nil {
+		return ex.err
 	}
 	switch {
 	case found && ref.Filename == c.filename && ref.SHA256 == c.sha256 && ref.Blake2b256 == c.blake2:
