@@ -32,13 +32,13 @@ type request struct {
 
 // content is the uploaded file as streamed to a temp file.
 type content struct {
-	filename   string // as sent in the part's Content-Disposition, never reduced to a basename
-	path       string // temp file
-	size       int64
-	md5        string
-	sha256     string
-	blake2     string // BLAKE2b-256
-	tooLarge   bool
+	filename string // as sent in the part's Content-Disposition, never reduced to a basename
+	path     string // temp file
+	size     int64
+	md5      string
+	sha256   string
+	blake2   string // BLAKE2b-256
+	tooLarge bool
 }
 
 // parseForm streams r's multipart body: the content part goes to a temp file in
