@@ -231,15 +231,23 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	go func() { placeDone <- h.place(c.path, file.Path, metadata) }()
 	var placeErr error
 	placeWaited := false
+	// waitPlace is bounded by the request's database deadline too: a disk
+	// that hangs must not hold the project's lock for longer.
 	waitPlace := func() error {
-		if !placeWaited {
+		if placeWaited {
+			return placeErr
+		}
+		select {
+		case placeErr = <-placeDone:
 			placeWaited = true
-			if placeErr = <-placeDone; placeErr != nil {
+			if placeErr != nil {
 				// A failed sync leaves the file renamed into place.
 				placeErr = storageErr("place file", placeErr)
 			}
+			return placeErr
+		case <-ctx.Done():
+			return storageErr("place file", ctx.Err())
 		}
-		return placeErr
 	}
 	res, err := h.store.AddFile(ctx, index.NewFile{
 		Project:      name,
@@ -250,19 +258,28 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 		Allowed:      func(p index.Project) error { return tokenAllows(id, p) },
 		BeforeCommit: waitPlace,
 	})
-	if perr := waitPlace(); perr != nil && err == nil {
-		// Only a store that ignores BeforeCommit gets here; the upload
-		// still fails with the placement's error.
-		err = perr
+	if err == nil && !placeWaited {
+		// Only a store that ignores BeforeCommit gets here: the upload
+		// still waits for, and fails with, the placement.
+		err = waitPlace()
 	}
 	if err != nil {
 		// The file was placed under a path that holds its own digest and
 		// name; only an identical upload shares it. Remove it unless a row
-		// refers to it after all (storage.go). When the database did not
-		// answer, that check may wait as long again: it runs after the
-		// reply, and the sweep catches what it cannot settle.
-		if errors.Is(err, index.ErrUnavailable) {
-			go h.unplaceFailed(ctx, norm, file, placed, err)
+		// refers to it after all (storage.go), once the placement ended
+		// (a refusal inside the transaction comes before it did), so that
+		// a refused upload leaves nothing behind when it is answered. When
+		// the database did not answer, or the disk not within the deadline,
+		// that may take as long again: it runs after the reply, and the
+		// sweep catches what it cannot settle.
+		waitPlace() //nolint:errcheck // err already says why the upload failed
+		if !placeWaited || errors.Is(err, index.ErrUnavailable) {
+			go func() {
+				if !placeWaited {
+					<-placeDone
+				}
+				h.unplaceFailed(ctx, norm, file, placed, err)
+			}()
 		} else {
 			h.unplaceFailed(ctx, norm, file, placed, err)
 		}
