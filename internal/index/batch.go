@@ -74,7 +74,7 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 		byID[st.Project.ID] = i
 		ids[i] = st.Project.ID
 	}
-	// Only what pages show, in no order (the renderer sorts), as lockPageState reads.
+	// Only what pages show, in no order (the renderer sorts), as lockedPageState reads.
 	rows, err = tx.Query(ctx, `SELECT id, project_id, version, yanked, yanked_reason
 		FROM releases WHERE project_id = ANY($1)`, ids)
 	if err != nil {

@@ -81,21 +81,21 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 	var res AddResult
 	norm := Normalize(nf.Project)
 	f := nf.File
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		// The lock and every read that decides the upload go as one
-		// pipeline (one round trip); the server runs them in order, so the
-		// reads see what was committed before the lock was granted.
-		const byName = `(SELECT id FROM projects WHERE normalized = $1)`
-		b := &pgx.Batch{}
-		b.Queue(projectLockSQL, string(norm))
-		b.Queue(`SELECT filename, sha256, blake2b_256 FROM files
-			WHERE filename = $1 OR blake2b_256 = $2 ORDER BY filename = $1 DESC LIMIT 1`, f.Filename, f.Blake2b256)
-		b.Queue(`SELECT EXISTS (SELECT 1 FROM deleted_filenames WHERE filename = $1)`, f.Filename)
-		b.Queue(`SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(norm))
-		b.Queue(`SELECT EXISTS (SELECT 1 FROM roles WHERE project_id = `+byName+` AND user_id = $2),
-			coalesce((SELECT name FROM users WHERE id = $2), '')`, string(norm), nf.Uploader)
-		b.Queue(`SELECT coalesce((SELECT id FROM releases WHERE project_id = `+byName+` AND canonical = $2), 0)`,
-			string(norm), nf.Version.Canonical())
+	// BEGIN, the lock and every read that decides the upload go as one
+	// pipeline (one round trip); the server runs them in order, so the
+	// reads see what was committed before the lock was granted.
+	const byName = `(SELECT id FROM projects WHERE normalized = $1)`
+	b := &pgx.Batch{}
+	b.Queue(projectLockSQL, string(norm))
+	b.Queue(`SELECT filename, sha256, blake2b_256 FROM files
+		WHERE filename = $1 OR blake2b_256 = $2 ORDER BY filename = $1 DESC LIMIT 1`, f.Filename, f.Blake2b256)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM deleted_filenames WHERE filename = $1)`, f.Filename)
+	b.Queue(`SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(norm))
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM roles WHERE project_id = `+byName+` AND user_id = $2),
+		coalesce((SELECT name FROM users WHERE id = $2), '')`, string(norm), nf.Uploader)
+	b.Queue(`SELECT coalesce((SELECT id FROM releases WHERE project_id = `+byName+` AND canonical = $2), 0)`,
+		string(norm), nf.Version.Canonical())
+	err := s.pipelinedTx(ctx, b, func(tx querier, br pgx.BatchResults) error {
 		var (
 			ref              FileRef
 			refErr, projErr  error
@@ -104,23 +104,18 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 			relID            int64
 			p                Project
 		)
-		br := tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
-			br.Close()
 			return fmt.Errorf("lock project: %w", translate(err))
 		}
 		refErr = br.QueryRow().Scan(&ref.Filename, &ref.SHA256, &ref.Blake2b256)
 		if err := br.QueryRow().Scan(&deleted); err != nil {
-			br.Close()
 			return fmt.Errorf("deleted check: %w", translate(err))
 		}
 		p, projErr = scanProject(br.QueryRow())
 		if err := br.QueryRow().Scan(&hasRole, &userName); err != nil {
-			br.Close()
 			return fmt.Errorf("role check: %w", translate(err))
 		}
 		if err := br.QueryRow().Scan(&relID); err != nil {
-			br.Close()
 			return fmt.Errorf("release: %w", translate(err))
 		}
 		if err := br.Close(); err != nil {
@@ -234,7 +229,7 @@ func roleError(userName string, p Project) error {
 }
 
 // createRelease creates the project's release v with metadata md.
-func createRelease(ctx context.Context, tx pgx.Tx, p Project, v Version, md Metadata) (int64, error) {
+func createRelease(ctx context.Context, tx querier, p Project, v Version, md Metadata) (int64, error) {
 	var id int64
 	mdJSON, err := json.Marshal(md)
 	if err != nil {

@@ -35,7 +35,7 @@ type PageMark struct {
 // leaves an older page_serial, which only makes repair rewrite a page that
 // was fine. A page_serial newer than the page it describes cannot happen,
 // because the page is durable before fn returns.
-func recordPageSerial(ctx context.Context, tx pgx.Tx, p Project) error {
+func recordPageSerial(ctx context.Context, tx querier, p Project) error {
 	tag, err := tx.Exec(ctx, `UPDATE projects SET page_serial = $2 WHERE id = $1 AND page_serial IS DISTINCT FROM $2`,
 		p.ID, p.LastSerial)
 	if err != nil {
@@ -56,15 +56,7 @@ func recordPageSerial(ctx context.Context, tx pgx.Tx, p Project) error {
 // (staticgen's DeferSync), which record their serial with MarkPageSerials
 // once they are.
 func (s *Store) InspectProject(ctx context.Context, name Normalized, fn func(ProjectState) error) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		buf := getPageSlices()
-		st, err := lockPageState(ctx, tx, name, buf)
-		defer buf.put(st)
-		if err != nil {
-			return err
-		}
-		return fn(st)
-	})
+	return s.lockedPageState(ctx, name, func(_ querier, st ProjectState) error { return fn(st) })
 }
 
 // LockedFiles calls fn with the rows of the named files that exist (keyed

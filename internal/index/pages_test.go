@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -270,5 +271,49 @@ func TestPageReadMatchesScan(t *testing.T) {
 		if p.Filename == a && !p.UploadTime.Equal(want) {
 			t.Errorf("upload time %v, want %v", p.UploadTime, want)
 		}
+	}
+}
+
+// AddFile's transaction (BEGIN pipelined with its first reads) commits
+// only when everything, BeforeCommit last, succeeded: a failing
+// BeforeCommit leaves no project, release, file or journal entry, and the
+// pool's connections come back usable however often that happens.
+func TestAddFileBeforeCommitRollsBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newMirrorFixture(t)
+	count := func() (n int) {
+		if err := fx.store.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM projects) + (SELECT count(*) FROM releases)
+			+ (SELECT count(*) FROM files) + (SELECT count(*) FROM journal)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	v, _ := index.ParseVersion("1.0")
+	h := fmt.Sprintf("%064x", 77)
+	nf := index.NewFile{Project: "rolled-back", Version: v, Uploader: fx.user,
+		File: index.File{Filename: "rolled_back-1.0.tar.gz", Type: index.Sdist, PythonVersion: "source", Size: 3,
+			SHA256: h, MD5: h[:32], Blake2b256: h, Path: index.PackagePath(h, "rolled_back-1.0.tar.gz")}}
+	calls := 0
+	nf.BeforeCommit = func() error { calls++; return fmt.Errorf("injected: the file did not reach the disk") }
+	for range 20 {
+		if _, err := fx.store.AddFile(ctx, nf); err == nil || !strings.Contains(err.Error(), "injected") {
+			t.Fatalf("AddFile = %v, want the BeforeCommit error", err)
+		}
+	}
+	if calls != 20 {
+		t.Errorf("BeforeCommit called %d times, want 20", calls)
+	}
+	if n := count(); n != before {
+		t.Fatalf("rows after failed commits: %d, before %d", n, before)
+	}
+	nf.BeforeCommit = func() error { calls++; return nil }
+	res, err := fx.store.AddFile(ctx, nf)
+	if err != nil || !res.NewProject {
+		t.Fatalf("AddFile after the failures = %+v, %v", res, err)
+	}
+	if n := count(); n <= before {
+		t.Errorf("the successful upload committed nothing")
 	}
 }

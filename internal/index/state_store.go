@@ -25,56 +25,53 @@ import (
 // state fn got, in the same transaction, for start-up repair; readers that
 // write no page use InspectProject.
 func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(ProjectState) error) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		buf := getPageSlices()
-		st, err := lockPageState(ctx, tx, name, buf)
-		defer buf.put(st)
-		if err != nil {
-			return err
-		}
+	return s.lockedPageState(ctx, name, func(q querier, st ProjectState) error {
 		if err := fn(st); err != nil {
 			return err
 		}
-		return recordPageSerial(ctx, tx, st.Project)
+		return recordPageSerial(ctx, q, st.Project)
 	})
 }
 
-// lockPageState takes the project's page lock and reads what its pages are
-// built from, in one round trip: the lock and the three reads are sent as
-// one pipeline, and the server runs them in order, so the reads see the
-// state committed before the lock was granted. Releases and files come
-// unordered (the renderer sorts them) and with the columns pages show
-// only: a release's ID, version and yank, a file's pageFileCols.
-//
-// The slices are appended to buf's, which the caller recycles (putPageSlices)
-// once nothing refers to them any more.
-func lockPageState(ctx context.Context, tx pgx.Tx, name Normalized, buf *pageSlices) (ProjectState, error) {
-	var st ProjectState
+// lockedPageState takes the project's page lock and reads what its pages
+// are built from, then calls fn in the same transaction. BEGIN, the lock
+// and the three reads go in one round trip (pipelinedTx), and the server
+// runs them in order, so the reads see the state committed before the lock
+// was granted. Releases and files come unordered (the renderer sorts them)
+// and with the columns pages show only: a release's ID, version and yank,
+// a file's pageFileCols. The state's slices are recycled when fn returns.
+func (s *Store) lockedPageState(ctx context.Context, name Normalized, fn func(q querier, st ProjectState) error) error {
 	const byName = `(SELECT id FROM projects WHERE normalized = $1)`
 	b := &pgx.Batch{}
 	b.Queue(projectLockSQL, string(name))
 	b.Queue(`SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(name))
 	b.Queue(`SELECT id, version, yanked, yanked_reason FROM releases WHERE project_id = `+byName, string(name))
 	b.Queue(`SELECT `+pageFileCols+` FROM files WHERE project_id = `+byName, string(name))
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return st, fmt.Errorf("lock project %q: %w", name, translate(err))
-	}
-	p, err := scanProject(br.QueryRow())
-	if err != nil {
-		return st, fmt.Errorf("project %q: %w", name, translate(err))
-	}
-	st.Project = p
-	rows, err := br.Query()
-	if st.Releases, err = scanPageReleases(buf.releases[:0], p.ID, rows, err); err != nil {
-		return st, fmt.Errorf("releases of %q: %w", name, err)
-	}
-	rows, err = br.Query()
-	if st.Files, err = scanPageFiles(buf.files[:0], rows, err); err != nil {
-		return st, fmt.Errorf("files of %q: %w", name, err)
-	}
-	return st, translate(br.Close())
+	buf := getPageSlices()
+	var st ProjectState
+	defer func() { buf.put(st) }()
+	return s.pipelinedTx(ctx, b, func(q querier, br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("lock project %q: %w", name, translate(err))
+		}
+		p, err := scanProject(br.QueryRow())
+		if err != nil {
+			return fmt.Errorf("project %q: %w", name, translate(err))
+		}
+		st.Project = p
+		rows, err := br.Query()
+		if st.Releases, err = scanPageReleases(buf.releases[:0], p.ID, rows, err); err != nil {
+			return fmt.Errorf("releases of %q: %w", name, err)
+		}
+		rows, err = br.Query()
+		if st.Files, err = scanPageFiles(buf.files[:0], rows, err); err != nil {
+			return fmt.Errorf("files of %q: %w", name, err)
+		}
+		if err := br.Close(); err != nil {
+			return translate(err)
+		}
+		return fn(q, st)
+	})
 }
 
 // pageSlices are the slices of one page read, reused from read to read: a
@@ -125,7 +122,7 @@ func scanPageReleases(out []Release, projectID int64, rows pgx.Rows, err error) 
 
 // loadProject reads a project's whole state, release metadata and every
 // file column included (the JSON API shows them); pages read less, through
-// lockPageState.
+// lockedPageState.
 func loadProject(ctx context.Context, tx pgx.Tx, name Normalized) (ProjectState, error) {
 	var st ProjectState
 	p, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(name)))

@@ -59,6 +59,60 @@ func translate(err error) error {
 	return err
 }
 
+// querier is what statements inside a transaction run on: a pgx.Tx, or
+// the connection of a pipelinedTx.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// pipelinedTx runs a transaction whose BEGIN travels in one round trip with
+// its first statements (first), instead of alone as pgx's Begin sends it:
+// the hot paths (an upload's transaction, a page's locked read) save a
+// round trip each. fn reads first's results from br, must close br before
+// it runs anything else on q, and commits the transaction by returning
+// nil; any error rolls it back. A connection that is left inside a
+// transaction (a failed ROLLBACK) is closed by the pool on release.
+func (s *Store) pipelinedTx(ctx context.Context, first *pgx.Batch, fn func(q querier, br pgx.BatchResults) error) error {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	defer c.Release()
+	conn := c.Conn()
+	b := &pgx.Batch{QueuedQueries: append([]*pgx.QueuedQuery{{SQL: "BEGIN"}}, first.QueuedQueries...)}
+	br := conn.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return translate(err)
+	}
+	rollback := func() {
+		if conn.PgConn().TxStatus() != 'I' {
+			conn.Exec(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // the pool closes a connection left in a transaction
+		}
+	}
+	if err := fn(conn, br); err != nil {
+		br.Close()
+		rollback()
+		return err
+	}
+	if err := br.Close(); err != nil {
+		rollback()
+		return translate(err)
+	}
+	tag, err := conn.Exec(ctx, "COMMIT")
+	if err != nil {
+		rollback()
+		return translate(err)
+	}
+	if tag.String() == "ROLLBACK" { // COMMIT of a failed transaction
+		return translate(pgx.ErrTxCommitRollback)
+	}
+	return nil
+}
+
 // inTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
@@ -105,7 +159,7 @@ func (s *Store) Project(ctx context.Context, name Normalized) (Project, error) {
 // returns one id ("INSERT ... RETURNING id"), and journals it with action
 // in the same statement: one round trip for the change, its journal entry
 // and the project's serial. It returns the change's id and the serial.
-func journaled(ctx context.Context, tx pgx.Tx, change string, args []any, projectID int64, name, version, action string) (id, serial int64, err error) {
+func journaled(ctx context.Context, tx querier, change string, args []any, projectID int64, name, version, action string) (id, serial int64, err error) {
 	n := len(args)
 	q := fmt.Sprintf(`WITH c AS (%s),
 		j AS (INSERT INTO journal (project_id, name, version, action) VALUES ($%d, $%d, nullif($%d, ''), $%d) RETURNING id),
@@ -119,7 +173,7 @@ func journaled(ctx context.Context, tx pgx.Tx, change string, args []any, projec
 }
 
 // journal appends a journal entry and makes its id the project's last serial.
-func journal(ctx context.Context, tx pgx.Tx, projectID int64, name, version, action, by string) (int64, error) {
+func journal(ctx context.Context, tx querier, projectID int64, name, version, action, by string) (int64, error) {
 	var serial int64
 	var v *string
 	if version != "" {
