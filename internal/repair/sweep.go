@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -294,7 +295,7 @@ func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err err
 			return os.Remove(dst)
 		}
 		moved = true
-		return errors.Join(syncDir(filepath.Dir(src)), syncDir(filepath.Dir(dst)))
+		return errors.Join(fsutil.SyncDir(filepath.Dir(src)), fsutil.SyncDir(filepath.Dir(dst)))
 	}
 	if name, ok := lockName(filename); ok {
 		err = r.store.LockedFiles(ctx, name, []string{filename}, move)
@@ -445,13 +446,4 @@ func (r *Repairer) sweepPageDir(ctx context.Context, dir string, rep *SweepRepor
 		}
 	}
 	return true, html && json
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -150,7 +151,7 @@ func renderFileNoSync(dir, name string, render func(*bytes.Buffer), cur *bytes.B
 	if cur != nil && bytes.Equal(cur.Bytes(), buf.Bytes()) {
 		return nil
 	}
-	return replaceFile(dir, name, buf.Bytes())
+	return fsutil.ReplaceFile(filepath.Join(dir, name), buf.Bytes(), pagePerm)
 }
 
 // readFileInto reads the file at path into b, which it resets first.

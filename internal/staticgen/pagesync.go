@@ -3,14 +3,13 @@ package staticgen
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -184,7 +183,7 @@ func (s *pageSyncer) syncPages(batch map[index.Normalized]int64, newDir bool) []
 	close(next)
 	wg.Wait()
 	if newDir {
-		if err := syncDir(s.simple); err != nil {
+		if err := fsutil.SyncDir(s.simple); err != nil {
 			s.log.Warn("sync pages directory", "err", err)
 			return nil // the new directories may not survive: record nothing
 		}
@@ -196,25 +195,11 @@ func (s *pageSyncer) syncPages(batch map[index.Normalized]int64, newDir bool) []
 // in DATA/simple) and then dir.
 func SyncPages(dir string) error {
 	for _, name := range []string{JSONName, HTMLName} {
-		if err := syncPath(filepath.Join(dir, name)); err != nil {
+		if err := fsutil.SyncFile(filepath.Join(dir, name)); err != nil {
 			return err
 		}
 	}
-	return syncDir(dir)
-}
-
-// syncPath fsyncs the file at path (a read-only descriptor suffices on
-// Linux and the BSDs).
-func syncPath(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	return f.Close()
+	return fsutil.SyncDir(dir)
 }
 
 // flush returns once every rewrite handed over before the call is durable

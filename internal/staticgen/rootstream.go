@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"unsafe"
 
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -77,7 +78,7 @@ func (g *Generator) streamRoot(ctx context.Context, rs RootStreamer, durable boo
 			return err
 		}
 		if durable {
-			return syncDir(g.simple)
+			return fsutil.SyncDir(g.simple)
 		}
 		return nil
 	})

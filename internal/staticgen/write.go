@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/google/renameio/v2"
 )
@@ -88,7 +89,7 @@ func writePages(dir string, renderJSON, renderHTML func(*bytes.Buffer), durable 
 		return nil
 	}
 	// One directory fsync makes both renames durable.
-	return syncDir(dir)
+	return fsutil.SyncDir(dir)
 }
 
 func renderFile(dir, name string, render func(*bytes.Buffer), durable bool) error {
@@ -96,7 +97,7 @@ func renderFile(dir, name string, render func(*bytes.Buffer), durable bool) erro
 	defer putBuf(buf)
 	render(buf)
 	if !durable {
-		return replaceFile(dir, name, buf.Bytes())
+		return fsutil.ReplaceFile(filepath.Join(dir, name), buf.Bytes(), pagePerm)
 	}
 	return writeFile(dir, name, buf.Bytes())
 }
@@ -120,28 +121,6 @@ func writeFile(dir, name string, data []byte) error {
 	return t.CloseAtomicallyReplace()
 }
 
-// replaceFile replaces dir/name atomically for readers (temporary file in
-// dir, then rename) without any fsync: durability is the caller's (a
-// syncFS, or the deferred page syncer). A failure leaves the old file.
-func replaceFile(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, "."+name)
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, pagePerm)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
 // ensureDir creates dir if it is missing and then fsyncs its parent, so the
 // new directory entry survives a crash along with the pages written into it.
 // The parent must exist.
@@ -153,7 +132,7 @@ func ensureDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dir))
+	return fsutil.SyncDir(filepath.Dir(dir))
 }
 
 // mkdirOnce creates dir if it is missing, without syncing its parent, and
@@ -164,20 +143,6 @@ func mkdirOnce(dir string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// syncDir makes renames and creations inside dir durable (renameio leaves
-// this to the caller).
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
 }
 
 // removePageDir removes DATA/simple/<name> as one step for readers: the
@@ -202,5 +167,5 @@ func removePageDir(simple, name string) error {
 		}
 		return err
 	}
-	return errors.Join(syncDir(simple), os.RemoveAll(trash))
+	return errors.Join(fsutil.SyncDir(simple), os.RemoveAll(trash))
 }

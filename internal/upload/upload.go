@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -464,7 +465,7 @@ func placeOnce(tmp, dst string, metadata []byte) error {
 	// unreferenced one is moved aside by the repair sweep after its grace
 	// period.
 	if metadata != nil {
-		if err := replaceFile(dst+".metadata", metadata); err != nil {
+		if err := fsutil.ReplaceFile(dst+".metadata", metadata, 0o644); err != nil {
 			return fmt.Errorf("write metadata: %w", err)
 		}
 	}
@@ -479,12 +480,12 @@ func placeOnce(tmp, dst string, metadata []byte) error {
 			return err
 		}
 	}
-	syncs := []func() error{func() error { return syncFile(dst) }, func() error { return syncDir(dir) }}
+	syncs := []func() error{func() error { return fsutil.SyncFile(dst) }, func() error { return fsutil.SyncDir(dir) }}
 	if metadata != nil {
-		syncs = append(syncs, func() error { return syncFile(dst + ".metadata") })
+		syncs = append(syncs, func() error { return fsutil.SyncFile(dst + ".metadata") })
 	}
 	for _, d := range created {
-		syncs = append(syncs, func() error { return syncDir(filepath.Dir(d)) })
+		syncs = append(syncs, func() error { return fsutil.SyncDir(filepath.Dir(d)) })
 	}
 	errs := make([]error, len(syncs))
 	var wg sync.WaitGroup
@@ -495,27 +496,6 @@ func placeOnce(tmp, dst string, metadata []byte) error {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sync placed file: %w", err)
-	}
-	return nil
-}
-
-// replaceFile writes data to path through a temporary file beside it and a
-// rename, so a reader never sees it half-written; the caller syncs it.
-func replaceFile(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, 0o644)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
 	}
 	return nil
 }
@@ -570,22 +550,4 @@ func (h *Handler) removeEmptyDirs(dir string) {
 		}
 		dir = filepath.Dir(dir)
 	}
-}
-
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
