@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 
@@ -42,16 +43,29 @@ func openManage(ctx context.Context, e env, c *common) (*manage.Service, func(),
 	return svc, done, nil
 }
 
-func cmdYank(ctx context.Context, e env, args []string) error {
+// manageCmd describes a command that changes a project through
+// manage.Service: its name, synopsis and number of positional arguments,
+// and its own flags, if any.
+type manageCmd struct {
+	name, synopsis   string
+	minArgs, maxArgs int
+	flags            func(fs *flag.FlagSet)
+}
+
+// runManage parses a manage command's arguments, opens the service and
+// calls fn with the positional arguments: the shape every such command
+// shares.
+func runManage(ctx context.Context, e env, args []string, mc manageCmd, fn func(svc *manage.Service, pos []string) error) error {
 	var c common
-	var reason string
-	fs := newFlags(e, "yank", "yank PROJECT VERSION [--reason TEXT] [flags]", &c)
-	fs.StringVar(&reason, "reason", "", "why the release is yanked; installers show it")
+	fs := newFlags(e, mc.name, mc.synopsis, &c)
+	if mc.flags != nil {
+		mc.flags(fs)
+	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := needArgs(fs, pos, 2, 2); err != nil {
+	if err := needArgs(fs, pos, mc.minArgs, mc.maxArgs); err != nil {
 		return err
 	}
 	svc, done, err := openManage(ctx, e, &c)
@@ -59,67 +73,56 @@ func cmdYank(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
-	ch, err := svc.Yank(ctx, pos[0], pos[1], reason, "")
-	if err != nil {
-		return err
-	}
-	report(e, ch, "yanked", pos[1])
-	return nil
+	return fn(svc, pos)
+}
+
+func cmdYank(ctx context.Context, e env, args []string) error {
+	var reason string
+	mc := manageCmd{name: "yank", synopsis: "yank PROJECT VERSION [--reason TEXT] [flags]", minArgs: 2, maxArgs: 2,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&reason, "reason", "", "why the release is yanked; installers show it")
+		}}
+	return runManage(ctx, e, args, mc, func(svc *manage.Service, pos []string) error {
+		ch, err := svc.Yank(ctx, pos[0], pos[1], reason, "")
+		if err != nil {
+			return err
+		}
+		report(e, ch, "yanked", pos[1])
+		return nil
+	})
 }
 
 func cmdUnyank(ctx context.Context, e env, args []string) error {
-	var c common
-	fs := newFlags(e, "unyank", "unyank PROJECT VERSION [flags]", &c)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 2, 2); err != nil {
-		return err
-	}
-	svc, done, err := openManage(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	ch, err := svc.Unyank(ctx, pos[0], pos[1], "")
-	if err != nil {
-		return err
-	}
-	report(e, ch, "unyanked", pos[1])
-	return nil
+	mc := manageCmd{name: "unyank", synopsis: "unyank PROJECT VERSION [flags]", minArgs: 2, maxArgs: 2}
+	return runManage(ctx, e, args, mc, func(svc *manage.Service, pos []string) error {
+		ch, err := svc.Unyank(ctx, pos[0], pos[1], "")
+		if err != nil {
+			return err
+		}
+		report(e, ch, "unyanked", pos[1])
+		return nil
+	})
 }
 
 func cmdDelete(ctx context.Context, e env, args []string) error {
-	var c common
-	fs := newFlags(e, "delete", "delete PROJECT VERSION [FILENAME] [flags]", &c)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 2, 3); err != nil {
-		return err
-	}
-	var filename string
-	if len(pos) == 3 {
-		filename = pos[2]
-	}
-	svc, done, err := openManage(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	ch, err := svc.Delete(ctx, pos[0], pos[1], filename, "")
-	if err != nil {
-		return err
-	}
-	for _, f := range ch.Removed {
-		fmt.Fprintf(e.stdout, "deleted %s\n", f.Filename)
-	}
-	if filename == "" {
-		report(e, ch, "deleted", pos[1])
-	}
-	return nil
+	mc := manageCmd{name: "delete", synopsis: "delete PROJECT VERSION [FILENAME] [flags]", minArgs: 2, maxArgs: 3}
+	return runManage(ctx, e, args, mc, func(svc *manage.Service, pos []string) error {
+		var filename string
+		if len(pos) == 3 {
+			filename = pos[2]
+		}
+		ch, err := svc.Delete(ctx, pos[0], pos[1], filename, "")
+		if err != nil {
+			return err
+		}
+		for _, f := range ch.Removed {
+			fmt.Fprintf(e.stdout, "deleted %s\n", f.Filename)
+		}
+		if filename == "" {
+			report(e, ch, "deleted", pos[1])
+		}
+		return nil
+	})
 }
 
 // report says what a command did, or that there was nothing to do.
