@@ -30,6 +30,7 @@ func apiRoutes(dataDir, baseURL string, store *index.Store, pages *staticgen.Gen
 	return func(r chi.Router) {
 		r.Method(http.MethodGet, "/pypi/*", api)
 		r.Method(http.MethodHead, "/pypi/*", api)
+		r.Method(http.MethodOptions, "/pypi/*", api) // CORS preflight
 		r.Handle("/manage/*", mgmt)
 	}, nil
 }

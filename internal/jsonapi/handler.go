@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cheeseshop/cheeseshop/internal/cors"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -57,14 +58,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fmt.Errorf("%w: use /pypi/<project>/json or /pypi/<project>/<version>/json", index.ErrNotFound)
 	}
+	if r.Method == http.MethodOptions {
+		// A browser's CORS preflight, before a GET with If-None-Match.
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		cors.Preflight(w.Header())
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		fmt.Fprintln(w, "Use GET.")
 		return nil
 	}
-	setCORS(w.Header())
+	cors.Read(w.Header())
 	norm := index.Normalize(name)
 	if string(norm) != name {
 		// PyPI redirects every other spelling to the normalised name.
@@ -143,15 +151,6 @@ func (h *Handler) baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
-}
-
-// setCORS allows any site to read the API, as PyPI does (PROTOCOL.md 6).
-func setCORS(h http.Header) {
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "GET")
-	h.Set("Access-Control-Allow-Headers", "Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since")
-	h.Set("Access-Control-Max-Age", "86400")
-	h.Set("Access-Control-Expose-Headers", "X-PyPI-Last-Serial")
 }
 
 // etagMatch implements If-None-Match's weak comparison over a list.

@@ -300,4 +300,36 @@ func TestStatuses(t *testing.T) {
 	if post.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("POST: %d", post.StatusCode)
 	}
+	// The preflight headers come with the answer to OPTIONS only.
+	for _, h := range []string{"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"} {
+		if v := resp.Header.Get(h); v != "" {
+			t.Errorf("GET sent the preflight header %s: %q", h, v)
+		}
+	}
+	if v := resp.Header.Get("Access-Control-Expose-Headers"); v != "X-PyPI-Last-Serial" {
+		t.Errorf("GET: Access-Control-Expose-Headers %q", v)
+	}
+	req, _ = http.NewRequest(http.MethodOptions, srv.URL+"/pypi/foo-bar/json", nil)
+	req.Header.Set("Origin", "https://example.org")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	req.Header.Set("Access-Control-Request-Headers", "if-none-match")
+	pre, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre.Body.Close()
+	want := map[string]string{
+		"Access-Control-Allow-Origin":  "*",
+		"Access-Control-Allow-Methods": "GET",
+		"Access-Control-Allow-Headers": "Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since",
+		"Access-Control-Max-Age":       "86400",
+	}
+	if pre.StatusCode != http.StatusNoContent {
+		t.Errorf("OPTIONS: status %d, want 204", pre.StatusCode)
+	}
+	for k, v := range want {
+		if got := pre.Header.Get(k); got != v {
+			t.Errorf("OPTIONS: %s %q, want %q", k, got, v)
+		}
+	}
 }

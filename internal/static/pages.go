@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cheeseshop/cheeseshop/internal/cors"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -39,7 +40,7 @@ func (s *Server) serveSimple(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	setCORS(h)
+	cors.Read(h)
 	// A 404 must not be cached either: the project may be uploaded next.
 	h["Cache-Control"] = hdrPageCache
 	rest, ok := strings.CutPrefix(r.URL.Path, simplePrefix)

@@ -385,7 +385,16 @@ func TestSimpleMethods(t *testing.T) {
 		t.Errorf("OPTIONS = %d, want 204", resp.StatusCode)
 	}
 	wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
+	wantHeader(t, resp, "Access-Control-Allow-Methods", "GET")
 	wantHeader(t, resp, "Access-Control-Allow-Headers", "Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since")
+	wantHeader(t, resp, "Access-Control-Max-Age", "86400")
+	// An actual response carries only what a browser checks on it.
+	resp, _ = get(t, s.SimpleHandler(), "GET", "/simple/foo-bar/")
+	wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
+	wantHeader(t, resp, "Access-Control-Expose-Headers", "X-PyPI-Last-Serial")
+	for _, h := range []string{"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"} {
+		wantHeader(t, resp, h, "")
+	}
 }
 
 func TestPageSerial(t *testing.T) {

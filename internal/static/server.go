@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/cheeseshop/cheeseshop/internal/cors"
 )
 
 // Config configures a Server. Zero values mean the defaults.
@@ -56,10 +58,6 @@ var (
 	hdrTypeOctets     = []string{"application/octet-stream"}
 	hdrTypeText       = []string{"text/plain; charset=utf-8"}
 	hdrVaryAccept     = []string{"Accept"}
-	hdrCORSMethods    = []string{"GET"}
-	hdrCORSHeaders    = []string{"Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since"}
-	hdrCORSMaxAge     = []string{"86400"}
-	hdrCORSExpose     = []string{"X-PyPI-Last-Serial"}
 	hdrPageCache      = []string{pageCacheControl}
 	hdrImmutableCache = []string{"max-age=31536000, immutable, public"}
 )
@@ -79,7 +77,7 @@ func allowMethods(w http.ResponseWriter, r *http.Request) bool {
 	case http.MethodOptions:
 		h := w.Header()
 		h["Allow"] = hdrAllowMethods
-		setCORS(h)
+		cors.Preflight(h)
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		w.Header()["Allow"] = hdrAllowMethods
@@ -88,21 +86,11 @@ func allowMethods(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// setCORS sets the headers PyPI sends on its simple and JSON APIs
-// (PROTOCOL.md 6), so browser-based tools can read pages and the serial.
-func setCORS(h http.Header) {
-	h["Access-Control-Allow-Origin"] = hdrAnyOrigin
-	h["Access-Control-Allow-Methods"] = hdrCORSMethods
-	h["Access-Control-Allow-Headers"] = hdrCORSHeaders
-	h["Access-Control-Max-Age"] = hdrCORSMaxAge
-	h["Access-Control-Expose-Headers"] = hdrCORSExpose
-}
-
 // openRegular opens the regular file at path and stats the open handle; on
 // failure it has answered (404 for anything that is not a regular file) and
 // reports false.
 func (s *Server) openRegular(w http.ResponseWriter, r *http.Request, path string) (*os.File, fs.FileInfo, bool) {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, nil, false
