@@ -63,7 +63,7 @@ func TestDeployFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"listen 8081;", "proxy_pass http://127.0.0.1:9000;", "root /srv/env-data;", "server_name env.example.com;", "client_max_body_size 220m;"} {
+	for _, w := range []string{"listen 8081;", "server 127.0.0.1:9000;", "root /srv/env-data;", "server_name env.example.com;", "client_max_body_size 220m;"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("deploy nginx with the environment: lacks %q", w)
 		}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+
+	"github.com/cheeseshop/cheeseshop/internal/cors"
 )
 
 // Defaults for the Config fields. They match a Debian machine where the web
@@ -62,9 +64,10 @@ const (
 	acceptJSON = `application/vnd\.pypi\.simple\.(?:v1|latest)\+json(?=\s*(?:[;,]|$))` +
 		`(?![^,]*;\s*q\s*=\s*0(?:\.0{0,3})?\s*(?:[;,]|$))`
 	// pagePath matches the URL paths of the pages on disk: /simple/ and
-	// /simple/<normalized>/ with a PEP 503 normalized name. Anything else
-	// under /simple (no trailing slash, a name to normalize) is the app's:
-	// it answers with the redirect PyPI sends.
+	// /simple/<normalized>/ with a PEP 503 normalized name (Apache). Anything
+	// else under /simple (no trailing slash, a name to normalize) is the
+	// app's: it answers with the redirect PyPI sends. nginx gets the same
+	// split from a prefix location that appends the page's file name.
 	pagePath = `^/simple/((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?/)?)$`
 	// filePath matches the content-addressed layout
 	// /packages/<h0:2>/<h2:4>/<h4:>/<filename> with a filename that is not a
@@ -89,7 +92,11 @@ type data struct {
 	AcceptJSON  string
 	PagePath    string
 	FilePath    string
+	CORS        corsValues
 }
+
+// corsValues are the CORS header values the app sends (internal/cors).
+type corsValues struct{ AllowOrigin, AllowMethods, AllowHeaders, MaxAge, ExposeHeaders string }
 
 // Nginx writes an nginx configuration for cfg to w: a map (PEP 691
 // negotiation) and a server block, for inclusion in the http context.
@@ -128,7 +135,10 @@ func prepare(cfg Config) (data, error) {
 	}
 
 	var errs []error
-	d := data{AcceptJSON: acceptJSON, PagePath: pagePath, FilePath: filePath}
+	d := data{AcceptJSON: acceptJSON, PagePath: pagePath, FilePath: filePath, CORS: corsValues{
+		AllowOrigin: cors.AllowOrigin, AllowMethods: cors.AllowMethods, AllowHeaders: cors.AllowHeaders,
+		MaxAge: cors.MaxAge, ExposeHeaders: cors.ExposeHeaders,
+	}}
 	if host, port, err := splitListen(cfg.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen address %q: %w", cfg.Listen, err))
 	} else if host == "" {

@@ -33,7 +33,9 @@ func TestDeployDefaults(t *testing.T) {
 		"listen 80;",
 		"server_name localhost;",
 		"root /var/lib/cheeseshop;",
-		"proxy_pass http://127.0.0.1:8080;",
+		"server 127.0.0.1:8080;",
+		"proxy_pass http://cheeseshop;",
+		"proxy_pass http://cheeseshop$request_uri;",
 		// 100 MiB file + 20 MiB: above the app's own cap of file + 17 MiB.
 		"client_max_body_size 120m;",
 		"proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
@@ -43,7 +45,8 @@ func TestDeployDefaults(t *testing.T) {
 		`add_header Cache-Control "max-age=31536000, immutable, public";`,
 		"add_header Vary Accept;",
 		"application/vnd.pypi.simple.v1+json v1_json;",
-		"try_files $uri$cheeseshop_page @cheeseshop;",
+		"rewrite ^ $uri$cheeseshop_page break;",
+		"error_page 404 = @cheeseshop;",
 	)
 	mustContain(t, "apache", apache,
 		"<VirtualHost *:80>",
@@ -77,7 +80,7 @@ func TestDeployAddresses(t *testing.T) {
 		{"[::1]:80", "app.internal:8080", "listen [::1]:80;", "<VirtualHost [::1]:80>", "app.internal:8080"},
 	} {
 		nginx, apache := renderBoth(t, Config{Listen: tc.listen, Upstream: tc.upstream})
-		mustContain(t, "nginx for "+tc.listen, nginx, tc.nginxListen, "proxy_pass http://"+tc.up+";")
+		mustContain(t, "nginx for "+tc.listen, nginx, tc.nginxListen, "server "+tc.up+";")
 		mustContain(t, "apache for "+tc.listen, apache, tc.vhost, "ProxyPass / http://"+tc.up+"/ ")
 	}
 	// A data directory is cleaned: no trailing slash doubling up in paths.

@@ -259,6 +259,11 @@ func testServer(t *testing.T, kind string) {
 		if r.header.Get("Etag") == "" {
 			t.Error("no ETag")
 		}
+		for _, h := range []string{"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"} {
+			if v := r.header.Get(h); v != "" {
+				t.Errorf("a GET answered with the preflight header %s: %q", h, v)
+			}
+		}
 	}
 
 	t.Run("negotiation", func(t *testing.T) {
@@ -278,6 +283,26 @@ func testServer(t *testing.T, kind string) {
 		checkPage(t, do(t, "GET", u+"/simple/", nil, "Accept", "application/vnd.pypi.simple.v1+json"), true, rootJSON)
 		r := do(t, "HEAD", u+"/simple/foo-bar/", nil, "Accept", "application/vnd.pypi.simple.v1+json")
 		checkHeaders(t, r, map[string]string{"Content-Type": "application/vnd.pypi.simple.v1+json", "Content-Length": fmt.Sprint(len(pageJSON))})
+	})
+
+	t.Run("preflight", func(t *testing.T) {
+		// A script on another site that revalidates a page (If-None-Match)
+		// asks first; the web server answers from its configuration, for
+		// pages on disk and names it leaves to the app alike.
+		for _, p := range []string{"/simple/foo-bar/", "/simple/"} {
+			r := do(t, "OPTIONS", u+p, nil, "Origin", "https://example.org",
+				"Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "if-none-match")
+			if r.status < 200 || r.status > 299 {
+				t.Errorf("OPTIONS %s: status %d, want 2xx", p, r.status)
+			}
+			checkHeaders(t, r, map[string]string{
+				"Access-Control-Allow-Origin":  "*",
+				"Access-Control-Allow-Methods": "GET",
+				"Access-Control-Allow-Headers": "Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since",
+				"Access-Control-Max-Age":       "86400",
+				"X-App":                        "",
+			})
+		}
 	})
 
 	t.Run("revalidation", func(t *testing.T) {
