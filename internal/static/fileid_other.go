@@ -2,10 +2,15 @@
 
 package static
 
-import "io/fs"
+import (
+	"io/fs"
+	"os"
+)
 
 // fileID is empty where the platform offers no portable inode number; the
 // page cache then relies on size, mtime and the page's own serial.
 type fileID struct{}
 
 func fileIDOf(fs.FileInfo) fileID { return fileID{} }
+
+func openFile(path string) (*os.File, error) { return os.Open(path) }
