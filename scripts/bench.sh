@@ -5,7 +5,9 @@
 #   BENCH_PROJECTS=100000   size of the large index (PyPI: 700000, see BENCHMARKS.md)
 #   BENCH_SMALL=1000        size of the small index for the GET latency comparison
 #   BENCH_DIR=/tmp/cheeseshop-bench   databases' data dirs, logs, nginx prefix
-#   BENCH_WRK_DURATION=10s BENCH_WRK_THREADS=2 BENCH_WRK_CONNS=32
+#   BENCH_WRK_DURATION=10s BENCH_WRK_THREADS=1 BENCH_WRK_CONNS=32
+#   BENCH_PIN=1             wrk on CPU 0, the server it measures alone on CPU 1
+#                           (one nginx worker, GOMAXPROCS 1); 0: all share every CPU
 #   BENCH_UPLOADS=200       measured uploads per client (also bounded by 30 s)
 #   BENCH_GO_TEST=1         run `go test -bench` over every package first (0 skips)
 #   BENCH_SKIP_SEED=1       reuse the large index from a previous run
@@ -21,7 +23,14 @@ PROJECTS=${BENCH_PROJECTS:-100000}
 SMALL=${BENCH_SMALL:-1000}
 DIR=${BENCH_DIR:-/tmp/cheeseshop-bench}
 DUR=${BENCH_WRK_DURATION:-10s}
-THREADS=${BENCH_WRK_THREADS:-2}
+# Pinned, each server gets one whole CPU and wrk the other, so a figure is
+# what one core of that server does: unpinned, the figures on 2 cores swing
+# by ±15% between identical runs with how the scheduler places wrk's and the
+# server's threads (nginx's two workers even split the connections unevenly).
+PIN=${BENCH_PIN:-$([ "$(nproc)" -ge 2 ] && echo 1 || echo 0)}
+SRV_PIN=() WRK_PIN=()
+if [ "$PIN" = 1 ]; then SRV_PIN=(taskset -c 1) WRK_PIN=(taskset -c 0); fi
+THREADS=${BENCH_WRK_THREADS:-$([ "$PIN" = 1 ] && echo 1 || echo 2)}
 CONNS=${BENCH_WRK_CONNS:-32}
 UPLOADS=${BENCH_UPLOADS:-200}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
@@ -56,11 +65,12 @@ if [ "${BENCH_GO_TEST:-1}" = 1 ]; then
 fi
 
 dropdb() { psql "$PG/postgres" -qAtc "drop database if exists $1 with (force)" >/dev/null; }
-# serve NAME PORT DATA_DIR DB: start cheeseshop, wait for its ready file.
+# serve NAME PORT DATA_DIR DB: start cheeseshop (under SERVE_PIN, if set),
+# wait for its ready file.
 serve() {
   local name=$1 port=$2 data=$3 db=$4
   rm -f "$DIR/$name.ready"
-  "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --database-url "$PG/$db$PGOPT" \
+  ${SERVE_PIN[@]+"${SERVE_PIN[@]}"} "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --database-url "$PG/$db$PGOPT" \
     --ready-file "$DIR/$name.ready" --log-format text --log-level warn >"$DIR/log/$name.log" 2>&1 &
   pids+=($!)
   eval "PID_$name=$!"
@@ -72,14 +82,27 @@ upload() { # PORT CLIENTS PREFIX
   "$BL" upload -url "http://127.0.0.1:$1/legacy/" -user bench -password bench -clients "$2" -count "$UPLOADS" -duration 30s -prefix "$3"
 }
 
-sample_rss() { # PID: sample a server's RSS into $DIR/rss.max until $DIR/rss.stop appears (bounded: 10 min)
-  local max=0 v
-  for _ in $(seq 1 6000); do
-    v=$(awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
-    [ "$v" -gt "$max" ] && max=$v
+# sample_rss PID: sample a server's RSS into $DIR/rss.max every 0.1 s until
+# $DIR/rss.stop appears (bounded: 10 min). Only shell builtins run per sample:
+# forking awk and sleep ten times a second cost the measured server ~20% of
+# its throughput on this 2-CPU VM (the figures before run 4 in BENCHMARKS.md
+# carry that cost for cheeseshop's rows).
+sample_rss() {
+  local max=0 k v i fifo="$DIR/rss.fifo.$1"
+  rm -f "$fifo"; mkfifo "$fifo"
+  exec 3<>"$fifo" # a read with a timeout on it is a sleep without a fork
+  for ((i = 0; i < 6000; i++)); do
+    while read -r k v _; do
+      if [ "$k" = VmRSS: ]; then
+        [ "$v" -gt "$max" ] && max=$v
+        break
+      fi
+    done <"/proc/$1/status" || true
     [ -e "$DIR/rss.stop" ] && break
-    sleep 0.1
+    read -r -t 0.1 -u 3 _ || true
   done
+  exec 3<&-
+  rm -f "$fifo"
   echo "$max" >"$DIR/rss.max"
 }
 WRK_ONLY=${BENCH_WRK_ONLY:-0}
@@ -152,7 +175,14 @@ say "server RSS peak during the uploads: $(( $(cat "$DIR/rss.max") / 1024 )) MB;
 fi
 
 # ---- requests per second: cheeseshop, FileServer, nginx x2 ----
-"$BL" fileserver -listen "127.0.0.1:$P_FS" -dir "$DATA" &
+if [ "$PIN" = 1 ]; then
+  # The same server, on the same data, started again on CPU 1 alone.
+  kill "$PID_large"; wait "$PID_large" 2>/dev/null || true
+  SERVE_PIN=("${SRV_PIN[@]}")
+  serve large $P_CS "$DATA" $DB
+  SERVE_PIN=()
+fi
+${SRV_PIN[@]+"${SRV_PIN[@]}"} "$BL" fileserver -listen "127.0.0.1:$P_FS" -dir "$DATA" &
 pids+=($!)
 
 NGX=$DIR/nginx
@@ -161,9 +191,12 @@ mkdir -p "$NGX/logs" "$NGX/tmp"
   --server-name localhost >"$NGX/cheeseshop.conf"
 # One nginx process, two servers: the generated config and a plain static
 # root. Access logs off for both (the figures are the serving path, not the
-# log disk); 2 workers for 2 cores.
+# log disk); one worker per CPU it may use.
 cat >"$NGX/nginx.conf" <<EOF
-worker_processes auto;
+worker_processes $([ "$PIN" = 1 ] && echo 1 || echo auto);
+# As docs/deploy.md recommends (main context, so not in the generated file):
+# the Accept map's expression is compiled to machine code.
+pcre_jit on;
 pid $NGX/nginx.pid;
 error_log $NGX/logs/error.log warn;
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
@@ -187,7 +220,7 @@ http {
     }
 }
 EOF
-nginx -p "$NGX" -c "$NGX/nginx.conf" -g 'daemon off;' &
+${SRV_PIN[@]+"${SRV_PIN[@]}"} nginx -p "$NGX" -c "$NGX/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$P_NGXPLAIN/simple/bench-10/" 2>/dev/null && break; sleep 0.1; done
 
@@ -200,9 +233,9 @@ done
 rps() { # URL [ACCEPT]
   local out
   if [ -n "${2:-}" ]; then
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -H "Accept: $2" "$1")
+    out=$(${WRK_PIN[@]+"${WRK_PIN[@]}"} wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -H "Accept: $2" "$1")
   else
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "$1")
+    out=$(${WRK_PIN[@]+"${WRK_PIN[@]}"} wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "$1")
   fi
   if grep -q 'Non-2xx' <<<"$out"; then echo "bench: non-2xx answers from $1" >&2; echo "$out" >&2; exit 1; fi
   awk '/Requests\/sec/ {print $2}' <<<"$out"
@@ -210,7 +243,7 @@ rps() { # URL [ACCEPT]
 declare -A R
 peak=0
 compare() {
-  say "wrk -t$THREADS -c$CONNS -d$DUR /simple/$PAGE/ on the $PROJECTS-project index"
+  say "wrk -t$THREADS -c$CONNS -d$DUR /simple/$PAGE/ on the $PROJECTS-project index$([ "$PIN" = 1 ] && echo ", wrk on CPU 0, servers on CPU 1")"
   rm -f "$DIR/rss.stop"; sample_rss "$PID_large" & local sp=$!
   R[cs_html]=$(rps "http://127.0.0.1:$P_CS/simple/$PAGE/")
   R[cs_json]=$(rps "http://127.0.0.1:$P_CS/simple/$PAGE/" "$JSON_ACCEPT")
