@@ -96,12 +96,12 @@ var webAccepts = []string{
 }
 
 // Headers the web server must send as the app does (PROTOCOL.md 4.1, 6 and
-// conformance case 71). X-PyPI-Last-Serial is the app's alone: a static
-// server cannot read it out of the page.
+// conformance case 71). X-PyPI-Last-Serial is the app's alone, and so is the
+// Access-Control-Expose-Headers that names it: a static server cannot read
+// the serial out of the page.
 var (
 	pageHeaders = []string{"Content-Type", "Vary", "Cache-Control", "Access-Control-Allow-Origin",
-		"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age",
-		"Access-Control-Expose-Headers"}
+		"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"}
 	fileHeaders = []string{"Content-Type", "Content-Length", "Content-Encoding", "Cache-Control",
 		"X-Content-Type-Options", "Access-Control-Allow-Origin", "Accept-Ranges"}
 )

@@ -96,7 +96,7 @@ type data struct {
 }
 
 // corsValues are the CORS header values the app sends (internal/cors).
-type corsValues struct{ AllowOrigin, AllowMethods, AllowHeaders, MaxAge, ExposeHeaders string }
+type corsValues struct{ AllowOrigin, AllowMethods, AllowHeaders, MaxAge string }
 
 // Nginx writes an nginx configuration for cfg to w: a map (PEP 691
 // negotiation) and a server block, for inclusion in the http context.
@@ -137,7 +137,7 @@ func prepare(cfg Config) (data, error) {
 	var errs []error
 	d := data{AcceptJSON: acceptJSON, PagePath: pagePath, FilePath: filePath, CORS: corsValues{
 		AllowOrigin: cors.AllowOrigin, AllowMethods: cors.AllowMethods, AllowHeaders: cors.AllowHeaders,
-		MaxAge: cors.MaxAge, ExposeHeaders: cors.ExposeHeaders,
+		MaxAge: cors.MaxAge,
 	}}
 	if host, port, err := splitListen(cfg.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen address %q: %w", cfg.Listen, err))
