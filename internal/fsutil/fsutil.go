@@ -19,14 +19,14 @@ import (
 // synced: the caller syncs the file and its directory when it needs them
 // durable. On failure the old file stays and the temporary one is removed.
 func ReplaceFile(path string, data []byte, perm fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path))
+	f, err := createTemp(filepath.Dir(path), "."+filepath.Base(path))
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, perm)); err != nil {
+	merr := f.Chmod(perm)
+	if err := errors.Join(werr, merr, f.Close()); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -40,7 +40,7 @@ func ReplaceFile(path string, data []byte, perm fs.FileMode) error {
 // SyncFile fsyncs the file at path (a read-only descriptor suffices on
 // Linux and the BSDs).
 func SyncFile(path string) error {
-	f, err := os.Open(path)
+	f, err := Open(path)
 	if err != nil {
 		return err
 	}

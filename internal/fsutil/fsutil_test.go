@@ -1,6 +1,8 @@
 package fsutil
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,5 +58,62 @@ func TestReplaceFile(t *testing.T) {
 	}
 	if err := SyncFile(filepath.Join(dir, "nope")); err == nil {
 		t.Error("SyncFile of a missing file succeeded")
+	}
+}
+
+func TestOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		path    string
+		wantErr error // matched with errors.Is; nil: opens
+	}{
+		{"file", p, nil},
+		{"directory", dir, nil},
+		{"missing", filepath.Join(dir, "nope"), fs.ErrNotExist},
+		{"below a file", filepath.Join(p, "x"), syscall.ENOTDIR},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Open(tt.path)
+			if tt.wantErr != nil {
+				var pe *fs.PathError
+				if !errors.Is(err, tt.wantErr) || !errors.As(err, &pe) || pe.Path != tt.path {
+					t.Fatalf("Open(%s) = %v, want a *fs.PathError for it wrapping %v", tt.path, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if f.Name() != tt.path {
+				t.Errorf("Name() = %q", f.Name())
+			}
+			fi, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.IsDir() {
+				names, err := f.Readdirnames(-1)
+				if err != nil || len(names) != 1 || names[0] != "f" {
+					t.Errorf("Readdirnames = %v, %v", names, err)
+				}
+				return
+			}
+			b := make([]byte, 4)
+			if n, err := f.ReadAt(b, 3); err != nil || string(b[:n]) != "3456" {
+				t.Errorf("ReadAt = %q, %v", b[:n], err)
+			}
+			// Read-only, as os.Open.
+			if _, err := f.Write([]byte("x")); err == nil {
+				t.Error("Write on a file Open returned succeeded")
+			}
+		})
 	}
 }

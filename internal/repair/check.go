@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -177,7 +178,7 @@ func (c *checker) file(f index.File) {
 }
 
 func (c *checker) digest(path string) (int64, string, error) {
-	fh, err := os.Open(path)
+	fh, err := fsutil.Open(path)
 	if err != nil {
 		return 0, "", err
 	}

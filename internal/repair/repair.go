@@ -8,12 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -297,7 +297,7 @@ const serialWindow = 4096
 // pageSerial reads the serial a page file records from its two ends, so a
 // page of a project with thousands of files costs two small reads.
 func (r *Repairer) pageSerial(path string) (int64, bool) {
-	f, err := os.Open(path)
+	f, err := fsutil.Open(path)
 	if err != nil {
 		return 0, false
 	}

@@ -413,7 +413,7 @@ func (r *Repairer) sweepSimple(ctx context.Context, rep *SweepReport) error {
 
 // readDirNames returns the names in dir in byte order.
 func readDirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
+	f, err := fsutil.Open(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ package static
 
 import (
 	"io/fs"
-	"os"
 	"syscall"
 )
 
@@ -19,20 +18,3 @@ func fileIDOf(fi fs.FileInfo) fileID {
 	return fileID{}
 }
 
-// openFile opens path read-only for serving. os.Open would also offer the
-// descriptor to the network poller, which refuses regular files, and turn its
-// non-blocking flag on and off again around that: four fcntl calls and a
-// failing epoll_ctl on every request. A served file is read by pread and
-// sendfile, which need neither.
-func openFile(path string) (*os.File, error) {
-	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-		}
-		return os.NewFile(uintptr(fd), path), nil
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/cheeseshop/cheeseshop/internal/cors"
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 )
 
 // Config configures a Server. Zero values mean the defaults.
@@ -90,7 +91,7 @@ func allowMethods(w http.ResponseWriter, r *http.Request) bool {
 // failure it has answered (404 for anything that is not a regular file) and
 // reports false.
 func (s *Server) openRegular(w http.ResponseWriter, r *http.Request, path string) (*os.File, fs.FileInfo, bool) {
-	f, err := openFile(path)
+	f, err := fsutil.Open(path)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, nil, false

@@ -156,7 +156,7 @@ func renderFileNoSync(dir, name string, render func(*bytes.Buffer), cur *bytes.B
 
 // readFileInto reads the file at path into b, which it resets first.
 func readFileInto(b *bytes.Buffer, path string) error {
-	f, err := os.Open(path)
+	f, err := fsutil.Open(path)
 	if err != nil {
 		return err
 	}

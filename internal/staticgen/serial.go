@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 )
 
 const (
@@ -92,7 +93,7 @@ func parseSerial(b []byte) (int64, bool) {
 // diskSerial returns the serial of the HTML page in dir, reading only its
 // last bytes, where the serial comment is.
 func diskSerial(dir string) (int64, bool) {
-	f, err := os.Open(filepath.Join(dir, HTMLName))
+	f, err := fsutil.Open(filepath.Join(dir, HTMLName))
 	if err != nil {
 		return 0, false
 	}

@@ -2,15 +2,16 @@ package staticgen
 
 import (
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 )
 
 // syncFS flushes the whole file system that holds dir (syncfs(2)): one call
 // instead of an fsync per page.
 func syncFS(dir string) error {
-	f, err := os.Open(dir)
+	f, err := fsutil.Open(dir)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
+	"github.com/cheeseshop/cheeseshop/internal/fsutil"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -182,7 +183,7 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 // distutils' upload sends (mislabelled blake2_256_digest). It is computed
 // on demand, from the temp file, rather than for every upload.
 func (c *content) blake2b512() (string, error) {
-	f, err := os.Open(c.path)
+	f, err := fsutil.Open(c.path)
 	if err != nil {
 		return "", err
 	}
