@@ -112,3 +112,31 @@ func TestParseQ(t *testing.T) {
 		}
 	}
 }
+
+func TestCommonAccept(t *testing.T) {
+	for _, accept := range []string{acceptPip, acceptUV, typeV1JSON, "*/*", typeHTML} {
+		got, ok := commonAccept(accept)
+		want, wantOK := Negotiate(accept)
+		if !ok || !wantOK || got != want {
+			t.Errorf("commonAccept(%q) = %q, %v; Negotiate says %q, %v", accept, got, ok, want, wantOK)
+		}
+	}
+	if got, want := typeHTML, must(Negotiate("")); got != want {
+		t.Errorf("no Accept header: the handler answers %q, Negotiate(\"\") %q", got, want)
+	}
+	// The constants are the clients' real headers (as the other tests spell
+	// pip's).
+	if acceptPip != pipAccept {
+		t.Errorf("acceptPip = %q, pip sends %q", acceptPip, pipAccept)
+	}
+	if _, ok := commonAccept("text/plain"); ok {
+		t.Error("commonAccept answered a header it does not know")
+	}
+}
+
+func must(mt string, ok bool) string {
+	if !ok {
+		return "406"
+	}
+	return mt
+}

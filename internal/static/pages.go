@@ -156,11 +156,34 @@ func negotiateRequest(r *http.Request) (string, bool) {
 	accept := r.Header["Accept"]
 	switch len(accept) {
 	case 0:
-		return Negotiate("")
+		return typeHTML, true // as Negotiate("")
 	case 1:
+		if mt, ok := commonAccept(accept[0]); ok {
+			return mt, true
+		}
 		return Negotiate(accept[0])
 	}
 	return Negotiate(strings.Join(accept, ","))
+}
+
+// Accept headers that pip (23 to 26) and uv send for simple pages.
+const (
+	acceptPip = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+	acceptUV  = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+)
+
+// commonAccept answers the Accept headers that make up nearly all requests
+// (pip's, uv's, bandersnatch's, curl's) without parsing them: one string
+// switch instead of Negotiate's walk over every element. TestCommonAccept
+// holds each answer to Negotiate's.
+func commonAccept(accept string) (string, bool) {
+	switch accept {
+	case acceptPip, acceptUV, typeV1JSON:
+		return typeV1JSON, true
+	case "*/*", typeHTML:
+		return typeHTML, true
+	}
+	return "", false
 }
 
 // redirect sends a 301 to target, keeping the query string.
