@@ -17,4 +17,3 @@ func fileIDOf(fi fs.FileInfo) fileID {
 	}
 	return fileID{}
 }
-
