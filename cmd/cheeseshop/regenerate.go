@@ -59,7 +59,9 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 	// state than theirs.
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
 	if all {
-		if names, err = store.ProjectNames(ctx); err != nil {
+		// Creation order is disk order, which matters when the pages
+		// are not in the page cache (a rebuild after a restore).
+		if names, err = store.ProjectNamesByAge(ctx); err != nil {
 			return err
 		}
 	}

@@ -133,7 +133,21 @@ func (s *Store) MarkPageSerials(ctx context.Context, marks []PageMark) error {
 // order os.ReadDir lists DATA/simple in). At 700,000 projects that is about
 // 20 MB, read in one query.
 func (s *Store) ProjectNames(ctx context.Context) ([]Normalized, error) {
-	rows, err := s.pool.Query(ctx, `SELECT normalized FROM projects ORDER BY normalized COLLATE "C"`)
+	return s.projectNames(ctx, `SELECT normalized FROM projects ORDER BY normalized COLLATE "C"`)
+}
+
+// ProjectNamesByAge returns every project's normalised name in the order the
+// projects were created (by id). That is roughly the order in which their
+// page directories, and so their pages, lie on disk: a file system puts a
+// new directory's inode and blocks after its predecessors', and a page's
+// beside its directory. Reading every page in this order, rather than by
+// name, turns a cold rebuild's reads into nearly sequential ones.
+func (s *Store) ProjectNamesByAge(ctx context.Context) ([]Normalized, error) {
+	return s.projectNames(ctx, `SELECT normalized FROM projects ORDER BY id`)
+}
+
+func (s *Store) projectNames(ctx context.Context, query string) ([]Normalized, error) {
+	rows, err := s.pool.Query(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("list projects: %w", translate(err))
 	}

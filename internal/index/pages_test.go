@@ -317,3 +317,36 @@ func TestAddFileBeforeCommitRollsBack(t *testing.T) {
 		t.Errorf("the successful upload committed nothing")
 	}
 }
+
+// ProjectNames lists by name (the order of a directory listing);
+// ProjectNamesByAge in the order the projects were created.
+func TestProjectNamesOrders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newMirrorFixture(t)
+	created := []string{"zeta", "a", "mu", "beta-22", "bet"} // distinct lengths: fx.add's digests differ
+	for _, n := range created {
+		fx.add(t, n, 1)
+	}
+	tests := []struct {
+		name string
+		list func(context.Context) ([]index.Normalized, error)
+		want []string
+	}{
+		{"by name", fx.store.ProjectNames, []string{"a", "bet", "beta-22", "mu", "zeta"}},
+		{"by age", fx.store.ProjectNamesByAge, created},
+	}
+	for _, tt := range tests {
+		got, err := tt.list(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, n := range got {
+			names = append(names, string(n))
+		}
+		if !slices.Equal(names, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, names, tt.want)
+		}
+	}
+}

@@ -46,6 +46,9 @@ type Store interface {
 	StalePages(ctx context.Context) ([]index.StalePage, error)
 	MarkPageSerials(ctx context.Context, marks []index.PageMark) error
 	ProjectNames(ctx context.Context) ([]index.Normalized, error)
+	// ProjectNamesByAge lists them in creation order, roughly the order
+	// their pages lie on disk, for rebuilding every page.
+	ProjectNamesByAge(ctx context.Context) ([]index.Normalized, error)
 	FilesByFilename(ctx context.Context, filenames []string) (map[string]index.File, error)
 	LockedFiles(ctx context.Context, name index.Normalized, filenames []string, fn func(map[string]index.File) error) error
 }
@@ -176,7 +179,7 @@ func (r *Repairer) Startup(ctx context.Context) (PagesReport, error) {
 func (r *Repairer) pagePass(ctx context.Context, seen map[index.Normalized]int64) (PagesReport, error) {
 	var rep PagesReport
 	if !r.rootPresent() {
-		names, err := r.store.ProjectNames(ctx)
+		names, err := r.store.ProjectNamesByAge(ctx)
 		if err != nil {
 			return rep, err
 		}

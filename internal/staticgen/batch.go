@@ -2,11 +2,13 @@ package staticgen
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/cheeseshop/cheeseshop/internal/fsutil"
@@ -69,6 +71,9 @@ func (g *Generator) RegenerateProjects(ctx context.Context, names []index.Normal
 				}
 			})
 		}
+		// In id order: the order the projects were created, roughly the
+		// order their pages lie on disk (see index.Store.ProjectNamesByAge).
+		slices.SortFunc(states, func(a, b index.ProjectState) int { return cmp.Compare(a.Project.ID, b.Project.ID) })
 		for i := range states {
 			next <- &states[i]
 		}
