@@ -141,7 +141,8 @@ func (s *Store) ProjectNames(ctx context.Context) ([]Normalized, error) {
 // page directories, and so their pages, lie on disk: a file system puts a
 // new directory's inode and blocks after its predecessors', and a page's
 // beside its directory. Reading every page in this order, rather than by
-// name, turns a cold rebuild's reads into nearly sequential ones.
+// name, keeps a cold rebuild's reads close together on disk (at 700,000
+// projects on a VM disk: 71 s instead of 83 s, BENCHMARKS.md).
 func (s *Store) ProjectNamesByAge(ctx context.Context) ([]Normalized, error) {
 	return s.projectNames(ctx, `SELECT normalized FROM projects ORDER BY id`)
 }
