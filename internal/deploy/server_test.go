@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -284,6 +285,36 @@ func testServer(t *testing.T, kind string) {
 		checkPage(t, do(t, "GET", u+"/simple/", nil, "Accept", "application/vnd.pypi.simple.v1+json"), true, rootJSON)
 		r := do(t, "HEAD", u+"/simple/foo-bar/", nil, "Accept", "application/vnd.pypi.simple.v1+json")
 		checkHeaders(t, r, map[string]string{"Content-Type": "application/vnd.pypi.simple.v1+json", "Content-Length": fmt.Sprint(len(pageJSON))})
+	})
+
+	t.Run("gzip", func(t *testing.T) {
+		// The fixture turns gzip on, as Debian's nginx.conf does: nginx then
+		// compresses both pages. Whatever a server sends, it unpacks to the
+		// page.
+		for _, c := range []struct {
+			accept, want string
+		}{{"", pageHTML}, {"application/vnd.pypi.simple.v1+json", pageJSON}} {
+			r := do(t, "GET", u+"/simple/foo-bar/", nil, "Accept", c.accept, "Accept-Encoding", "gzip")
+			enc := r.header.Get("Content-Encoding")
+			if kind == deploytest.Nginx && enc != "gzip" {
+				t.Errorf("Accept %q: Content-Encoding %q, want gzip", c.accept, enc)
+			}
+			body := r.body
+			if enc == "gzip" {
+				zr, err := gzip.NewReader(strings.NewReader(r.body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(zr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = string(b)
+			}
+			if r.status != http.StatusOK || body != c.want {
+				t.Errorf("Accept %q, gzip: status %d, body %q", c.accept, r.status, body)
+			}
+		}
 	})
 
 	t.Run("preflight", func(t *testing.T) {
