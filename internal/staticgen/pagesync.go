@@ -77,11 +77,7 @@ func (s *pageSyncer) add(name index.Normalized, serial int64, newDir bool) {
 		s.pending[name] = serial
 	}
 	s.newDir = s.newDir || newDir
-	s.queued++
-	if !s.started {
-		s.started = true
-		go s.run()
-	}
+	s.queueLocked()
 	s.mu.Unlock()
 	s.signal()
 }
@@ -90,13 +86,19 @@ func (s *pageSyncer) add(name index.Normalized, serial int64, newDir bool) {
 func (s *pageSyncer) addRoot() {
 	s.mu.Lock()
 	s.root = true
+	s.queueLocked()
+	s.mu.Unlock()
+	s.signal()
+}
+
+// queueLocked counts one hand-over and starts the background loop on the
+// first. s.mu is held.
+func (s *pageSyncer) queueLocked() {
 	s.queued++
 	if !s.started {
 		s.started = true
 		go s.run()
 	}
-	s.mu.Unlock()
-	s.signal()
 }
 
 func (s *pageSyncer) signal() {
