@@ -335,6 +335,18 @@ func testServer(t *testing.T, kind string) {
 				"X-App":                        "",
 			})
 		}
+		// Only the preflight: any other method on a page on disk is still
+		// refused, by the web server, and changes nothing.
+		for _, m := range []string{"PUT", "DELETE", "PATCH"} {
+			r := do(t, m, u+"/simple/foo-bar/", strings.NewReader("x"))
+			if r.status != http.StatusMethodNotAllowed {
+				t.Errorf("%s /simple/foo-bar/: status %d, want 405", m, r.status)
+			}
+			checkHeaders(t, r, map[string]string{"Access-Control-Allow-Methods": "", "X-App": ""})
+		}
+		if r := do(t, "GET", u+"/simple/foo-bar/", nil); r.status != http.StatusOK || r.body != pageHTML {
+			t.Errorf("GET after other methods: status %d, body %q", r.status, r.body)
+		}
 	})
 
 	t.Run("revalidation", func(t *testing.T) {
