@@ -21,13 +21,16 @@ var (
 // repairFlags are serve's flags for start-up repair and the background
 // sweep (internal/repair).
 type repairFlags struct {
-	grace time.Duration
+	grace, sweepDelay time.Duration
 }
 
 func (f *repairFlags) register(fs *flag.FlagSet, e env) {
 	fs.DurationVar(&f.grace, "orphan-grace", envDuration(e, "CHEESESHOP_ORPHAN_GRACE", repair.DefaultGrace),
 		"how old a temp file, or a package file no database row refers to, must be before the background sweep removes it "+
 			"(temp files) or moves it into DATA/orphans (package files) (env CHEESESHOP_ORPHAN_GRACE)")
+	fs.DurationVar(&f.sweepDelay, "sweep-delay", envDuration(e, "CHEESESHOP_SWEEP_DELAY", repair.DefaultSweepDelay),
+		"how long after start the first background sweep of the data directory begins; later ones follow daily "+
+			"(env CHEESESHOP_SWEEP_DELAY)")
 }
 
 // startup repairs the pages before the server listens and returns the
@@ -36,6 +39,9 @@ func (f *repairFlags) startup(ctx context.Context, dataDir string, store *index.
 	if f.grace <= 0 {
 		return nil, fmt.Errorf("--orphan-grace must be positive")
 	}
+	if f.sweepDelay <= 0 {
+		return nil, fmt.Errorf("--sweep-delay must be positive")
+	}
 	r, err := repair.New(repair.Config{
 		DataDir:    dataDir,
 		PageSerial: staticgen.PageSerial,
@@ -43,6 +49,7 @@ func (f *repairFlags) startup(ctx context.Context, dataDir string, store *index.
 		HTMLName:   staticgen.HTMLName,
 		JSONName:   staticgen.JSONName,
 		Grace:      f.grace,
+		SweepDelay: f.sweepDelay,
 	}, store, pages, log)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -310,5 +312,35 @@ func TestCheckAndRegenerateCommands(t *testing.T) {
 	in.check()
 	if out, err := in.run("", "regenerate"); err == nil {
 		t.Fatalf("regenerate without projects or --all succeeded:\n%s", out)
+	}
+}
+
+// --sweep-delay starts the background sweep that long after start: a package
+// file no row refers to, once older than --orphan-grace, is moved into
+// orphans/.
+func TestSweepDelayFlag(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	in := newInstall(t, indextest.NewDBURL(t), dataDir)
+	stray := filepath.Join(dataDir, "packages", "ab", "cd", "abcdef0123", "stray-1.0.tar.gz")
+	if err := os.MkdirAll(filepath.Dir(stray), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stray, []byte("no row names me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The sweep judges a file by its ctime, which is now: it finds the file
+	// too young at first and moves it on its second look, after the grace.
+	in.serve("--sweep-delay", "200ms", "--orphan-grace", "1s")
+	moved := filepath.Join(dataDir, "orphans", "ab", "cd", "abcdef0123", "stray-1.0.tar.gz")
+	waitFor(t, "the stray file in orphans/", func() bool {
+		_, err := os.Stat(moved)
+		return err == nil
+	})
+	if _, err := os.Stat(stray); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stray file still in packages/: %v", err)
+	}
+	if out, err := in.run("", "serve", "--sweep-delay", "0s"); err == nil || !strings.Contains(out, "--sweep-delay must be positive") {
+		t.Errorf("serve --sweep-delay 0s: %v\n%s", err, out)
 	}
 }
