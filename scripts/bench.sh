@@ -65,13 +65,17 @@ if [ "${BENCH_GO_TEST:-1}" = 1 ]; then
 fi
 
 dropdb() { psql "$PG/postgres" -qAtc "drop database if exists $1 with (force)" >/dev/null; }
-# serve NAME PORT DATA_DIR DB: start cheeseshop (under SERVE_PIN, if set),
-# wait for its ready file.
+# serve NAME PORT DATA_DIR DB: start cheeseshop (under SERVE_PIN, with the
+# flags in SERVE_ARGS, if set), wait for its ready file. Its background sweep
+# of the data directory (which walks every page directory and package file)
+# is put off by a day, so it never runs during a measurement; the sweep is
+# measured on its own below.
+SERVE_ARGS=(--sweep-delay 24h)
 serve() {
   local name=$1 port=$2 data=$3 db=$4
   rm -f "$DIR/$name.ready"
   ${SERVE_PIN[@]+"${SERVE_PIN[@]}"} "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --database-url "$PG/$db$PGOPT" \
-    --ready-file "$DIR/$name.ready" --log-format text --log-level warn >"$DIR/log/$name.log" 2>&1 &
+    --ready-file "$DIR/$name.ready" --log-format text --log-level warn "${SERVE_ARGS[@]}" >"$DIR/log/$name.log" 2>&1 &
   pids+=($!)
   eval "PID_$name=$!"
   for _ in $(seq 1 600); do [ -s "$DIR/$name.ready" ] && return 0; sleep 0.1; done
@@ -174,10 +178,27 @@ touch "$DIR/rss.stop"; wait $sp
 say "server RSS peak during the uploads: $(( $(cat "$DIR/rss.max") / 1024 )) MB; idle after them: $(rss "$PID_large")"
 fi
 
+if [ "$WRK_ONLY" != 1 ]; then
+say "background sweep of the data directory, $PROJECTS-project index"
+# A server whose first sweep starts after 1 s; the sweep logs its time at
+# debug level (nothing to repair) when it is done.
+kill "$PID_large"; wait "$PID_large" 2>/dev/null || true
+SERVE_ARGS=(--sweep-delay 1s --log-level debug)
+serve sweep $P_CS "$DATA" $DB
+SERVE_ARGS=(--sweep-delay 24h)
+rm -f "$DIR/rss.stop"; sample_rss "$PID_sweep" & sp=$!
+for _ in $(seq 1 900); do grep -q 'msg="sweep (' "$DIR/log/sweep.log" && break; sleep 1; done
+touch "$DIR/rss.stop"; wait $sp
+grep 'msg="sweep (' "$DIR/log/sweep.log" | cut -d' ' -f3- || echo "bench: the sweep did not finish in 15 min" >&2
+say "server RSS peak during the sweep: $(( $(cat "$DIR/rss.max") / 1024 )) MB; after it: $(rss "$PID_sweep")"
+kill "$PID_sweep"; wait "$PID_sweep" 2>/dev/null || true
+[ "$PIN" = 1 ] || serve large $P_CS "$DATA" $DB
+fi
+
 # ---- requests per second: cheeseshop, FileServer, nginx x2 ----
 if [ "$PIN" = 1 ]; then
   # The same server, on the same data, started again on CPU 1 alone.
-  kill "$PID_large"; wait "$PID_large" 2>/dev/null || true
+  kill "$PID_large" 2>/dev/null || true; wait "$PID_large" 2>/dev/null || true
   SERVE_PIN=("${SRV_PIN[@]}")
   serve large $P_CS "$DATA" $DB
   SERVE_PIN=()
@@ -241,22 +262,32 @@ rps() { # URL [ACCEPT]
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
 declare -A R
+declare -a RATIOS=() # one line per round: cs/fs html, json; ngx/plain html, json
 peak=0
+round=0
+# pair A_KEY A_URL B_KEY B_URL [ACCEPT]: wrk on two servers back to back,
+# first A in odd rounds and B in even ones, so a drift of the machine's speed
+# over a round does not favour either side of a ratio.
+pair() {
+  local first=$1 furl=$2 second=$3 surl=$4 accept=${5:-}
+  if [ $((round % 2)) = 0 ]; then
+    first=$3 furl=$4 second=$1 surl=$2
+  fi
+  R[$first]=$(rps "$furl" "$accept")
+  R[$second]=$(rps "$surl" "$accept")
+}
 compare() {
-  say "wrk -t$THREADS -c$CONNS -d$DUR /simple/$PAGE/ on the $PROJECTS-project index$([ "$PIN" = 1 ] && echo ", wrk on CPU 0, servers on CPU 1")"
+  round=$((round + 1))
+  say "round $round: wrk -t$THREADS -c$CONNS -d$DUR /simple/$PAGE/ on the $PROJECTS-project index$([ "$PIN" = 1 ] && echo ", wrk on CPU 0, servers on CPU 1")"
   rm -f "$DIR/rss.stop"; sample_rss "$PID_large" & local sp=$!
-  R[cs_html]=$(rps "http://127.0.0.1:$P_CS/simple/$PAGE/")
-  R[cs_json]=$(rps "http://127.0.0.1:$P_CS/simple/$PAGE/" "$JSON_ACCEPT")
-  touch "$DIR/rss.stop"; wait $sp
-  peak=$(( $(cat "$DIR/rss.max") / 1024 ))
-  R[fs_html]=$(rps "http://127.0.0.1:$P_FS/simple/$PAGE/")
   # Every JSON request carries the same Accept header, so each server parses
   # the same request; FileServer and plain nginx take the file by its name.
-  R[fs_json]=$(rps "http://127.0.0.1:$P_FS/simple/$PAGE/index.v1_json" "$JSON_ACCEPT")
-  R[ngx_html]=$(rps "http://127.0.0.1:$P_NGX/simple/$PAGE/")
-  R[ngx_json]=$(rps "http://127.0.0.1:$P_NGX/simple/$PAGE/" "$JSON_ACCEPT")
-  R[plain_html]=$(rps "http://127.0.0.1:$P_NGXPLAIN/simple/$PAGE/index.html")
-  R[plain_json]=$(rps "http://127.0.0.1:$P_NGXPLAIN/simple/$PAGE/index.v1_json" "$JSON_ACCEPT")
+  pair cs_html "http://127.0.0.1:$P_CS/simple/$PAGE/" fs_html "http://127.0.0.1:$P_FS/simple/$PAGE/"
+  pair cs_json "http://127.0.0.1:$P_CS/simple/$PAGE/" fs_json "http://127.0.0.1:$P_FS/simple/$PAGE/index.v1_json" "$JSON_ACCEPT"
+  touch "$DIR/rss.stop"; wait $sp
+  peak=$(( $(cat "$DIR/rss.max") / 1024 ))
+  pair ngx_html "http://127.0.0.1:$P_NGX/simple/$PAGE/" plain_html "http://127.0.0.1:$P_NGXPLAIN/simple/$PAGE/index.html"
+  pair ngx_json "http://127.0.0.1:$P_NGX/simple/$PAGE/" plain_json "http://127.0.0.1:$P_NGXPLAIN/simple/$PAGE/index.v1_json" "$JSON_ACCEPT"
   printf '%-34s %12s %12s\n' server "html req/s" "json req/s"
   printf '%-34s %12s %12s\n' "cheeseshop" "${R[cs_html]}" "${R[cs_json]}"
   printf '%-34s %12s %12s\n' "net/http FileServer" "${R[fs_html]}" "${R[fs_json]}"
@@ -267,10 +298,27 @@ compare() {
       printf "%s ratios: cheeseshop/FileServer %.2f (target >= 1.0)  nginx-generated/nginx-plain %.2f (target >= 0.95)  cheeseshop/nginx-plain %.2f  FileServer/nginx-plain %.2f\n",
         k, cs/fs, ng/pl, cs/pl, fs/pl }'
   done
+  RATIOS+=("$(awk -v a="${R[cs_html]}" -v b="${R[fs_html]}" -v c="${R[cs_json]}" -v d="${R[fs_json]}" \
+    -v e="${R[ngx_html]}" -v f="${R[plain_html]}" -v g="${R[ngx_json]}" -v h="${R[plain_json]}" \
+    'BEGIN { printf "%.3f %.3f %.3f %.3f", a/b, c/d, e/f, g/h }')")
   echo "server RSS peak under load: $peak MB"
 }
 compare
 if [ "${BENCH_REPEAT:-1}" -gt 1 ]; then
   for _ in $(seq 2 "${BENCH_REPEAT}"); do compare; done
+  # The median of each ratio over the rounds: on a VM one round can be off
+  # by 10% or more, a median of five is not.
+  say "ratios over $round rounds: median (lowest-highest)"
+  printf '%s\n' "${RATIOS[@]}" | awk '
+    { for (i = 1; i <= 4; i++) v[i, NR] = $i }
+    END {
+      split("cheeseshop/FileServer html (>= 1.0),cheeseshop/FileServer json (>= 1.0),nginx-generated/plain html (>= 0.95),nginx-generated/plain json (>= 0.95)", name, ",")
+      for (i = 1; i <= 4; i++) {
+        for (j = 1; j <= NR; j++) a[j] = v[i, j]
+        for (j = 2; j <= NR; j++) { x = a[j]; for (k = j - 1; k >= 1 && a[k] > x; k--) a[k + 1] = a[k]; a[k + 1] = x }
+        med = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+        printf "%-42s %.2f (%.2f-%.2f)\n", name[i], med, a[1], a[NR]
+      }
+    }'
 fi
 say "server RSS after load: $(rss "$PID_large")"
