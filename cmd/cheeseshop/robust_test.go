@@ -340,7 +340,7 @@ func TestSweepDelayFlag(t *testing.T) {
 	if _, err := os.Stat(stray); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("stray file still in packages/: %v", err)
 	}
-	if out, err := in.run("", "serve", "--sweep-delay", "0s"); err == nil || !strings.Contains(out, "--sweep-delay must be positive") {
+	if out, err := in.run("", "serve", "--listen", "127.0.0.1:0", "--sweep-delay", "0s"); err == nil || !strings.Contains(out, "--sweep-delay must be positive") {
 		t.Errorf("serve --sweep-delay 0s: %v\n%s", err, out)
 	}
 }
