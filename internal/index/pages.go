@@ -133,7 +133,20 @@ func (s *Store) MarkPageSerials(ctx context.Context, marks []PageMark) error {
 // order os.ReadDir lists DATA/simple in). At 700,000 projects that is about
 // 20 MB, read in one query.
 func (s *Store) ProjectNames(ctx context.Context) ([]Normalized, error) {
-	return s.projectNames(ctx, `SELECT normalized FROM projects ORDER BY normalized COLLATE "C"`)
+	var out []Normalized
+	err := s.EachProjectName(ctx, func(n Normalized) error {
+		out = append(out, n)
+		return nil
+	})
+	return out, err
+}
+
+// EachProjectName calls fn with every project's normalised name in byte
+// order, as ProjectNames lists them, one at a time: the caller need not hold
+// all of them. fn runs while the query is open, so it must not use the
+// store; an error from fn stops the listing and is returned.
+func (s *Store) EachProjectName(ctx context.Context, fn func(Normalized) error) error {
+	return s.eachProjectName(ctx, `SELECT normalized FROM projects ORDER BY normalized COLLATE "C"`, fn)
 }
 
 // ProjectNamesByAge returns every project's normalised name in the order the
@@ -144,27 +157,33 @@ func (s *Store) ProjectNames(ctx context.Context) ([]Normalized, error) {
 // name, keeps a cold rebuild's reads close together on disk (at 700,000
 // projects on a VM disk: 71 s instead of 83 s, BENCHMARKS.md).
 func (s *Store) ProjectNamesByAge(ctx context.Context) ([]Normalized, error) {
-	return s.projectNames(ctx, `SELECT normalized FROM projects ORDER BY id`)
+	var out []Normalized
+	err := s.eachProjectName(ctx, `SELECT normalized FROM projects ORDER BY id`, func(n Normalized) error {
+		out = append(out, n)
+		return nil
+	})
+	return out, err
 }
 
-func (s *Store) projectNames(ctx context.Context, query string) ([]Normalized, error) {
+func (s *Store) eachProjectName(ctx context.Context, query string, fn func(Normalized) error) error {
 	rows, err := s.pool.Query(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("list projects: %w", translate(err))
+		return fmt.Errorf("list projects: %w", translate(err))
 	}
 	defer rows.Close()
-	var out []Normalized
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("list projects: %w", translate(err))
+			return fmt.Errorf("list projects: %w", translate(err))
 		}
-		out = append(out, Normalized(n))
+		if err := fn(Normalized(n)); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list projects: %w", translate(err))
+		return fmt.Errorf("list projects: %w", translate(err))
 	}
-	return out, nil
+	return nil
 }
 
 // FilesByFilename returns the rows of the named files that exist, keyed by

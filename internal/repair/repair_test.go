@@ -292,6 +292,67 @@ func TestSweep(t *testing.T) {
 	}
 }
 
+// The sweep merges the directories in DATA/simple with the projects the
+// database lists, both in byte order: a project without a directory gets its
+// pages, a complete directory of no project is removed wherever it sorts,
+// and a project's complete directory is left as it is.
+func TestSweepMergesDirectoriesWithProjects(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	for _, p := range []string{"bbb", "ddd", "fff"} {
+		fx.addFile(p, "1.0", p, false)
+	}
+	for _, p := range []string{"bbb", "fff"} {
+		if err := fx.pages.RegenerateProject(fx.ctx, index.Normalized(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(fx.pageDir("ddd")); err != nil {
+		t.Fatal(err)
+	}
+	strays := []string{"aaa", "bbb-x", "ccc", "eee", "ggg"} // before, between and after the projects
+	for _, p := range strays {
+		if err := os.MkdirAll(fx.pageDir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{staticgen.HTMLName, staticgen.JSONName} {
+			if err := os.WriteFile(filepath.Join(fx.pageDir(p), f), []byte("<!--SERIAL 1-->"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	kept := map[string]os.FileInfo{}
+	for _, p := range []string{"bbb", "fff"} {
+		fi, err := os.Stat(filepath.Join(fx.pageDir(p), staticgen.HTMLName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept[p] = fi
+	}
+
+	rep, err := fx.repairer(repair.Config{}).Sweep(fx.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + len(strays); rep.PagesRebuilt != want {
+		t.Errorf("sweep rebuilt %d page directories, want %d: %+v", rep.PagesRebuilt, want, rep)
+	}
+	for _, p := range []string{"bbb", "ddd", "fff"} {
+		fx.wantPages(p)
+	}
+	for p, before := range kept {
+		fi, err := os.Stat(filepath.Join(fx.pageDir(p), staticgen.HTMLName))
+		if err != nil || !os.SameFile(before, fi) {
+			t.Errorf("the complete pages of %s were rewritten (%v)", p, err)
+		}
+	}
+	for _, p := range strays {
+		if exists(fx.pageDir(p)) {
+			t.Errorf("the page directory %s of no project stayed", p)
+		}
+	}
+}
+
 // A file the sweep judged unreferenced but that an upload has since
 // replaced (renamed a fresh copy over it) stays: it is not the file judged.
 func TestSweepLeavesReplacedFile(t *testing.T) {

@@ -345,9 +345,13 @@ func (r *Repairer) sweepSimple(ctx context.Context, rep *SweepReport) error {
 	if err != nil {
 		return fmt.Errorf("sweep simple: %w", err)
 	}
-	var complete []string // project directories holding both pages, in byte order
+	// complete[i]: entries[i] is a project directory holding both pages. A
+	// flag per entry rather than a second list of names: at 700,000 projects
+	// that list, and the database's names held whole, would double the
+	// sweep's memory.
+	complete := make([]bool, len(entries))
 	var rebuild []index.Normalized
-	for _, name := range entries {
+	for i, name := range entries {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -370,31 +374,35 @@ func (r *Repairer) sweepSimple(ctx context.Context, rep *SweepReport) error {
 		default:
 			switch isDir, both := r.sweepPageDir(ctx, path, rep); {
 			case both:
-				complete = append(complete, name)
+				complete[i] = true
 			case isDir:
 				rebuild = append(rebuild, index.Normalized(name))
 			}
 		}
 	}
-	names, err := r.store.ProjectNames(ctx)
+	// Both are in byte order: merge the complete directories with the
+	// projects as the database streams them.
+	i := 0
+	err = r.store.EachProjectName(ctx, func(n index.Normalized) error {
+		for ; i < len(entries) && (!complete[i] || entries[i] < string(n)); i++ {
+			if complete[i] {
+				rebuild = append(rebuild, index.Normalized(entries[i])) // no such project
+			}
+		}
+		if i < len(entries) && entries[i] == string(n) {
+			i++
+			return nil
+		}
+		rebuild = append(rebuild, n) // no directory, or an incomplete one
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("sweep simple: %w", err)
 	}
-	// Both lists are in byte order: merge them.
-	i := 0
-	for _, n := range names {
-		for i < len(complete) && complete[i] < string(n) {
-			rebuild = append(rebuild, index.Normalized(complete[i])) // no such project
-			i++
+	for ; i < len(entries); i++ {
+		if complete[i] {
+			rebuild = append(rebuild, index.Normalized(entries[i]))
 		}
-		if i < len(complete) && complete[i] == string(n) {
-			i++
-			continue
-		}
-		rebuild = append(rebuild, n) // no directory, or an incomplete one
-	}
-	for ; i < len(complete); i++ {
-		rebuild = append(rebuild, index.Normalized(complete[i]))
 	}
 	slices.Sort(rebuild)
 	rebuild = slices.Compact(rebuild)
