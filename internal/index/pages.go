@@ -133,20 +133,17 @@ func (s *Store) MarkPageSerials(ctx context.Context, marks []PageMark) error {
 // order os.ReadDir lists DATA/simple in). At 700,000 projects that is about
 // 20 MB, read in one query.
 func (s *Store) ProjectNames(ctx context.Context) ([]Normalized, error) {
-	var out []Normalized
-	err := s.EachProjectName(ctx, func(n Normalized) error {
-		out = append(out, n)
-		return nil
-	})
-	return out, err
+	return s.projectNames(ctx, projectNamesSQL)
 }
+
+const projectNamesSQL = `SELECT normalized FROM projects ORDER BY normalized COLLATE "C"`
 
 // EachProjectName calls fn with every project's normalised name in byte
 // order, as ProjectNames lists them, one at a time: the caller need not hold
 // all of them. fn runs while the query is open, so it must not use the
 // store; an error from fn stops the listing and is returned.
 func (s *Store) EachProjectName(ctx context.Context, fn func(Normalized) error) error {
-	return s.eachProjectName(ctx, `SELECT normalized FROM projects ORDER BY normalized COLLATE "C"`, fn)
+	return s.eachProjectName(ctx, projectNamesSQL, fn)
 }
 
 // ProjectNamesByAge returns every project's normalised name in the order the
@@ -157,8 +154,12 @@ func (s *Store) EachProjectName(ctx context.Context, fn func(Normalized) error) 
 // name, keeps a cold rebuild's reads close together on disk (at 700,000
 // projects on a VM disk: 71 s instead of 83 s, BENCHMARKS.md).
 func (s *Store) ProjectNamesByAge(ctx context.Context) ([]Normalized, error) {
+	return s.projectNames(ctx, `SELECT normalized FROM projects ORDER BY id`)
+}
+
+func (s *Store) projectNames(ctx context.Context, query string) ([]Normalized, error) {
 	var out []Normalized
-	err := s.eachProjectName(ctx, `SELECT normalized FROM projects ORDER BY id`, func(n Normalized) error {
+	err := s.eachProjectName(ctx, query, func(n Normalized) error {
 		out = append(out, n)
 		return nil
 	})
