@@ -187,7 +187,11 @@ SERVE_ARGS=(--sweep-delay 1s --log-level debug)
 serve sweep $P_CS "$DATA" $DB
 SERVE_ARGS=(--sweep-delay 24h)
 rm -f "$DIR/rss.stop"; sample_rss "$PID_sweep" & sp=$!
-for _ in $(seq 1 900); do grep -q 'msg="sweep (' "$DIR/log/sweep.log" && break; sleep 1; done
+for _ in $(seq 1 900); do
+  grep -q 'msg="sweep (' "$DIR/log/sweep.log" && break
+  kill -0 "$PID_sweep" 2>/dev/null || { echo "bench: the server exited during the sweep, see $DIR/log/sweep.log" >&2; break; }
+  sleep 1
+done
 touch "$DIR/rss.stop"; wait $sp
 grep 'msg="sweep (' "$DIR/log/sweep.log" | cut -d' ' -f3- || echo "bench: the sweep did not finish in 15 min" >&2
 say "server RSS peak during the sweep: $(( $(cat "$DIR/rss.max") / 1024 )) MB; after it: $(rss "$PID_sweep")"
