@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -107,7 +105,7 @@ func cmpErr(a, b error) error {
 
 func (g *Generator) writeProjectNoSync(st *index.ProjectState) error {
 	dir := ProjectDir(g.dataDir, st.Project.Normalized)
-	if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, os.ErrExist) {
+	if _, err := mkdirOnce(dir); err != nil {
 		return err
 	}
 	// The current HTML page, read whole once: its serial says whether this
