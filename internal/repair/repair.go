@@ -391,6 +391,17 @@ type BatchPages interface {
 // the bottleneck, which more reads in flight relieve.
 const batchIOPerWorker = 4
 
+// batchesAtOnce: one batch reads from PostgreSQL or syncs while the other
+// compares and writes pages.
+const batchesAtOnce = 2
+
+// PageReaders is how many goroutines Regenerate has reading and writing
+// pages at once with the given workers, when the pages object can rewrite
+// in batches. Each blocks in the kernel for as long as a cold read takes;
+// a caller that wants them all in flight at once needs that many Ps
+// (GOMAXPROCS), see cmd/cheeseshop's regenerate.
+func PageReaders(workers int) int { return batchesAtOnce * max(1, workers) * batchIOPerWorker }
+
 // BatchSize is how many projects one batch holds: their uploads wait for
 // the batch (well under a second), and larger batches gain little.
 const BatchSize = 2000
@@ -400,8 +411,7 @@ func regenerateBatches(ctx context.Context, bp BatchPages, pages Pages, names []
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var next atomic.Int64
-	// Two batches at once: one reads from PostgreSQL or syncs while the other writes.
-	for range 2 {
+	for range batchesAtOnce {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				start := int(next.Add(BatchSize) - BatchSize)
