@@ -12,6 +12,7 @@
 #   BENCH_GO_TEST=1         run `go test -bench` over every package first (0 skips)
 #   BENCH_SKIP_SEED=1       reuse the large index from a previous run
 #   BENCH_WRK_ONLY=1        with BENCH_SKIP_SEED=1: only the wrk comparison (BENCH_REPEAT=N runs it N times)
+#   BENCH_COLD_REGEN=1      also time regenerate --all with the page cache dropped (default where writable: root)
 #   CHEESESHOP_BIN, BENCHLOAD_BIN   prebuilt binaries (default: built here)
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432   the PostgreSQL server
 #   BENCH_PGOPT=?sslmode=disable   appended to every database URL
@@ -151,8 +152,17 @@ say "page and root rewrite time, $PROJECTS-project index"
 "$BL" regen -database-url "$PG/$DB$PGOPT" -data-dir "$DATA" -count 20 -root-count 5 bench-10 bench-1000 bench-10000
 
 if "$BIN" regenerate --help >/dev/null 2>&1; then
+  # Cold (BENCH_COLD_REGEN=1, the default where the page cache can be
+  # dropped, i.e. as root): a rebuild after a restore or a reboot reads every
+  # page from disk. Warm: the same again right after, every page cached.
+  if [ "${BENCH_COLD_REGEN:-$([ -w /proc/sys/vm/drop_caches ] && echo 1 || echo 0)}" = 1 ]; then
+    say "regenerate --all, $PROJECTS-project index, page cache dropped"
+    sync; echo 3 >/proc/sys/vm/drop_caches
+    /usr/bin/time -f 'regenerate --all (cold): %e s wall, %U s user, %S s sys, max RSS %M KB' \
+      "$BIN" regenerate --all --database-url "$PG/$DB$PGOPT" --data-dir "$DATA" --log-level warn
+  fi
   say "regenerate --all, $PROJECTS-project index"
-  /usr/bin/time -f 'regenerate --all: %e s wall, max RSS %M KB' \
+  /usr/bin/time -f 'regenerate --all: %e s wall, %U s user, %S s sys, max RSS %M KB' \
     "$BIN" regenerate --all --database-url "$PG/$DB$PGOPT" --data-dir "$DATA" --log-level warn
 else
   say "regenerate --all: no such command in this build, skipped"
