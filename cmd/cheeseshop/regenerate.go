@@ -66,7 +66,7 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	// With the page cache cold (a rebuild after a restore or a reboot),
+	// With the page cache cold (a rebuild after a reboot),
 	// every page read blocks in the kernel, and Go hands a blocked
 	// thread's P to another goroutine only when sysmon notices, so with
 	// GOMAXPROCS at 2 most readers queued for a P while the disk sat idle
