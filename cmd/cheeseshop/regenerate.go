@@ -71,8 +71,8 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 	// thread's P to another goroutine only when sysmon notices, so with
 	// GOMAXPROCS at 2 most readers queued for a P while the disk sat idle
 	// (under one read in flight on average). One P per reader keeps them
-	// all in flight: a cold --all at 700,000 projects took 50-55 s instead
-	// of 96-100 s, side by side (BENCHMARKS.md, session 5). The readers
+	// all in flight: a cold --all at 700,000 projects took 50-58 s instead
+	// of 93-100 s, side by side (BENCHMARKS.md, session 5). The readers
 	// are mostly asleep in the kernel, so this does not oversubscribe the
 	// CPUs; GOMAXPROCS is restored when the command returns.
 	if n := repair.PageReaders(workers); n > runtime.GOMAXPROCS(0) {
