@@ -11,7 +11,7 @@ LISTEN ?= 127.0.0.1:8080
 export TEST_DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test test-fast lint bench e2e golden db-up db-down stress
+.PHONY: help deps build run test test-fast lint bench bench-ab e2e golden db-up db-down stress
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,11 @@ golden: ## rewrite the golden pages after a deliberate rendering change
 # BENCH_PROJECTS=700000 make bench for PyPI's size; scripts/bench.sh lists the knobs.
 bench: deps build ## go test -bench smoke, then seed an index and load it with wrk (see BENCHMARKS.md)
 	GO=$(GO) scripts/bench.sh
+
+# OLD=/path/to/an/older/cheeseshop make bench-ab: upload p50 and the /simple
+# GET ratio to FileServer of two builds, side by side in one run.
+bench-ab: deps ## compare this tree's build with OLD=binary (upload p50, GET ratio to FileServer)
+	GO=$(GO) scripts/bench-ab.sh
 
 stress: deps ## long variants of the crash and concurrency tests
 	CHEESESHOP_REQUIRE=1 CHEESESHOP_STRESS=1 $(GO) test -count=1 -timeout 60m -run 'Crash|Concurren' ./...
