@@ -2,7 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
@@ -28,9 +27,8 @@ func apiRoutes(dataDir, baseURL string, store *index.Store, pages *staticgen.Gen
 	api := jsonapi.New(jsonapi.Config{BaseURL: baseURL}, store, log)
 	mgmt := manage.NewHandler(svc, authn, log)
 	return func(r chi.Router) {
-		r.Method(http.MethodGet, "/pypi/*", api)
-		r.Method(http.MethodHead, "/pypi/*", api)
-		r.Method(http.MethodOptions, "/pypi/*", api) // CORS preflight
+		// GET, HEAD, OPTIONS (CORS preflight); it refuses other methods itself.
+		r.Handle("/pypi/*", api)
 		r.Handle("/manage/*", mgmt)
 	}, nil
 }

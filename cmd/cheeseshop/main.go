@@ -24,7 +24,7 @@ func main() {
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "cheeseshop:", err)
+			fmt.Fprintln(os.Stderr, "cheeseshop:", errorText(err))
 		}
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)

@@ -18,7 +18,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/reqlog"
 	"github.com/cheeseshop/cheeseshop/internal/static"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 	"github.com/cheeseshop/cheeseshop/internal/upload"
@@ -73,6 +75,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Every line logged with a request's context carries its request_id.
+	log = slog.New(reqlog.NewHandler(log.Handler()))
 	if c.maxFileSize <= 0 {
 		return fmt.Errorf("--max-file-size must be positive")
 	}
@@ -127,7 +131,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize)
 
 	srv := &http.Server{
-		Handler:           routes(up, files, api),
+		Handler:           routes(log, up, files, api),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -155,12 +159,15 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	return g.Wait()
 }
 
-func routes(up *upload.Handler, files *static.Server, mounts ...func(chi.Router)) http.Handler {
+func routes(log *slog.Logger, up *upload.Handler, files *static.Server, mounts ...func(chi.Router)) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
 	r.Use(middleware.Recoverer)
-	r.Method(http.MethodPost, "/legacy/", up)
-	r.Method(http.MethodGet, "/legacy/", up)
+	// A 405 goes through httperr's table like every other refusal.
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		httperr.Write(w, req, log, httperr.MethodNotAllowed(allowedMethods(r, req.URL.Path)...))
+	})
+	r.Handle("/legacy/", up) // it refuses methods other than GET and POST itself
 	r.Post("/legacy", upload.RedirectNoSlash)
 	r.Handle("/simple", http.RedirectHandler("/simple/", http.StatusMovedPermanently))
 	r.Handle("/simple/*", files.SimpleHandler())
@@ -189,6 +196,17 @@ func routes(up *upload.Handler, files *static.Server, mounts ...func(chi.Router)
 			r.ServeHTTP(w, req)
 		}
 	})
+}
+
+// allowedMethods lists the methods r routes path for, for a 405's Allow.
+func allowedMethods(r chi.Routes, path string) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if r.Match(chi.NewRouteContext(), m, path) {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 func envInt(e env, key string, def int64) int64 {

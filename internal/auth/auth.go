@@ -75,7 +75,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (Iden
 		}
 	}
 	if !ok {
-		return Identity{}, fmt.Errorf("%w: No credentials supplied.", index.ErrUnauthenticated)
+		return Identity{}, index.Errorf(index.ErrUnauthenticated, "No credentials supplied.")
 	}
 	if user == "__token__" {
 		return a.token(ctx, strings.TrimSpace(pass))
@@ -85,12 +85,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (Iden
 
 func (a *Authenticator) token(ctx context.Context, secret string) (Identity, error) {
 	if a.tokens == nil || secret == "" {
-		return Identity{}, fmt.Errorf("%w: %s", index.ErrForbidden, msgInvalidAuth)
+		return Identity{}, index.Errorf(index.ErrForbidden, "%s", msgInvalidAuth)
 	}
 	sum := sha256.Sum256([]byte(secret))
 	u, tok, err := a.tokens.TokenBySecretHash(ctx, sum[:])
 	if errors.Is(err, index.ErrNotFound) {
-		return Identity{}, fmt.Errorf("%w: %s", index.ErrForbidden, msgInvalidAuth)
+		return Identity{}, index.Errorf(index.ErrForbidden, "%s", msgInvalidAuth)
 	}
 	if err != nil {
 		return Identity{}, fmt.Errorf("token: %w", err)
@@ -101,7 +101,7 @@ func (a *Authenticator) token(ctx context.Context, secret string) (Identity, err
 func (a *Authenticator) password(ctx context.Context, name, pass string) (Identity, error) {
 	u, err := a.users.UserByName(ctx, name)
 	if errors.Is(err, index.ErrNotFound) {
-		return Identity{}, fmt.Errorf("%w: %s", index.ErrForbidden, msgInvalidAuth)
+		return Identity{}, index.Errorf(index.ErrForbidden, "%s", msgInvalidAuth)
 	}
 	if err != nil {
 		return Identity{}, fmt.Errorf("user: %w", err)
@@ -120,7 +120,7 @@ func (a *Authenticator) password(ctx context.Context, name, pass string) (Identi
 		return Identity{}, fmt.Errorf("user %q: %w", name, err)
 	}
 	if !ok {
-		return Identity{}, fmt.Errorf("%w: %s", index.ErrForbidden, msgInvalidAuth)
+		return Identity{}, index.Errorf(index.ErrForbidden, "%s", msgInvalidAuth)
 	}
 	id := Identity{UserID: u.ID, UserName: u.Name}
 	a.mu.Lock()

@@ -11,47 +11,81 @@ import (
 	"syscall"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/reqlog"
 )
 
-// statusOf is the one table that maps errors to HTTP statuses.
-func statusOf(err error) (status int, sentinel error) {
-	switch {
-	case errors.Is(err, index.ErrUnauthenticated):
-		return http.StatusUnauthorized, index.ErrUnauthenticated
-	case errors.Is(err, index.ErrForbidden):
-		return http.StatusForbidden, index.ErrForbidden
-	case errors.Is(err, index.ErrNotFound):
-		return http.StatusNotFound, index.ErrNotFound
-	case errors.Is(err, index.ErrGone):
-		return http.StatusGone, index.ErrGone
-	case errors.Is(err, index.ErrExists):
+// ErrMethodNotAllowed is the kind of the error MethodNotAllowed returns.
+var ErrMethodNotAllowed = errors.New("method not allowed")
+
+// methodError carries the methods a resource allows, for the Allow header.
+type methodError struct {
+	allow string
+	err   error // an *index.Error of kind ErrMethodNotAllowed
+}
+
+func (e *methodError) Error() string { return e.err.Error() }
+func (e *methodError) Unwrap() error { return e.err }
+
+// MethodNotAllowed returns the error for a request whose method the
+// resource does not serve; allow lists the methods it does, for the Allow
+// header (RFC 9110 15.5.6).
+func MethodNotAllowed(allow ...string) error {
+	use := strings.Join(allow, ", ")
+	if n := len(allow); n > 1 {
+		use = strings.Join(allow[:n-1], ", ") + " or " + allow[n-1]
+	}
+	return &methodError{allow: strings.Join(allow, ", "), err: index.Errorf(ErrMethodNotAllowed, "Method Not Allowed. Use %s.", use)}
+}
+
+// statusOf is the one table that maps errors to HTTP statuses. The kind is
+// that of the outermost *index.Error in the chain (index.KindOf), so a
+// refusal keeps its status however often it is wrapped.
+func statusOf(err error) (status int, kind error) {
+	kind = index.KindOf(err)
+	if kind == nil && errors.Is(err, ErrMethodNotAllowed) {
+		kind = ErrMethodNotAllowed
+	}
+	switch kind {
+	case index.ErrUnauthenticated:
+		return http.StatusUnauthorized, kind
+	case index.ErrForbidden:
+		return http.StatusForbidden, kind
+	case index.ErrNotFound:
+		return http.StatusNotFound, kind
+	case ErrMethodNotAllowed:
+		return http.StatusMethodNotAllowed, kind
+	case index.ErrGone:
+		return http.StatusGone, kind
+	case index.ErrExists:
 		// PyPI answers duplicates with 400 "File already exists …"; twine's
 		// --skip-existing matches exactly that (PROTOCOL.md 1.6).
-		return http.StatusBadRequest, index.ErrExists
-	case errors.Is(err, index.ErrInvalid):
-		return http.StatusBadRequest, index.ErrInvalid
-	case errors.Is(err, index.ErrTooLarge):
-		return http.StatusBadRequest, index.ErrTooLarge
-	case errors.Is(err, index.ErrUnavailable):
-		return http.StatusServiceUnavailable, index.ErrUnavailable
-	case errors.Is(err, index.ErrStorage) && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)):
-		// RFC 4918's 507: the server cannot store what the request needs.
-		// twine shows the status and the message, and a retry later may
-		// succeed. Other write failures (EIO, …) are plain 500s.
-		return http.StatusInsufficientStorage, index.ErrStorage
-	case errors.Is(err, index.ErrStorage):
-		return http.StatusInternalServerError, index.ErrStorage
+		return http.StatusBadRequest, kind
+	case index.ErrInvalid, index.ErrTooLarge:
+		return http.StatusBadRequest, kind
+	case index.ErrUnavailable:
+		return http.StatusServiceUnavailable, kind
+	case index.ErrStorage:
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			// RFC 4918's 507: the server cannot store what the request
+			// needs. twine shows the status and the message, and a retry
+			// later may succeed. Other write failures (EIO, …) are plain
+			// 500s.
+			return http.StatusInsufficientStorage, kind
+		}
+		return http.StatusInternalServerError, kind
 	}
 	return http.StatusInternalServerError, nil
 }
 
-// publicMessage returns the client-safe text of err: what follows the
-// sentinel's own text in the chain ("… invalid: <message>").
-func publicMessage(err, sentinel error, status int) string {
-	if sentinel != nil && sentinel != index.ErrUnavailable && sentinel != index.ErrStorage {
-		s := err.Error()
-		if i := strings.Index(s, sentinel.Error()+": "); i >= 0 {
-			return s[i+len(sentinel.Error())+2:]
+// publicMessage returns the client-safe text of err: the public message of
+// its *index.Error, or a fixed text for the status. It never looks at
+// err.Error(), which may hold driver text and paths. The server's own
+// failures (unavailable, storage) always get the fixed text: the client
+// can only retry.
+func publicMessage(err, kind error, status int) string {
+	if kind != nil && kind != index.ErrUnavailable && kind != index.ErrStorage {
+		if msg, ok := index.PublicMessage(err); ok {
+			return msg
 		}
 	}
 	switch status {
@@ -60,7 +94,7 @@ func publicMessage(err, sentinel error, status int) string {
 	case http.StatusInsufficientStorage:
 		return "Insufficient storage: the server's disk is full. Try the upload again later."
 	}
-	if sentinel == index.ErrStorage {
+	if kind == index.ErrStorage {
 		return "Internal server error: the server could not write to its storage. Try again later."
 	}
 	switch status {
@@ -76,10 +110,12 @@ func publicMessage(err, sentinel error, status int) string {
 // ("Upload failed (400): <reason>"). net/http always writes the standard
 // reason phrase, so for that the connection is hijacked and the response
 // written by hand; over HTTP/2 or when hijacking is impossible the standard
-// response is sent.
+// response is sent. The full error is logged here, once, with the request's
+// context (and so its request id).
 func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	status, sentinel := statusOf(err)
-	msg := publicMessage(err, sentinel, status)
+	r = reqlog.WithID(r)
+	status, kind := statusOf(err)
+	msg := publicMessage(err, kind, status)
 	switch {
 	case status >= 500:
 		log.ErrorContext(r.Context(), "request failed", "status", status, "err", err)
@@ -88,10 +124,16 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	}
 	h := w.Header()
 	h.Set("Vary", "Authorization")
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		// distutils' register only sends credentials after this challenge;
 		// its password manager is keyed on the realm "pypi".
 		h.Set("WWW-Authenticate", `Basic realm="pypi"`)
+	case http.StatusMethodNotAllowed:
+		var me *methodError
+		if errors.As(err, &me) {
+			h.Set("Allow", me.allow)
+		}
 	}
 	WriteText(w, r, status, msg)
 }
@@ -113,17 +155,17 @@ func WriteText(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	fmt.Fprint(w, body)
 }
 
-// reasonPhrase makes msg safe for a status line: Latin-1 printable only (PyPI
-// replaces the rest with '?'), one line.
+// reasonPhrase makes msg safe for a status line: one line of printable
+// ASCII, a tab becoming a space and anything else '?'. PyPI replaces only
+// what Latin-1 cannot encode; ASCII is stricter and reads the same in every
+// client.
 func reasonPhrase(msg string) string {
 	b := make([]byte, 0, len(msg))
 	for _, c := range msg {
 		switch {
 		case c == '\t':
 			b = append(b, ' ')
-		case c < 0x20 || c == 0x7f || c > 0xff:
-			b = append(b, '?')
-		case c >= 0x80:
+		case c < 0x20 || c >= 0x7f:
 			b = append(b, '?')
 		default:
 			b = append(b, byte(c))

@@ -17,18 +17,29 @@ import (
 
 func TestWrite(t *testing.T) {
 	t.Parallel()
+	driver := errors.New("secret driver detail (SQLSTATE 23505)")
 	tests := []struct {
 		err    error
 		status int
 		body   string
+		allow  string
 	}{
-		{fmt.Errorf("%w: bad thing", index.ErrInvalid), 400, "bad thing"},
-		{fmt.Errorf("ctx: %w", index.DuplicateError("a.whl", "ff")), 400, "File already exists ('a.whl', with blake2_256 hash 'ff')."},
-		{fmt.Errorf("%w: No credentials supplied.", index.ErrUnauthenticated), 401, "No credentials supplied."},
-		{fmt.Errorf("%w: no", index.ErrForbidden), 403, "no"},
-		{fmt.Errorf("project: %w", index.ErrNotFound), 404, "Not Found"},
-		{fmt.Errorf("%w: gone", index.ErrGone), 410, "gone"},
-		{errors.New("secret driver detail"), 500, "Internal server error."},
+		{index.Errorf(index.ErrInvalid, "bad thing"), 400, "bad thing", ""},
+		{fmt.Errorf("ctx: %w", index.DuplicateError("a.whl", "ff")), 400, "File already exists ('a.whl', with blake2_256 hash 'ff').", ""},
+		{index.Errorf(index.ErrUnauthenticated, "No credentials supplied."), 401, "No credentials supplied.", ""},
+		{index.Errorf(index.ErrForbidden, "no"), 403, "no", ""},
+		{fmt.Errorf("project: %w", index.ErrNotFound), 404, "Not Found", ""},
+		{index.Errorf(index.ErrGone, "gone"), 410, "gone", ""},
+		{errors.New("secret driver detail"), 500, "Internal server error.", ""},
+		// The public text is the message, never a slice of err.Error().
+		{fmt.Errorf("%w: secret detail", index.ErrInvalid), 400, "Bad Request", ""},
+		{&index.Error{Kind: index.ErrNotFound, Err: driver}, 404, "Not Found", ""},
+		{&index.Error{Kind: index.ErrExists, Message: "user alice already exists", Err: driver}, 400, "user alice already exists", ""},
+		{&index.Error{Kind: index.ErrUnavailable, Message: "secret", Err: driver}, 503, "Service temporarily unavailable", ""},
+		// The outermost refusal decides status and text.
+		{fmt.Errorf("auth: %w", index.WrapErrorf(index.ErrForbidden, &index.Error{Kind: index.ErrNotFound, Message: "secret user"}, "denied")), 403, "denied", ""},
+		{fmt.Errorf("route: %w", MethodNotAllowed("GET", "HEAD", "OPTIONS")), 405, "Method Not Allowed. Use GET, HEAD or OPTIONS.", "GET, HEAD, OPTIONS"},
+		{MethodNotAllowed("POST"), 405, "Method Not Allowed. Use POST.", "POST"},
 	}
 	log := slog.New(slog.DiscardHandler)
 	for _, tt := range tests {
@@ -42,6 +53,9 @@ func TestWrite(t *testing.T) {
 		if got := rec.Header().Get("WWW-Authenticate"); (tt.status == 401) != (got == `Basic realm="pypi"`) {
 			t.Errorf("%v: WWW-Authenticate %q", tt.err, got)
 		}
+		if got := rec.Header().Get("Allow"); got != tt.allow {
+			t.Errorf("%v: Allow %q, want %q", tt.err, got, tt.allow)
+		}
 	}
 }
 
@@ -50,7 +64,7 @@ func TestWriteReasonPhrase(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
 	srv := httptest.NewServer(Handler(log, func(w http.ResponseWriter, r *http.Request) error {
-		return fmt.Errorf("%w: Käse\tis not a version", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Käse\tis not a version\x7f")
 	}))
 	defer srv.Close()
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
@@ -63,7 +77,7 @@ func TestWriteReasonPhrase(t *testing.T) {
 	if err != nil && err != io.EOF {
 		t.Fatal(err)
 	}
-	if line != "HTTP/1.1 400 K?se is not a version\r\n" {
+	if line != "HTTP/1.1 400 K?se is not a version?\r\n" {
 		t.Fatalf("status line %q", line)
 	}
 }

@@ -63,14 +63,14 @@ func (s *Store) ExistingFile(ctx context.Context, filename, blake2 string) (ref 
 // DuplicateError returns the error for a file that clashes with ref. The text
 // must start with "File already exists": twine --skip-existing matches on it.
 func DuplicateError(filename, blake2 string) error {
-	return fmt.Errorf("%w: File already exists ('%s', with blake2_256 hash '%s'). See https://pypi.org/help/#file-name-reuse for more information.", ErrExists, filename, blake2)
+	return Errorf(ErrExists, "File already exists ('%s', with blake2_256 hash '%s'). See https://pypi.org/help/#file-name-reuse for more information.", filename, blake2)
 }
 
 // errDeletedMsg is PyPI's text for re-using the filename of a deleted file.
 var errDeletedMsg = "This filename was previously used by a file that has since been deleted. Use a different version. See https://pypi.org/help/#file-name-reuse for more information."
 
 // DeletedFilenameError returns the error for re-uploading a deleted filename.
-func DeletedFilenameError() error { return fmt.Errorf("%w: %s", ErrInvalid, errDeletedMsg) }
+func DeletedFilenameError() error { return Errorf(ErrInvalid, "%s", errDeletedMsg) }
 
 // AddFile records an uploaded file in one transaction, serialised on the
 // project: it creates the project (the uploader becomes its owner) and the
@@ -177,7 +177,7 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 				return fmt.Errorf("sdist check: %w", translate(err))
 			}
 			if has {
-				return fmt.Errorf("%w: Only one sdist may be uploaded per release.", ErrInvalid)
+				return Errorf(ErrInvalid, "Only one sdist may be uploaded per release.")
 			}
 		}
 		_, serial, err := journaled(ctx, tx, `INSERT INTO files (release_id, project_id, filename, packagetype, python_version, size,
@@ -225,7 +225,7 @@ func checkRole(ctx context.Context, tx pgx.Tx, p Project, userID int64) error {
 }
 
 func roleError(userName string, p Project) error {
-	return fmt.Errorf("%w: The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", ErrForbidden, userName, p.Name)
+	return Errorf(ErrForbidden, "The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", userName, p.Name)
 }
 
 // createRelease creates the project's release v with metadata md.
@@ -261,7 +261,7 @@ func (s *Store) ProjectRole(ctx context.Context, name Normalized, userID int64) 
 		FROM projects p WHERE p.normalized = $1`, string(name), userID).
 		Scan(&p.ID, &p.Name, &n, &p.LastSerial, &p.CreatedAt, &role)
 	if err != nil {
-		return Project{}, "", fmt.Errorf("project %q: %w", name, translate(err))
+		return Project{}, "", fmt.Errorf("project %q: %w", name, noProject(translate(err), name))
 	}
 	p.Normalized = Normalized(n)
 	return p, role, nil

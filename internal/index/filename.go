@@ -1,7 +1,6 @@
 package index
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 )
@@ -29,11 +28,11 @@ type WheelFilename struct {
 func ParseWheelFilename(filename string) (WheelFilename, error) {
 	stem, ok := strings.CutSuffix(filename, ".whl")
 	if !ok {
-		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (extension must be '.whl'): %s", ErrInvalid, Repr(filename))
+		return WheelFilename{}, Errorf(ErrInvalid, "Invalid wheel filename (extension must be '.whl'): %s", Repr(filename))
 	}
 	dashes := strings.Count(stem, "-")
 	if dashes != 4 && dashes != 5 {
-		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (wrong number of parts): %s", ErrInvalid, Repr(stem))
+		return WheelFilename{}, Errorf(ErrInvalid, "Invalid wheel filename (wrong number of parts): %s", Repr(stem))
 	}
 	// The last three parts are always the tags; a sixth part is the build.
 	parts := strings.Split(stem, "-")
@@ -41,17 +40,17 @@ func ParseWheelFilename(filename string) (WheelFilename, error) {
 	// PEP 427 escapes every run of non-alphanumerics in the name to a single
 	// '_', so '-' cannot occur and "__" is a sign of a bad escape.
 	if !validWheelName(w.Name) {
-		return WheelFilename{}, fmt.Errorf("%w: Invalid project name: %s", ErrInvalid, Repr(stem))
+		return WheelFilename{}, Errorf(ErrInvalid, "Invalid project name: %s", Repr(stem))
 	}
 	if _, err := ParseVersion(w.Version); err != nil {
-		return WheelFilename{}, fmt.Errorf("%w: Invalid wheel filename (invalid version): %s", ErrInvalid, Repr(stem))
+		return WheelFilename{}, Errorf(ErrInvalid, "Invalid wheel filename (invalid version): %s", Repr(stem))
 	}
 	if dashes == 5 {
 		w.Build = parts[2]
 		// PEP 427: the build tag must start with a digit; it sorts
 		// numerically on that prefix.
 		if w.Build == "" || w.Build[0] < '0' || w.Build[0] > '9' {
-			return WheelFilename{}, fmt.Errorf("%w: Invalid build number: %s in %s", ErrInvalid, w.Build, Repr(stem))
+			return WheelFilename{}, Errorf(ErrInvalid, "Invalid build number: %s in %s", w.Build, Repr(stem))
 		}
 	}
 	n := len(parts)
@@ -94,7 +93,7 @@ type SdistFilename struct {
 //
 // Deviation: an empty name part is rejected, as for wheels.
 func ParseSdistFilename(filename string) (SdistFilename, error) {
-	bad := fmt.Errorf("%w: Invalid source distribution filename: %s", ErrInvalid, filename)
+	bad := Errorf(ErrInvalid, "Invalid source distribution filename: %s", filename)
 	var s SdistFilename
 	var stem string
 	switch {
@@ -153,11 +152,11 @@ const maxFilenameBytes = 255
 func CheckUploadFilename(filename string) error {
 	for i := 0; i < len(filename); i++ {
 		if c := filename[i]; c < 32 || c == 127 {
-			return fmt.Errorf("%w: Cannot upload a file with non-printable characters (ordinals 0-31) or the DEL character (ordinal 127) in the name.", ErrInvalid)
+			return Errorf(ErrInvalid, "Cannot upload a file with non-printable characters (ordinals 0-31) or the DEL character (ordinal 127) in the name.")
 		}
 	}
 	if strings.ContainsAny(filename, `/\`) {
-		return fmt.Errorf("%w: Cannot upload a file with '/' or '\\' in the name.", ErrInvalid)
+		return Errorf(ErrInvalid, "Cannot upload a file with '/' or '\\' in the name.")
 	}
 	ok := false
 	for _, ext := range []string{".tar.gz", ".zip", ".whl"} {
@@ -168,10 +167,10 @@ func CheckUploadFilename(filename string) error {
 		}
 	}
 	if !ok {
-		return fmt.Errorf("%w: Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information", ErrInvalid)
+		return Errorf(ErrInvalid, "Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information")
 	}
 	if len(filename)+len(".metadata") > maxFilenameBytes {
-		return fmt.Errorf("%w: Filename is too long: '%s'", ErrInvalid, filename)
+		return Errorf(ErrInvalid, "Filename is too long: '%s'", filename)
 	}
 	return nil
 }

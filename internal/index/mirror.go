@@ -266,10 +266,14 @@ func (s *Store) RetryMirror(ctx context.Context, filename string) error {
 		var id int64
 		var state string
 		if err := tx.QueryRow(ctx, `SELECT id, mirror_state FROM files WHERE filename = $1 FOR UPDATE`, filename).Scan(&id, &state); err != nil {
-			return translate(err)
+			err = translate(err)
+			if errors.Is(err, ErrNotFound) {
+				return WrapErrorf(ErrNotFound, err, "no file %q", filename)
+			}
+			return err
 		}
 		if MirrorState(state) != MirrorFailed {
-			return fmt.Errorf("%w: %s is %s, not failed", ErrInvalid, filename, state)
+			return Errorf(ErrInvalid, "%s is %s, not failed", filename, state)
 		}
 		return retry(ctx, tx, `id = $1`, id)
 	})

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 )
@@ -46,7 +45,7 @@ func ValidName(name string) bool { return validName.MatchString(name) }
 // valid project name.
 func CheckName(name string) error {
 	if !ValidName(name) {
-		return fmt.Errorf("%w: '%s' is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'. See https://packaging.python.org/specifications/core-metadata for more information.", ErrInvalid, name)
+		return Errorf(ErrInvalid, "'%s' is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'. See https://packaging.python.org/specifications/core-metadata for more information.", name)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -48,7 +47,7 @@ func CheckSpecifierSet(s string) error {
 	for _, item := range strings.Split(s, ",") {
 		item = trimPySpace(item)
 		if item != "" && !specifierRE.MatchString(item) {
-			return fmt.Errorf("%w: Invalid specifier: %s", ErrInvalid, Repr(item))
+			return Errorf(ErrInvalid, "Invalid specifier: %s", Repr(item))
 		}
 	}
 	return nil
@@ -83,7 +82,7 @@ const maxMarkerDepth = 480
 // variables, operators, Python string literals, and/or and parentheses.
 func ParseRequirement(s string) (Requirement, error) {
 	if !utf8.ValidString(s) {
-		return Requirement{}, fmt.Errorf("%w: Invalid requirement: %s: not UTF-8", ErrInvalid, Repr(s))
+		return Requirement{}, Errorf(ErrInvalid, "Invalid requirement: %s: not UTF-8", Repr(s))
 	}
 	p := reqParser{src: s}
 	r, err := p.requirement()
@@ -91,7 +90,8 @@ func ParseRequirement(s string) (Requirement, error) {
 		return Requirement{}, err
 	}
 	if err := CheckSpecifierSet(r.Specifier); err != nil {
-		return Requirement{}, fmt.Errorf("%w in requirement %s", err, Repr(s))
+		msg, _ := PublicMessage(err)
+		return Requirement{}, Errorf(ErrInvalid, "%s in requirement %s", msg, Repr(s))
 	}
 	return r, nil
 }
@@ -105,7 +105,7 @@ type reqParser struct {
 }
 
 func (p *reqParser) fail(msg string) error {
-	return fmt.Errorf("%w: Invalid requirement: %s: %s at position %d", ErrInvalid, Repr(p.src), msg, p.pos)
+	return Errorf(ErrInvalid, "Invalid requirement: %s: %s at position %d", Repr(p.src), msg, p.pos)
 }
 
 func (p *reqParser) requirement() (Requirement, error) {

@@ -47,7 +47,7 @@ type Change struct {
 // "change Owner alice to Maintainer"). Demoting the last owner is ErrInvalid.
 func (s *Store) AddRole(ctx context.Context, project Normalized, userName, role string) (Change, error) {
 	if role != RoleOwner && role != RoleMaintainer {
-		return Change{}, fmt.Errorf("%w: role must be %s or %s, not %q", ErrInvalid, RoleOwner, RoleMaintainer, role)
+		return Change{}, Errorf(ErrInvalid, "role must be %s or %s, not %q", RoleOwner, RoleMaintainer, role)
 	}
 	var ch Change
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -99,7 +99,7 @@ func (s *Store) RemoveRole(ctx context.Context, project Normalized, userName str
 		}
 		ch.Project = p
 		if old == "" {
-			return fmt.Errorf("%w: user %q has no role on project %q", ErrNotFound, userName, p.Name)
+			return Errorf(ErrNotFound, "user %q has no role on project %q", userName, p.Name)
 		}
 		if old == RoleOwner {
 			if err := keepAnOwner(ctx, tx, p, userID); err != nil {
@@ -132,7 +132,7 @@ func lockProjectUser(ctx context.Context, tx pgx.Tx, project Normalized, userNam
 	var userID int64
 	if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE name = $1`, userName).Scan(&userID); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return Project{}, 0, "", fmt.Errorf("%w: no user %q", ErrNotFound, userName)
+			return Project{}, 0, "", Errorf(ErrNotFound, "no user %q", userName)
 		}
 		return Project{}, 0, "", fmt.Errorf("user %q: %w", userName, translate(err))
 	}
@@ -152,7 +152,7 @@ func lockProject(ctx context.Context, tx pgx.Tx, project Normalized) (Project, e
 	}
 	p, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(project)))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Project{}, fmt.Errorf("%w: no project %q", ErrNotFound, project)
+		return Project{}, Errorf(ErrNotFound, "no project %q", project)
 	}
 	if err != nil {
 		return Project{}, fmt.Errorf("project %q: %w", project, translate(err))
@@ -169,7 +169,7 @@ func keepAnOwner(ctx context.Context, tx pgx.Tx, p Project, userID int64) error 
 		return fmt.Errorf("owner check: %w", translate(err))
 	}
 	if !others {
-		return fmt.Errorf("%w: project %q would have no owner left; add another owner first", ErrInvalid, p.Name)
+		return Errorf(ErrInvalid, "project %q would have no owner left; add another owner first", p.Name)
 	}
 	return nil
 }

@@ -29,34 +29,49 @@ const (
 	rootLockSQL    = `SELECT pg_advisory_xact_lock(hashtextextended('root', 0))`
 )
 
-// translate maps driver errors to the package's sentinels. It is the only
-// place that looks at pgx error types.
+// translate maps driver errors to *Error values of the package's kinds. It
+// is the only place that looks at pgx error types. The driver's error is
+// the cause, for the log; the public message is empty, because only the
+// caller knows what was missing or taken ("no token with id 99"): callers
+// that can name it wrap the result with WrapErrorf.
 func translate(err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
+		return &Error{Kind: ErrNotFound, Err: err}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "23505":
-			return fmt.Errorf("%w: %w", ErrExists, err)
+			return &Error{Kind: ErrExists, Err: err}
 		case "57P01", "57P02", "57P03", "53300": // admin shutdown, crash shutdown, cannot connect now, too many connections
-			return fmt.Errorf("%w: database: %w", ErrUnavailable, err)
+			return unavailable(err)
 		}
 		return err
 	}
 	var connErr *pgconn.ConnectError
 	var netErr net.Error
 	if errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err) {
-		return fmt.Errorf("%w: database: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: database: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return err
+}
+
+// noProject names the project in a not-found error from translate.
+func noProject(err error, name Normalized) error {
+	if errors.Is(err, ErrNotFound) {
+		return WrapErrorf(ErrNotFound, err, "no project %q", name)
+	}
+	return err
+}
+
+func unavailable(err error) error {
+	return &Error{Kind: ErrUnavailable, Message: "the database cannot be reached", Err: err}
 }
 
 // querier is what statements inside a transaction run on: a pgx.Tx, or
@@ -150,7 +165,7 @@ func scanProject(row pgx.Row) (Project, error) {
 func (s *Store) Project(ctx context.Context, name Normalized) (Project, error) {
 	p, err := scanProject(s.pool.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(name)))
 	if err != nil {
-		return Project{}, fmt.Errorf("project %q: %w", name, translate(err))
+		return Project{}, fmt.Errorf("project %q: %w", name, noProject(translate(err), name))
 	}
 	return p, nil
 }

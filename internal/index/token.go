@@ -59,7 +59,7 @@ func (s *Store) CreateToken(ctx context.Context, userName string, secretSHA256 [
 	seen := map[Normalized]bool{}
 	for _, p := range projects {
 		if !ValidName(p) {
-			return Token{}, fmt.Errorf("%w: %q is not a valid project name", ErrInvalid, p)
+			return Token{}, Errorf(ErrInvalid, "%q is not a valid project name", p)
 		}
 		n := Normalize(p)
 		if !seen[n] {
@@ -73,7 +73,7 @@ func (s *Store) CreateToken(ctx context.Context, userName string, secretSHA256 [
 		SELECT `+tokenCols+` FROM t JOIN u ON u.id = t.user_id`, userName, secretSHA256, norm))
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return Token{}, fmt.Errorf("create token: user %q: %w", userName, ErrNotFound)
+			return Token{}, Errorf(ErrNotFound, "no user %q", userName)
 		}
 		return Token{}, fmt.Errorf("create token for %q: %w", userName, translate(err))
 	}
@@ -101,7 +101,7 @@ func (s *Store) Tokens(ctx context.Context, userName string) ([]Token, error) {
 		return nil, fmt.Errorf("tokens of %q: %w", userName, translate(err))
 	}
 	if !exists {
-		return nil, fmt.Errorf("tokens: user %q: %w", userName, ErrNotFound)
+		return nil, Errorf(ErrNotFound, "no user %q", userName)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+tokenCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE u.name = $1 ORDER BY t.id`, userName)
@@ -130,7 +130,11 @@ func (s *Store) RevokeToken(ctx context.Context, id int64) (Token, error) {
 			WHERE id = $1 RETURNING *)
 		SELECT `+tokenCols+` FROM t JOIN users u ON u.id = t.user_id`, id))
 	if err != nil {
-		return Token{}, fmt.Errorf("revoke token %d: %w", id, translate(err))
+		err = translate(err)
+		if errors.Is(err, ErrNotFound) {
+			return Token{}, WrapErrorf(ErrNotFound, err, "no token with id %d", id)
+		}
+		return Token{}, fmt.Errorf("revoke token %d: %w", id, err)
 	}
 	return t, nil
 }

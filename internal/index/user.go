@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -17,7 +18,11 @@ func (s *Store) CreateUser(ctx context.Context, name, passwordHash string) (User
 	u := User{Name: name, PasswordHash: passwordHash}
 	err := s.pool.QueryRow(ctx, `INSERT INTO users (name, password_hash) VALUES ($1, $2) RETURNING id`, name, passwordHash).Scan(&u.ID)
 	if err != nil {
-		return User{}, fmt.Errorf("create user %q: %w", name, translate(err))
+		err = translate(err)
+		if errors.Is(err, ErrExists) {
+			return User{}, WrapErrorf(ErrExists, err, "user %s already exists", name)
+		}
+		return User{}, fmt.Errorf("create user %q: %w", name, err)
 	}
 	return u, nil
 }
@@ -29,7 +34,7 @@ func (s *Store) SetPassword(ctx context.Context, name, passwordHash string) erro
 		return fmt.Errorf("set password %q: %w", name, translate(err))
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("user %q: %w", name, ErrNotFound)
+		return Errorf(ErrNotFound, "no user %q", name)
 	}
 	return nil
 }

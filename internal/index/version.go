@@ -76,7 +76,7 @@ func ParseVersion(s string) (Version, error) {
 func parseVersionRE(s string) (Version, error) {
 	m := versionRE.FindStringSubmatch(trimPySpace(s))
 	if m == nil {
-		return Version{}, fmt.Errorf("%w: %s is invalid for 'version'", ErrInvalid, Repr(s))
+		return Version{}, Errorf(ErrInvalid, "%s is invalid for 'version'", Repr(s))
 	}
 	var v Version
 	if m[reEpoch] != "" {

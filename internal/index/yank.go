@@ -74,7 +74,7 @@ func (s *Store) DeleteFile(ctx context.Context, project Normalized, version, fil
 			return err
 		}
 		if len(removed) == 0 {
-			return fmt.Errorf("%w: release %s of project %q has no file %q", ErrNotFound, r.Version, p.Name, filename)
+			return Errorf(ErrNotFound, "release %s of project %q has no file %q", r.Version, p.Name, filename)
 		}
 		ch.Removed, ch.Changed = removed, true
 		return tx.QueryRow(ctx, `SELECT last_serial FROM projects WHERE id = $1`, p.ID).Scan(&ch.Project.LastSerial)
@@ -149,7 +149,7 @@ func lockRelease(ctx context.Context, tx pgx.Tx, project Normalized, version str
 	if err != nil {
 		return Project{}, Release{}, err
 	}
-	notFound := fmt.Errorf("%w: project %q has no release %q", ErrNotFound, p.Name, version)
+	notFound := Errorf(ErrNotFound, "project %q has no release %q", p.Name, version)
 	v, err := ParseVersion(version)
 	if err != nil {
 		return Project{}, Release{}, notFound

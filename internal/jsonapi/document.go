@@ -2,7 +2,6 @@ package jsonapi
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -118,7 +117,7 @@ func build(d index.ProjectDetail, version, base string) (document, error) {
 		rels[i] = release{r: r, v: v, ok: err == nil}
 	}
 	if len(rels) == 0 {
-		return document{}, fmt.Errorf("%w: project %q has no releases", index.ErrNotFound, p.Name)
+		return document{}, index.Errorf(index.ErrNotFound, "project %q has no releases", p.Name)
 	}
 	var sel *release
 	if version == "" {
@@ -132,7 +131,7 @@ func build(d index.ProjectDetail, version, base string) (document, error) {
 		}
 	}
 	if sel == nil {
-		return document{}, fmt.Errorf("%w: project %q has no release %q", index.ErrNotFound, p.Name, version)
+		return document{}, index.Errorf(index.ErrNotFound, "project %q has no release %q", p.Name, version)
 	}
 
 	files := map[int64][]fileJSON{}

@@ -56,7 +56,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.h.ServeH
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	name, version, slash, ok := parsePath(r.URL.Path)
 	if !ok {
-		return fmt.Errorf("%w: use /pypi/<project>/json or /pypi/<project>/<version>/json", index.ErrNotFound)
+		return index.Errorf(index.ErrNotFound, "use /pypi/<project>/json or /pypi/<project>/<version>/json")
 	}
 	if r.Method == http.MethodOptions {
 		// A browser's CORS preflight, before a GET with If-None-Match.
@@ -66,11 +66,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		fmt.Fprintln(w, "Use GET.")
-		return nil
+		return httperr.MethodNotAllowed(http.MethodGet, http.MethodHead, http.MethodOptions)
 	}
 	cors.Read(w.Header())
 	norm := index.Normalize(name)

@@ -51,18 +51,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/manage/")
 	parts := strings.Split(rest, "/")
 	if !ok || len(parts) != 3 || parts[0] == "" || parts[1] == "" {
-		return fmt.Errorf("%w: use POST /manage/<project>/<version>/yank, unyank or delete", index.ErrNotFound)
+		return index.Errorf(index.ErrNotFound, "use POST /manage/<project>/<version>/yank, unyank or delete")
 	}
 	project, version, action := parts[0], parts[1], parts[2]
 	if action != "yank" && action != "unyank" && action != "delete" {
-		return fmt.Errorf("%w: unknown action %q: use yank, unyank or delete", index.ErrNotFound, action)
+		return index.Errorf(index.ErrNotFound, "unknown action %q: use yank, unyank or delete", action)
 	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		fmt.Fprintln(w, "Use POST.")
-		return nil
+		return httperr.MethodNotAllowed(http.MethodPost)
 	}
 	ctx := r.Context()
 	id, err := h.auth.Authenticate(ctx, r)
@@ -74,7 +70,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		return fmt.Errorf("%w: invalid form: %v", index.ErrInvalid, err)
+		return index.Errorf(index.ErrInvalid, "invalid form: %v", err)
 	}
 	var ch index.Change
 	var done string
@@ -105,7 +101,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 // authorize requires a password-authenticated owner of the project.
 func (h *Handler) authorize(ctx context.Context, id auth.Identity, project string) error {
 	if id.Token != nil {
-		return fmt.Errorf("%w: API tokens can only upload. Authenticate with your user name and password to manage releases.", index.ErrForbidden)
+		return index.Errorf(index.ErrForbidden, "API tokens can only upload. Authenticate with your user name and password to manage releases.")
 	}
 	p, err := h.store.Project(ctx, index.Normalize(project))
 	if err != nil {
@@ -116,7 +112,7 @@ func (h *Handler) authorize(ctx context.Context, id auth.Identity, project strin
 		return err
 	}
 	if role != index.RoleOwner {
-		return fmt.Errorf("%w: The user '%s' isn't allowed to manage project '%s': only its owners may yank and delete releases.", index.ErrForbidden, id.UserName, p.Name)
+		return index.Errorf(index.ErrForbidden, "The user '%s' isn't allowed to manage project '%s': only its owners may yank and delete releases.", id.UserName, p.Name)
 	}
 	return nil
 }

@@ -5,10 +5,12 @@
 // It owns the HTTP side of reading DATA/simple and DATA/packages: request
 // paths, negotiation, validators (ETag, Last-Modified), caching and CORS
 // headers, and the mapping of file-system errors to statuses (not-found,
-// permission, anything else, as net/http does).
+// permission, anything else, as net/http does). A method it does not serve
+// is refused through httperr's table, as every dynamic handler's is.
 //
 // It must not write to the data directory, render pages or touch the
 // database; pages are produced by staticgen and replaced atomically by rename,
 // which is what makes the stat-validated page cache here correct. It imports
-// only index (for PEP 503 name normalisation) and the standard library.
+// index (for PEP 503 name normalisation), httperr (405s), reqlog, cors,
+// fsutil and the standard library.
 package static

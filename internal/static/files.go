@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+
+	"github.com/cheeseshop/cheeseshop/internal/httperr"
 )
 
 const packagesPrefix = "/packages/"
@@ -23,8 +25,7 @@ func (s *Server) PackagesHandler() http.Handler { return http.HandlerFunc(s.serv
 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header()["Allow"] = []string{"GET, HEAD"}
-		http.Error(w, "405 Method Not Allowed", http.StatusMethodNotAllowed)
+		httperr.Write(w, r, s.logger, httperr.MethodNotAllowed(http.MethodGet, http.MethodHead))
 		return
 	}
 	rel, ok := strings.CutPrefix(r.URL.Path, packagesPrefix)

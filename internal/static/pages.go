@@ -36,7 +36,7 @@ const simplePrefix = "/simple/"
 func (s *Server) SimpleHandler() http.Handler { return http.HandlerFunc(s.serveSimple) }
 
 func (s *Server) serveSimple(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r) {
+	if !s.allowMethods(w, r) {
 		return
 	}
 	h := w.Header()

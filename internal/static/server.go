@@ -12,6 +12,8 @@ import (
 
 	"github.com/cheeseshop/cheeseshop/internal/cors"
 	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/httperr"
+	"github.com/cheeseshop/cheeseshop/internal/reqlog"
 )
 
 // Config configures a Server. Zero values mean the defaults.
@@ -71,7 +73,7 @@ const pageCacheControl = "max-age=0, must-revalidate, public"
 
 // allowMethods answers OPTIONS and refuses methods other than GET and HEAD.
 // It reports whether the caller should go on serving r.
-func allowMethods(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) allowMethods(w http.ResponseWriter, r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		return true
@@ -81,8 +83,7 @@ func allowMethods(w http.ResponseWriter, r *http.Request) bool {
 		cors.Preflight(h)
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		w.Header()["Allow"] = hdrAllowMethods
-		http.Error(w, "405 Method Not Allowed", http.StatusMethodNotAllowed)
+		httperr.Write(w, r, s.logger, httperr.MethodNotAllowed(http.MethodGet, http.MethodHead, http.MethodOptions))
 	}
 	return false
 }
@@ -126,6 +127,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, fs.ErrPermission):
 		http.Error(w, "403 Forbidden", http.StatusForbidden)
 	default:
+		r = reqlog.WithID(r)
 		s.logger.ErrorContext(r.Context(), "serve data file", "path", r.URL.Path, "err", err)
 		http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
 	}

@@ -31,7 +31,7 @@ type BatchStore interface {
 func (g *Generator) RegenerateProjects(ctx context.Context, names []index.Normalized, workers int) error {
 	for _, n := range names {
 		if !validDirName(n) {
-			return fmt.Errorf("%w: %q is not a normalized project name", index.ErrInvalid, n)
+			return index.Errorf(index.ErrInvalid, "%q is not a normalized project name", n)
 		}
 	}
 	bs, ok := g.store.(BatchStore)

@@ -154,7 +154,7 @@ func (g *Generator) Flush(ctx context.Context) error {
 // the same instant can lose its pages until start-up repair rebuilds them.
 func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized) error {
 	if !validDirName(name) {
-		return fmt.Errorf("%w: %q is not a normalized project name", index.ErrInvalid, name)
+		return index.Errorf(index.ErrInvalid, "%q is not a normalized project name", name)
 	}
 	var err error
 	if g.syncer != nil {
@@ -189,7 +189,7 @@ func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized
 // never for live changes, which go through RegenerateProject.
 func (g *Generator) WriteProject(ctx context.Context, st index.ProjectState) error {
 	if !validDirName(st.Project.Normalized) {
-		return fmt.Errorf("%w: %q is not a normalized project name", index.ErrInvalid, st.Project.Normalized)
+		return index.Errorf(index.ErrInvalid, "%q is not a normalized project name", st.Project.Normalized)
 	}
 	return g.writeProject(ctx, st.Project.Normalized, st)
 }

@@ -34,7 +34,7 @@ const maxCoreMetadataSize = 10 << 20
 const tarBlockSize = 512
 
 func invalidDist(format string, args ...any) error {
-	return fmt.Errorf("%w: Invalid distribution file. %s", index.ErrInvalid, fmt.Sprintf(format, args...))
+	return index.Errorf(index.ErrInvalid, "Invalid distribution file. %s", fmt.Sprintf(format, args...))
 }
 
 var (
@@ -79,11 +79,11 @@ func inspectWheel(path, filename string, wf index.WheelFilename) (metadata []byt
 	}
 	// Warehouse checks RECORD before METADATA.
 	if members[distInfo+"/RECORD"] == nil {
-		return nil, fmt.Errorf("%w: Wheel '%s' does not contain the required RECORD file: %s/RECORD", index.ErrInvalid, filename, distInfo)
+		return nil, index.Errorf(index.ErrInvalid, "Wheel '%s' does not contain the required RECORD file: %s/RECORD", filename, distInfo)
 	}
 	zf := members[distInfo+"/METADATA"]
 	if zf == nil {
-		return nil, fmt.Errorf("%w: Wheel '%s' does not contain the required METADATA file: %s/METADATA", index.ErrInvalid, filename, distInfo)
+		return nil, index.Errorf(index.ErrInvalid, "Wheel '%s' does not contain the required METADATA file: %s/METADATA", filename, distInfo)
 	}
 	return readZipMember(zf, maxCoreMetadataSize)
 }
@@ -93,7 +93,7 @@ func inspectWheel(path, filename string, wf index.WheelFilename) (metadata []byt
 func inspectSdist(path, filename string) error {
 	lower := strings.ToLower(filename)
 	if !strings.HasSuffix(lower, ".tar.gz") && !strings.HasSuffix(lower, ".zip") {
-		return fmt.Errorf("%w: Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information")
 	}
 	f, size, err := openUpload(path)
 	if err != nil {
@@ -414,23 +414,23 @@ func checkCoreMetadata(metadata []byte, name string, version index.Version) erro
 	h := parseHeaders(metadata)
 	fileName, ok := h["name"]
 	if !ok || fileName == "" {
-		return fmt.Errorf("%w: The metadata in the distribution file has no Name field.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "The metadata in the distribution file has no Name field.")
 	}
 	if index.Normalize(fileName) != index.Normalize(name) {
-		return fmt.Errorf("%w: Name in the distribution file's metadata (%s) does not match the uploaded name (%s).",
-			index.ErrInvalid, index.Repr(fileName), index.Repr(name))
+		return index.Errorf(index.ErrInvalid, "Name in the distribution file's metadata (%s) does not match the uploaded name (%s).",
+			index.Repr(fileName), index.Repr(name))
 	}
 	fileVersion, ok := h["version"]
 	if !ok || fileVersion == "" {
-		return fmt.Errorf("%w: The metadata in the distribution file has no Version field.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "The metadata in the distribution file has no Version field.")
 	}
 	v, err := index.ParseVersion(fileVersion)
 	if err != nil {
-		return fmt.Errorf("%w: Version in the distribution file's metadata (%s) is not a valid version.", index.ErrInvalid, index.Repr(fileVersion))
+		return index.Errorf(index.ErrInvalid, "Version in the distribution file's metadata (%s) is not a valid version.", index.Repr(fileVersion))
 	}
 	if !v.Equal(version) {
-		return fmt.Errorf("%w: Version in the distribution file's metadata (%s) does not match the uploaded version (%s).",
-			index.ErrInvalid, index.Repr(fileVersion), index.Repr(version.String()))
+		return index.Errorf(index.ErrInvalid, "Version in the distribution file's metadata (%s) does not match the uploaded version (%s).",
+			index.Repr(fileVersion), index.Repr(version.String()))
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 		// A urlencoded or query-only request can still carry an action
 		// (distutils' --list-classifiers, browsers); it just has no file.
 		if err := r.ParseForm(); err != nil {
-			return nil, fmt.Errorf("%w: Invalid form data: %v", index.ErrInvalid, err)
+			return nil, index.Errorf(index.ErrInvalid, "Invalid form data: %v", err)
 		}
 		for k, v := range r.Form {
 			req.fields[k] = v
@@ -70,7 +70,7 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 		}
 		if err != nil {
 			req.cleanup()
-			return nil, fmt.Errorf("%w: Invalid multipart form data: %v", index.ErrInvalid, cleanErr(err))
+			return nil, index.Errorf(index.ErrInvalid, "Invalid multipart form data: %v", cleanErr(err))
 		}
 		name := part.FormName()
 		if name == "" {
@@ -82,7 +82,7 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 			if req.content != nil {
 				part.Close()
 				req.cleanup()
-				return nil, fmt.Errorf("%w: Upload payload has more than one file.", index.ErrInvalid)
+				return nil, index.Errorf(index.ErrInvalid, "Upload payload has more than one file.")
 			}
 			c, err := saveContent(part, tmpDir, limit)
 			part.Close()
@@ -100,18 +100,18 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 		case rawFileName(part) != "":
 			part.Close()
 			req.cleanup()
-			return nil, fmt.Errorf("%w: %s: Should not be a tuple.", index.ErrInvalid, name)
+			return nil, index.Errorf(index.ErrInvalid, "%s: Should not be a tuple.", name)
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes-fieldBytes+1))
 		part.Close()
 		if err != nil {
 			req.cleanup()
-			return nil, fmt.Errorf("%w: Invalid multipart form data: %v", index.ErrInvalid, cleanErr(err))
+			return nil, index.Errorf(index.ErrInvalid, "Invalid multipart form data: %v", cleanErr(err))
 		}
 		fieldBytes += int64(len(b))
 		if fieldBytes > maxFieldBytes {
 			req.cleanup()
-			return nil, fmt.Errorf("%w: Form fields too large: more than %d MB.", index.ErrTooLarge, maxFieldBytes>>20)
+			return nil, index.Errorf(index.ErrTooLarge, "Form fields too large: more than %d MB.", maxFieldBytes>>20)
 		}
 		v := strings.ReplaceAll(string(b), "\x00", `\x00`)
 		req.fields[name] = append(req.fields[name], v)
@@ -139,7 +139,7 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	if c.filename == "" {
 		// RFC 7578 allows an absent filename; PyPI rejects it as no file.
 		io.Copy(io.Discard, part) //nolint:errcheck
-		return nil, fmt.Errorf("%w: Upload payload does not have a file.", index.ErrInvalid)
+		return nil, index.Errorf(index.ErrInvalid, "Upload payload does not have a file.")
 	}
 	f, err := os.CreateTemp(tmpDir, "upload-*.part")
 	if err != nil {
@@ -166,7 +166,7 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 		if tw.err != nil {
 			return nil, storageErr("write temp file", tw.err)
 		}
-		return nil, fmt.Errorf("%w: Invalid multipart form data: %v", index.ErrInvalid, cleanErr(err))
+		return nil, index.Errorf(index.ErrInvalid, "Invalid multipart form data: %v", cleanErr(err))
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(c.path)

@@ -83,8 +83,14 @@ func New(cfg Config, store Store, authn Authenticator, pages Pages, log *slog.Lo
 }
 
 // ServeHTTP dispatches on the form's :action, as PyPI's one upload URL does.
+// GET answers distutils' list_classifiers and shows what the URL is for;
+// other methods than GET and POST are refused.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		writeError(w, r, h.log, httperr.MethodNotAllowed(http.MethodGet, http.MethodPost))
+		return
+	}
+	if r.Method == http.MethodGet {
 		if r.URL.Query().Get(":action") == "list_classifiers" {
 			listClassifiers(w)
 			return
@@ -139,11 +145,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	case "doc_upload":
-		return fmt.Errorf("%w: Uploading documentation is no longer supported, we recommend using https://readthedocs.org/.", index.ErrGone)
+		return index.Errorf(index.ErrGone, "Uploading documentation is no longer supported, we recommend using https://readthedocs.org/.")
 	case "":
-		return fmt.Errorf("%w: No :action given.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "No :action given.")
 	default:
-		return fmt.Errorf("%w: Unknown action %q.", index.ErrInvalid, req.action)
+		return index.Errorf(index.ErrInvalid, "Unknown action %q.", req.action)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Vary", "Authorization")

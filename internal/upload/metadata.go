@@ -140,7 +140,7 @@ func (errs metadataErrors) err() error {
 	if !strings.HasSuffix(msg, ".") {
 		msg += "."
 	}
-	return fmt.Errorf("%w: %s%s", index.ErrInvalid, msg, coreMetadataHelp)
+	return index.Errorf(index.ErrInvalid, "%s%s", msg, coreMetadataHelp)
 }
 
 // errorRank orders fields for reporting: the three that "tend to influence
@@ -568,12 +568,11 @@ func isAbsPath(p string) bool {
 		('a' <= p[0]|0x20 && p[0]|0x20 <= 'z')
 }
 
-// errDetail is the client-facing text of an index.ErrInvalid error: what
-// follows "invalid: ".
+// errDetail is the client-facing text of an error from index's parsers:
+// its public message.
 func errDetail(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, index.ErrInvalid.Error()+": "); i >= 0 {
-		return s[i+len(index.ErrInvalid.Error())+2:]
+	if msg, ok := index.PublicMessage(err); ok {
+		return msg
 	}
-	return s
+	return "invalid"
 }

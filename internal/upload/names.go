@@ -57,11 +57,11 @@ const projectNameHelp = " See https://pypi.org/help/#project-name for more infor
 // database and is checked by the caller.
 func checkNewProjectName(name string) error {
 	if !index.ValidName(name) {
-		return fmt.Errorf("%w: The name %s is invalid.", index.ErrInvalid, index.Repr(name))
+		return index.Errorf(index.ErrInvalid, "The name %s is invalid.", index.Repr(name))
 	}
 	if stdlibNames()[index.Normalize(name)] {
-		return fmt.Errorf("%w: The name %s isn't allowed (conflict with Python Standard Library module name).%s",
-			index.ErrInvalid, index.Repr(name), projectNameHelp)
+		return index.Errorf(index.ErrInvalid, "The name %s isn't allowed (conflict with Python Standard Library module name).%s",
+			index.Repr(name), projectNameHelp)
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func anonymousAllowed(r *http.Request, authErr error) bool {
 func registerForm(req *request) (index.Metadata, index.Version, error) {
 	f := dropEmpty(req.fields)
 	if pv := first(f["protocol_version"]); pv != "" && pv != "1" {
-		return index.Metadata{}, index.Version{}, fmt.Errorf("%w: Unknown protocol version.", index.ErrInvalid)
+		return index.Metadata{}, index.Version{}, index.Errorf(index.ErrInvalid, "Unknown protocol version.")
 	}
 	md, err := parseMetadata(f)
 	if err != nil {

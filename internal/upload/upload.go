@@ -34,7 +34,7 @@ var (
 // later as a digest that does not match.
 func checkForm(f map[string][]string) error {
 	if pv := first(f["protocol_version"]); pv != "" && pv != "1" {
-		return fmt.Errorf("%w: Unknown protocol version.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Unknown protocol version.")
 	}
 	if name := first(f["name"]); name == "" {
 		return nameFieldError(name, "This field is required.")
@@ -44,27 +44,27 @@ func checkForm(f map[string][]string) error {
 	// Lenient: distutils and setuptools ≤ 66 send a 128-hex BLAKE2b-512
 	// digest under this name (PROTOCOL.md 2, item 3); it is verified as such.
 	if v := first(f["blake2_256_digest"]); v != "" && !hex64.MatchString(v) && !hex128.MatchString(v) {
-		return fmt.Errorf("%w: Invalid value for blake2_256_digest. Error: Use a valid, hex-encoded, BLAKE2 message digest.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Invalid value for blake2_256_digest. Error: Use a valid, hex-encoded, BLAKE2 message digest.")
 	}
 	ft := first(f["filetype"])
 	switch {
 	case ft == "":
-		return fmt.Errorf("%w: Invalid value for filetype. Error: This field is required.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Invalid value for filetype. Error: This field is required.")
 	case ft != string(index.Sdist) && ft != string(index.Wheel):
-		return fmt.Errorf("%w: Invalid value for filetype. Error: Use a known file type.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Invalid value for filetype. Error: Use a known file type.")
 	}
 	if v := first(f["sha256_digest"]); v != "" && !hex64.MatchString(v) {
-		return fmt.Errorf("%w: Invalid value for sha256_digest. Error: Use a valid, hex-encoded, SHA256 message digest.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Invalid value for sha256_digest. Error: Use a valid, hex-encoded, SHA256 message digest.")
 	}
 	pyv := first(f["pyversion"])
 	if ft != string(index.Sdist) && pyv == "" {
-		return fmt.Errorf("%w: Error: Python version is required for binary distribution uploads.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Error: Python version is required for binary distribution uploads.")
 	}
 	if ft == string(index.Sdist) && pyv != "" && pyv != "source" {
-		return fmt.Errorf("%w: Error: Use 'source' as Python version for an sdist.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Error: Use 'source' as Python version for an sdist.")
 	}
 	if first(f["md5_digest"]) == "" && first(f["sha256_digest"]) == "" && first(f["blake2_256_digest"]) == "" {
-		return fmt.Errorf("%w: Error: Include at least one message digest.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Error: Include at least one message digest.")
 	}
 	return nil
 }
@@ -75,8 +75,8 @@ func nameFieldError(value, msg string) error {
 	if r := []rune(value); len(r) > 60 {
 		value = string(r[:30]) + "..." + string(r[len(r)-30:])
 	}
-	return fmt.Errorf("%w: %s is an invalid value for Name. Error: %s See https://packaging.python.org/specifications/core-metadata for more information.",
-		index.ErrInvalid, index.Repr(value), msg)
+	return index.Errorf(index.ErrInvalid, "%s is an invalid value for Name. Error: %s See https://packaging.python.org/specifications/core-metadata for more information.",
+		index.Repr(value), msg)
 }
 
 // dropEmpty removes empty values and distutils' "UNKNOWN" placeholder, which
@@ -112,7 +112,7 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	}
 	c := req.content
 	if c == nil {
-		return fmt.Errorf("%w: Upload payload does not have a file.", index.ErrInvalid)
+		return index.Errorf(index.ErrInvalid, "Upload payload does not have a file.")
 	}
 	name := md.Name
 	norm := index.Normalize(name)
@@ -147,8 +147,8 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 		return err
 	}
 	if c.tooLarge {
-		return fmt.Errorf("%w: File too large. Limit for project %s is %s. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.",
-			index.ErrTooLarge, index.Repr(project.Name), sizeText(h.cfg.MaxFileSize))
+		return index.Errorf(index.ErrTooLarge, "File too large. Limit for project %s is %s. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.",
+			index.Repr(project.Name), sizeText(h.cfg.MaxFileSize))
 	}
 	if err := checkDigests(f, c); err != nil {
 		return err
@@ -332,9 +332,9 @@ func (h *Handler) authorize(ctx context.Context, id auth.Identity, name string) 
 
 func forbidden(id auth.Identity, p index.Project) error {
 	if id.Token != nil {
-		return fmt.Errorf("%w: The given token isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", index.ErrForbidden, p.Name)
+		return index.Errorf(index.ErrForbidden, "The given token isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", p.Name)
 	}
-	return fmt.Errorf("%w: The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", index.ErrForbidden, id.UserName, p.Name)
+	return index.Errorf(index.ErrForbidden, "The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", id.UserName, p.Name)
 }
 
 // tokenAllows checks a project-scoped token's list.
@@ -365,7 +365,7 @@ func checkExtension(filename string, typ index.PackageType) error {
 		ok = ext == ".whl"
 	}
 	if !ok {
-		return fmt.Errorf("%w: Invalid file extension: Extension %s is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", index.ErrInvalid, ext, typ)
+		return index.Errorf(index.ErrInvalid, "Invalid file extension: Extension %s is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", ext, typ)
 	}
 	return nil
 }
@@ -385,7 +385,7 @@ func sizeText(n int64) string {
 
 // checkDigests requires every supplied digest to match (checklist item 13).
 func checkDigests(f map[string][]string, c *content) error {
-	mismatch := fmt.Errorf("%w: The digest supplied does not match a digest calculated from the uploaded file.", index.ErrInvalid)
+	mismatch := index.Errorf(index.ErrInvalid, "The digest supplied does not match a digest calculated from the uploaded file.")
 	if v := first(f["md5_digest"]); v != "" && !strings.EqualFold(v, c.md5) {
 		return mismatch
 	}
@@ -413,14 +413,14 @@ func checkDigests(f map[string][]string, c *content) error {
 // 66 builds Foo_Bar-1.0-py3-none-any.whl and Foo_Bar-1.0.tar.gz.
 func checkFilenameProject(fnName, fnVersion string, p index.Project, v index.Version) error {
 	if index.Normalize(fnName) != p.Normalized {
-		return fmt.Errorf("%w: Start filename for '%s' with '%s'.", index.ErrInvalid, p.Name, strings.ReplaceAll(string(p.Normalized), "-", "_"))
+		return index.Errorf(index.ErrInvalid, "Start filename for '%s' with '%s'.", p.Name, strings.ReplaceAll(string(p.Normalized), "-", "_"))
 	}
 	fv, err := index.ParseVersion(fnVersion)
 	if err != nil {
 		return err
 	}
 	if !fv.Equal(v) {
-		return fmt.Errorf("%w: Version in filename should be '%s' not '%s'.", index.ErrInvalid, v.String(), fv.String())
+		return index.Errorf(index.ErrInvalid, "Version in filename should be '%s' not '%s'.", v.String(), fv.String())
 	}
 	return nil
 }
