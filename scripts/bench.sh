@@ -127,6 +127,7 @@ kill "$PID_empty"; wait "$PID_empty" 2>/dev/null || true
 say "GET latency, $SMALL-project index"
 dropdb cheeseshop_bench_small
 rm -rf "$DIR/small"
+"$BIN" migrate --create-database --database-url "$PG/cheeseshop_bench_small$PGOPT" --log-level warn
 "$BIN" dev seed --projects "$SMALL" --database-url "$PG/cheeseshop_bench_small$PGOPT" --data-dir "$DIR/small" --log-level warn
 serve small $P_EMPTY "$DIR/small" cheeseshop_bench_small
 "$BL" get -url "http://127.0.0.1:$P_EMPTY/simple/bench-10/" -count 5000 -duration 10s
@@ -141,6 +142,7 @@ if [ "${BENCH_SKIP_SEED:-0}" != 1 ]; then
   say "seed $PROJECTS projects"
   dropdb $DB
   rm -rf "$DATA"
+  "$BIN" migrate --create-database --database-url "$PG/$DB$PGOPT" --log-level warn
   /usr/bin/time -f 'seed: %e s wall, max RSS %M KB' \
     "$BIN" dev seed --projects "$PROJECTS" --database-url "$PG/$DB$PGOPT" --data-dir "$DATA" --log-level warn
 fi

@@ -9,29 +9,23 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/auth"
 )
 
-func init() {
-	register("migrate", command{summary: "apply pending database migrations", run: cmdMigrate})
-	register("user add", command{summary: "add an upload account (password read from stdin)", run: cmdUserAdd})
-}
-
 func cmdMigrate(ctx context.Context, e env, args []string) error {
 	var c common
 	var create bool
 	fs := newFlags(e, "migrate", "migrate [flags]", &c)
 	fs.BoolVar(&create, "create-database", false, "create the database when it does not exist")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return err
+	if fs.NArg() > 0 {
+		return fmt.Errorf("migrate: unexpected arguments %q", fs.Args())
 	}
 	pool, err := c.openDB(ctx, create)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	return migrate(ctx, pool, log)
+	return migrate(ctx, pool, c.log)
 }
 
 func cmdUserAdd(ctx context.Context, e env, args []string) error {
@@ -41,7 +35,7 @@ func cmdUserAdd(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input (required)")
 	fs.BoolVar(&update, "update", false, "set the password of an existing user instead of failing")
 	name, rest := splitName(args)
-	if err := fs.Parse(rest); err != nil {
+	if err := fs.parse(rest); err != nil {
 		return err
 	}
 	if name == "" && fs.NArg() > 0 {

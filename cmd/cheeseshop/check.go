@@ -8,13 +8,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
-func init() {
-	register("check", command{
-		summary: "verify every file (size, sha256, metadata) and every page against the database; exit 1 on any problem",
-		run:     cmdCheck,
-	})
-}
-
 // errProblems makes check exit non-zero after printing its problems.
 type errProblems int
 
@@ -25,7 +18,7 @@ func cmdCheck(ctx context.Context, e env, args []string) error {
 	var skipHashes bool
 	fs := newFlags(e, "check", "check [flags]", &c)
 	fs.BoolVar(&skipHashes, "skip-hashes", false, "compare file sizes only, without reading every file to hash it")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,64 +24,171 @@ import (
 const defaultDatabaseURL = "postgres:///cheeseshop"
 
 // common holds the flags every command that touches the database or the data
-// directory shares with serve.
+// directory shares with serve, and what parsing them made.
 type common struct {
 	databaseURL string
 	dataDir     string
 	logFormat   string
 	logLevel    string
+
+	log      *slog.Logger    // from logFormat and logLevel
+	dbConfig *pgxpool.Config // from databaseURL
+}
+
+// flagSet is a command's flags, each defaulting to its environment
+// variable. Its parse methods parse the arguments and then report every bad
+// environment value and every failed check at once: all of that happens
+// before a command touches the database.
+type flagSet struct {
+	*flag.FlagSet
+	e      env
+	errs   []error        // bad environment values, found as the flags are defined
+	checks []func() error // run after parsing, in order
 }
 
 // newFlags returns a flag set for a command with the shared flags, each
 // defaulting to its environment variable.
-func newFlags(e env, name, synopsis string, c *common) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+func newFlags(e env, name, synopsis string, c *common) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), e: e}
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: cheeseshop %s\n\n%s\n\nFlags:\n", synopsis, commands[name].summary)
+		fmt.Fprintf(fs.Output(), "Usage: cheeseshop %s\n\n%s\n\nFlags:\n", synopsis, e.cmd.summary)
 		fs.PrintDefaults()
 	}
 	if c != nil {
-		fs.StringVar(&c.databaseURL, "database-url", envOr(e, "CHEESESHOP_DATABASE_URL", defaultDatabaseURL),
+		fs.StringVar(&c.databaseURL, "database-url", fs.envString("CHEESESHOP_DATABASE_URL", defaultDatabaseURL),
 			"PostgreSQL connection URL (env CHEESESHOP_DATABASE_URL)")
-		fs.StringVar(&c.dataDir, "data-dir", envOr(e, "CHEESESHOP_DATA_DIR", "./data"),
+		fs.StringVar(&c.dataDir, "data-dir", fs.envString("CHEESESHOP_DATA_DIR", "./data"),
 			"data directory: packages/, simple/ and tmp/ live here (env CHEESESHOP_DATA_DIR)")
-		fs.StringVar(&c.logFormat, "log-format", envOr(e, "CHEESESHOP_LOG_FORMAT", "json"), "log format: json or text (env CHEESESHOP_LOG_FORMAT)")
-		fs.StringVar(&c.logLevel, "log-level", envOr(e, "CHEESESHOP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env CHEESESHOP_LOG_LEVEL)")
+		fs.StringVar(&c.logFormat, "log-format", fs.envString("CHEESESHOP_LOG_FORMAT", "json"), "log format: json or text (env CHEESESHOP_LOG_FORMAT)")
+		fs.StringVar(&c.logLevel, "log-level", fs.envString("CHEESESHOP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env CHEESESHOP_LOG_LEVEL)")
+		fs.check(func() error { return c.setUp(fs) })
 	}
 	return fs
 }
 
-func envOr(e env, key, def string) string {
-	if v := e.getenv(key); v != "" {
+// setUp makes the logger and the database configuration from the parsed
+// flags.
+func (c *common) setUp(fs *flagSet) error {
+	var errs []error
+	var err error
+	var level slog.Level
+	if level.UnmarshalText([]byte(c.logLevel)) != nil {
+		errs = append(errs, fmt.Errorf("%s must be debug, info, warn or error, not %q", fs.origin("log-level", "CHEESESHOP_LOG_LEVEL"), c.logLevel))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "json":
+		c.log = slog.New(slog.NewJSONHandler(fs.e.stderr, opts))
+	case "text":
+		c.log = slog.New(slog.NewTextHandler(fs.e.stderr, opts))
+	default:
+		errs = append(errs, fmt.Errorf("%s must be json or text, not %q", fs.origin("log-format", "CHEESESHOP_LOG_FORMAT"), c.logFormat))
+	}
+	if c.dbConfig, err = pgxpool.ParseConfig(c.databaseURL); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", fs.origin("database-url", "CHEESESHOP_DATABASE_URL"), err))
+	}
+	return errors.Join(errs...)
+}
+
+// envString returns the environment variable key, or def when it is unset
+// or empty.
+func (fs *flagSet) envString(key, def string) string {
+	if v := fs.e.getenv(key); v != "" {
 		return v
 	}
 	return def
 }
 
-func (c *common) logger(w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+// envInt returns the environment variable key as an integer, or def when
+// it is unset or empty. A value that is not an integer is an error parse
+// reports, naming the variable.
+func (fs *flagSet) envInt(key string, def int64) int64 {
+	v := fs.e.getenv(key)
+	if v == "" {
+		return def
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch c.logFormat {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		fs.errs = append(fs.errs, fmt.Errorf("environment variable %s=%q: not an integer", key, v))
+		return def
 	}
-	return nil, fmt.Errorf("--log-format must be json or text, not %q", c.logFormat)
+	return n
+}
+
+// envDuration is envInt for durations ("30s", "1h30m").
+func (fs *flagSet) envDuration(key string, def time.Duration) time.Duration {
+	v := fs.e.getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		fs.errs = append(fs.errs, fmt.Errorf("environment variable %s=%q: not a duration such as 30s, 10m or 1h", key, v))
+		return def
+	}
+	return d
+}
+
+// origin names where a flag's value came from, for errors: "--name", or
+// "environment variable KEY" when the flag was not given and KEY is set.
+func (fs *flagSet) origin(name, key string) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	if !given && fs.e.getenv(key) != "" {
+		return "environment variable " + key
+	}
+	return "--" + name
+}
+
+// check adds a check of the parsed flags, run by parse.
+func (fs *flagSet) check(f func() error) { fs.checks = append(fs.checks, f) }
+
+// parse parses args and validates the result.
+func (fs *flagSet) parse(args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return fs.validate()
+}
+
+// parseInterspersed parses flags that may come before, between or after the
+// positional arguments ("yank demo 1.0 --reason x" and "yank --reason x demo
+// 1.0" alike), validates them and returns the positional arguments. The
+// flag package stops at the first positional argument, so it is called
+// again after each.
+func (fs *flagSet) parseInterspersed(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, fs.validate()
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// validate reports the bad environment values and the failed checks.
+func (fs *flagSet) validate() error {
+	errs := fs.errs
+	for _, check := range fs.checks {
+		if err := check(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // openDB connects to the database; with create it first creates the database
 // when it does not exist. The pool gives up on a connection attempt after a
 // few seconds so that an unreachable database becomes a quick 503, not a hang.
+// Only serve and migrate call it, and migrate next; every other command
+// opens the database with openCurrent.
 func (c *common) openDB(ctx context.Context, create bool) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(c.databaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("--database-url: %w", err)
-	}
+	cfg := c.dbConfig.Copy()
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
 		cfg.ConnConfig.ConnectTimeout = 3 * time.Second
 	}
@@ -95,6 +202,45 @@ func (c *common) openDB(ctx context.Context, create bool) (*pgxpool.Pool, error)
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return pool, nil
+}
+
+// openCurrent connects to the database and refuses unless its schema is
+// the one this binary's migrations build: only serve and migrate change
+// the schema.
+func (c *common) openCurrent(ctx context.Context) (*pgxpool.Pool, error) {
+	pool, err := c.openDB(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSchema(ctx, pool, c.dbConfig.ConnConfig.Database); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// checkSchema compares the database's schema version with the one the
+// embedded migrations build.
+func checkSchema(ctx context.Context, pool *pgxpool.Pool, database string) error {
+	need, err := index.NeededVersion(migrations.FS)
+	if err != nil {
+		return err
+	}
+	have, err := index.SchemaVersion(ctx, pool)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name
+		return fmt.Errorf("database %q does not exist: run `cheeseshop migrate --create-database`", database)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case have < need:
+		return fmt.Errorf("the database schema is at %d, this binary needs %d: run `cheeseshop migrate`", have, need)
+	case have > need:
+		return fmt.Errorf("the database schema is at %d, this binary needs %d: a newer cheeseshop migrated it; use that one", have, need)
+	}
+	return nil
 }
 
 // createDatabase creates cfg's database when it is missing, connecting to the
@@ -150,20 +296,12 @@ func redactURL(s string) string {
 	return u.String()
 }
 
-// openStore connects to the database and applies pending migrations, for
-// the administrative commands.
+// openStore opens the database (openCurrent) for the administrative
+// commands.
 func openStore(ctx context.Context, e env, c *common) (*index.Store, *slog.Logger, func(), error) {
-	log, err := c.logger(e.stderr)
+	pool, err := c.openCurrent(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	pool, err := c.openDB(ctx, false)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := migrate(ctx, pool, log); err != nil {
-		pool.Close()
-		return nil, nil, nil, err
-	}
-	return index.NewStore(pool), log, pool.Close, nil
+	return index.NewStore(pool), c.log, pool.Close, nil
 }

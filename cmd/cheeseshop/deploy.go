@@ -15,19 +15,12 @@ import (
 // for the defaults; TestDeployFiles checks them.
 //go:generate go test -run TestDeployFiles -update-deploy .
 
-func init() {
-	register("deploy nginx", command{
-		summary: "print an nginx server block that serves the static tree and proxies the rest",
-		run: func(ctx context.Context, e env, args []string) error {
-			return cmdDeploy(e, args, "deploy nginx", deploy.Nginx)
-		},
-	})
-	register("deploy apache", command{
-		summary: "print an Apache <VirtualHost> that serves the static tree and proxies the rest",
-		run: func(ctx context.Context, e env, args []string) error {
-			return cmdDeploy(e, args, "deploy apache", deploy.Apache)
-		},
-	})
+func cmdDeployNginx(_ context.Context, e env, args []string) error {
+	return cmdDeploy(e, args, "deploy nginx", deploy.Nginx)
+}
+
+func cmdDeployApache(_ context.Context, e env, args []string) error {
+	return cmdDeploy(e, args, "deploy apache", deploy.Apache)
 }
 
 // cmdDeploy prints a web server configuration. The data directory and the
@@ -36,24 +29,24 @@ func init() {
 func cmdDeploy(e env, args []string, name string, write func(io.Writer, deploy.Config) error) error {
 	var cfg deploy.Config
 	fs := newFlags(e, name, name+" [flags] > FILE", nil)
-	fs.StringVar(&cfg.Listen, "listen", envOr(e, "CHEESESHOP_WEB_LISTEN", deploy.DefaultListen),
+	fs.StringVar(&cfg.Listen, "listen", fs.envString("CHEESESHOP_WEB_LISTEN", deploy.DefaultListen),
 		"where the web server listens: PORT or HOST:PORT (env CHEESESHOP_WEB_LISTEN)")
-	fs.StringVar(&cfg.Upstream, "upstream", envOr(e, "CHEESESHOP_UPSTREAM", deploy.DefaultUpstream),
+	fs.StringVar(&cfg.Upstream, "upstream", fs.envString("CHEESESHOP_UPSTREAM", deploy.DefaultUpstream),
 		"HOST:PORT that `cheeseshop serve` listens on (env CHEESESHOP_UPSTREAM)")
-	fs.StringVar(&cfg.DataDir, "data-dir", envOr(e, "CHEESESHOP_DATA_DIR", deploy.DefaultDataDir),
+	fs.StringVar(&cfg.DataDir, "data-dir", fs.envString("CHEESESHOP_DATA_DIR", deploy.DefaultDataDir),
 		"the app's data directory, served from disk (env CHEESESHOP_DATA_DIR)")
-	fs.StringVar(&cfg.ServerName, "server-name", envOr(e, "CHEESESHOP_SERVER_NAME", deploy.DefaultServerName),
+	fs.StringVar(&cfg.ServerName, "server-name", fs.envString("CHEESESHOP_SERVER_NAME", deploy.DefaultServerName),
 		"host name of the virtual host (env CHEESESHOP_SERVER_NAME)")
-	fs.Int64Var(&cfg.MaxFileSize, "max-file-size", envInt(e, "CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize),
+	fs.Int64Var(&cfg.MaxFileSize, "max-file-size", fs.envInt("CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize),
 		"the app's --max-file-size in bytes; sets the request body limit (env CHEESESHOP_MAX_FILE_SIZE)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%s: unexpected arguments %q", name, fs.Args())
 	}
 	if cfg.MaxFileSize <= 0 {
-		return fmt.Errorf("--max-file-size must be positive")
+		return fmt.Errorf("%s must be positive", fs.origin("max-file-size", "CHEESESHOP_MAX_FILE_SIZE"))
 	}
 	// The web server needs an absolute path; a relative one is taken from
 	// here, as serve would take it.

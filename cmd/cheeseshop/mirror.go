@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/mirror"
@@ -23,12 +24,6 @@ var (
 	_ mirror.Pages = (*staticgen.Generator)(nil)
 )
 
-func init() {
-	register("mirror run", command{summary: "run the CDN mirror worker alone (serve runs it too when --mirror is set)", run: cmdMirrorRun})
-	register("mirror status", command{summary: "list files pending, mirrored and failed on the CDN, with the last error", run: cmdMirrorStatus})
-	register("mirror retry", command{summary: "make failed files pending again: FILE or --all-failed", run: cmdMirrorRetry})
-}
-
 // mirrorEnvAuthHeader names the environment variable with the extra header
 // for http(s) targets. It is read from the environment only, never a flag,
 // so that the secret does not show in the process list.
@@ -38,55 +33,72 @@ const mirrorEnvAuthHeader = "CHEESESHOP_MIRROR_AUTH_HEADER"
 type mirrorFlags struct {
 	target     string
 	publicURL  string
+	authHeader string // from the environment only
 	attempts   int
 	backoff    time.Duration
 	backoffMax time.Duration
 }
 
-func (m *mirrorFlags) register(fs *flag.FlagSet, e env) {
-	fs.StringVar(&m.target, "mirror", envOr(e, "CHEESESHOP_MIRROR", ""),
+func (m *mirrorFlags) register(fs *flagSet) {
+	fs.StringVar(&m.target, "mirror", fs.envString("CHEESESHOP_MIRROR", ""),
 		"push files to this CDN origin and link them there once verified: s3://bucket/prefix?endpoint=URL&region=NAME, "+
 			"http(s)://host/dir (HTTP PUT; extra header from env "+mirrorEnvAuthHeader+"=\"Name: value\") or file:///dir; "+
 			"empty: files are served locally only (env CHEESESHOP_MIRROR)")
-	fs.StringVar(&m.publicURL, "mirror-public-url", envOr(e, "CHEESESHOP_MIRROR_PUBLIC_URL", ""),
+	fs.StringVar(&m.publicURL, "mirror-public-url", fs.envString("CHEESESHOP_MIRROR_PUBLIC_URL", ""),
 		"base URL under which the CDN serves what was pushed; default: the PUT URL or the bucket's URL (env CHEESESHOP_MIRROR_PUBLIC_URL)")
-	fs.IntVar(&m.attempts, "mirror-attempts", int(envInt(e, "CHEESESHOP_MIRROR_ATTEMPTS", 10)),
+	fs.IntVar(&m.attempts, "mirror-attempts", int(fs.envInt("CHEESESHOP_MIRROR_ATTEMPTS", 10)),
 		"attempts per file before it is marked failed and keeps its local URL (env CHEESESHOP_MIRROR_ATTEMPTS)")
-	fs.DurationVar(&m.backoff, "mirror-backoff", envDuration(e, "CHEESESHOP_MIRROR_BACKOFF", 30*time.Second),
+	fs.DurationVar(&m.backoff, "mirror-backoff", fs.envDuration("CHEESESHOP_MIRROR_BACKOFF", 30*time.Second),
 		"wait after a file's first failed attempt; it doubles per attempt, with jitter (env CHEESESHOP_MIRROR_BACKOFF)")
-	fs.DurationVar(&m.backoffMax, "mirror-backoff-max", envDuration(e, "CHEESESHOP_MIRROR_BACKOFF_MAX", time.Hour),
+	fs.DurationVar(&m.backoffMax, "mirror-backoff-max", fs.envDuration("CHEESESHOP_MIRROR_BACKOFF_MAX", time.Hour),
 		"longest wait between attempts (env CHEESESHOP_MIRROR_BACKOFF_MAX)")
+	m.authHeader = fs.e.getenv(mirrorEnvAuthHeader)
+	fs.check(func() error { return m.check(fs) })
 }
 
 // check reports every problem with the mirror flags at once.
-func (m *mirrorFlags) check() error {
+func (m *mirrorFlags) check(fs *flagSet) error {
 	var errs []error
 	if m.target == "" && m.publicURL != "" {
-		errs = append(errs, errors.New("--mirror-public-url needs --mirror"))
+		errs = append(errs, fmt.Errorf("%s needs --mirror", fs.origin("mirror-public-url", "CHEESESHOP_MIRROR_PUBLIC_URL")))
 	}
 	if m.attempts < 1 {
-		errs = append(errs, errors.New("--mirror-attempts must be at least 1"))
+		errs = append(errs, fmt.Errorf("%s must be at least 1", fs.origin("mirror-attempts", "CHEESESHOP_MIRROR_ATTEMPTS")))
 	}
 	if m.backoff <= 0 || m.backoffMax < m.backoff {
-		errs = append(errs, errors.New("--mirror-backoff must be positive and at most --mirror-backoff-max"))
+		errs = append(errs, fmt.Errorf("%s must be positive and at most %s",
+			fs.origin("mirror-backoff", "CHEESESHOP_MIRROR_BACKOFF"), fs.origin("mirror-backoff-max", "CHEESESHOP_MIRROR_BACKOFF_MAX")))
 	}
 	return errors.Join(errs...)
 }
 
-// newMirror builds the worker that serve and `mirror run` run. Without
-// --mirror it returns a run function that does nothing, so that serve can
-// start it unconditionally.
-func (m *mirrorFlags) newMirror(ctx context.Context, e env, dataDir string, store *index.Store, pages mirror.Pages, log *slog.Logger) (func(context.Context) error, error) {
-	if err := m.check(); err != nil {
-		return nil, err
-	}
+// openTarget opens the --mirror target, or returns nil without one. The
+// AWS configuration of an s3 target is loaded here, from the SDK's
+// standard sources (AWS_* environment variables, shared files, instance
+// roles): internal/mirror reads nothing from the process.
+func (m *mirrorFlags) openTarget(ctx context.Context) (mirror.ObjectStore, error) {
 	if m.target == "" {
-		return func(context.Context) error { return nil }, nil
+		return nil, nil
 	}
-	auth := e.getenv(mirrorEnvAuthHeader)
-	target, err := mirror.OpenTarget(ctx, m.target, mirror.TargetOptions{PublicURL: m.publicURL, AuthHeader: auth})
+	opts := mirror.TargetOptions{PublicURL: m.publicURL, AuthHeader: m.authHeader}
+	if u, err := url.Parse(m.target); err == nil && u.Scheme == "s3" {
+		if opts.AWS, err = config.LoadDefaultConfig(ctx); err != nil {
+			return nil, fmt.Errorf("--mirror: aws config: %w", err)
+		}
+	}
+	target, err := mirror.OpenTarget(ctx, m.target, opts)
 	if err != nil {
 		return nil, fmt.Errorf("--mirror: %w", err)
+	}
+	return target, nil
+}
+
+// newMirror builds the worker that serve and `mirror run` run on target
+// (openTarget). Without a target it returns a run function that does
+// nothing, so that serve can start it unconditionally.
+func (m *mirrorFlags) newMirror(target mirror.ObjectStore, dataDir string, store *index.Store, pages mirror.Pages, log *slog.Logger) (func(context.Context) error, error) {
+	if target == nil {
+		return func(context.Context) error { return nil }, nil
 	}
 	w, err := mirror.New(mirror.Config{
 		DataDir:     dataDir,
@@ -97,7 +109,7 @@ func (m *mirrorFlags) newMirror(ctx context.Context, e env, dataDir string, stor
 	if err != nil {
 		return nil, err
 	}
-	authName, _, _ := strings.Cut(auth, ":")
+	authName, _, _ := strings.Cut(m.authHeader, ":")
 	log.Info("mirroring files", "mirror", redactTarget(m.target), "public_url", target.PublicURL(""),
 		"auth_header", authName, "attempts", m.attempts, "backoff", m.backoff, "backoff_max", m.backoffMax)
 	return w.Run, nil
@@ -112,72 +124,63 @@ func redactTarget(s string) string {
 	return u.Redacted()
 }
 
-func envDuration(e env, key string, def time.Duration) time.Duration {
-	if v := e.getenv(key); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
-}
-
-// mirrorCmd is what every mirror command starts from: its flags parsed and
-// a migrated database.
+// mirrorCmd is what every mirror command starts from: its flags parsed
+// and checked, then (open) the database.
 type mirrorCmd struct {
 	common
 	mirror mirrorFlags
 	store  *index.Store
-	log    *slog.Logger
 	args   []string // positional arguments after the flags
 	close  func()
 }
 
-// openMirrorCmd parses the shared flags, extra ones from extra, and opens
-// the database.
-func openMirrorCmd(ctx context.Context, e env, name, synopsis string, args []string, extra func(*flag.FlagSet)) (*mirrorCmd, error) {
+// parseMirrorCmd parses and checks the shared flags and extra ones from
+// extra; it does not touch the database.
+func parseMirrorCmd(e env, name, synopsis string, args []string, extra func(*flagSet)) (*mirrorCmd, error) {
 	mc := &mirrorCmd{}
 	fs := newFlags(e, name, synopsis, &mc.common)
-	mc.mirror.register(fs, e)
+	mc.mirror.register(fs)
 	if extra != nil {
 		extra(fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	mc.args = fs.Args()
-	var err error
-	if mc.log, err = mc.logger(e.stderr); err != nil {
-		return nil, err
-	}
-	if err := mc.mirror.check(); err != nil {
-		return nil, err
-	}
-	pool, err := mc.openDB(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	if err := migrate(ctx, pool, mc.log); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	mc.store, mc.close = index.NewStore(pool), pool.Close
 	return mc, nil
 }
 
-func cmdMirrorRun(ctx context.Context, e env, args []string) error {
-	mc, err := openMirrorCmd(ctx, e, "mirror run", "mirror run --mirror URL [flags]", args, nil)
+// open opens the database (openCurrent); close closes it.
+func (mc *mirrorCmd) open(ctx context.Context) error {
+	pool, err := mc.openCurrent(ctx)
 	if err != nil {
 		return err
 	}
-	defer mc.close()
+	mc.store, mc.close = index.NewStore(pool), pool.Close
+	return nil
+}
+
+func cmdMirrorRun(ctx context.Context, e env, args []string) error {
+	mc, err := parseMirrorCmd(e, "mirror run", "mirror run --mirror URL [flags]", args, nil)
+	if err != nil {
+		return err
+	}
 	if len(mc.args) > 0 {
 		return fmt.Errorf("mirror run: unexpected arguments %q", mc.args)
 	}
 	if mc.mirror.target == "" {
 		return errors.New("mirror run: --mirror (or CHEESESHOP_MIRROR) is required")
 	}
+	target, err := mc.mirror.openTarget(ctx)
+	if err != nil {
+		return err
+	}
+	if err := mc.open(ctx); err != nil {
+		return err
+	}
+	defer mc.close()
 	pages := staticgen.New(staticgen.Config{DataDir: mc.dataDir}, mc.store, mc.log)
-	run, err := mc.mirror.newMirror(ctx, e, mc.dataDir, mc.store, pages, mc.log)
+	run, err := mc.mirror.newMirror(target, mc.dataDir, mc.store, pages, mc.log)
 	if err != nil {
 		return err
 	}
@@ -186,14 +189,13 @@ func cmdMirrorRun(ctx context.Context, e env, args []string) error {
 
 func cmdMirrorStatus(ctx context.Context, e env, args []string) error {
 	var stateFlag string
-	mc, err := openMirrorCmd(ctx, e, "mirror status", "mirror status [--state failed,pending,mirrored] [flags]", args,
-		func(fs *flag.FlagSet) {
+	mc, err := parseMirrorCmd(e, "mirror status", "mirror status [--state failed,pending,mirrored] [flags]", args,
+		func(fs *flagSet) {
 			fs.StringVar(&stateFlag, "state", "", "list only files in these states, comma-separated: pending, mirrored, failed")
 		})
 	if err != nil {
 		return err
 	}
-	defer mc.close()
 	if len(mc.args) > 0 {
 		return fmt.Errorf("mirror status: unexpected arguments %q", mc.args)
 	}
@@ -207,6 +209,10 @@ func cmdMirrorStatus(ctx context.Context, e env, args []string) error {
 			states = append(states, st)
 		}
 	}
+	if err := mc.open(ctx); err != nil {
+		return err
+	}
+	defer mc.close()
 	list, err := mc.store.MirrorStatuses(ctx, states...)
 	if err != nil {
 		return err
@@ -240,14 +246,13 @@ func cmdMirrorStatus(ctx context.Context, e env, args []string) error {
 func cmdMirrorRetry(ctx context.Context, e env, args []string) error {
 	var all bool
 	file, args := splitName(args)
-	mc, err := openMirrorCmd(ctx, e, "mirror retry", "mirror retry FILE | --all-failed [flags]", args,
-		func(fs *flag.FlagSet) {
+	mc, err := parseMirrorCmd(e, "mirror retry", "mirror retry FILE | --all-failed [flags]", args,
+		func(fs *flagSet) {
 			fs.BoolVar(&all, "all-failed", false, "retry every failed file")
 		})
 	if err != nil {
 		return err
 	}
-	defer mc.close()
 	rest := mc.args
 	if file == "" && len(rest) == 1 {
 		file, rest = rest[0], nil
@@ -255,6 +260,10 @@ func cmdMirrorRetry(ctx context.Context, e env, args []string) error {
 	if len(rest) > 0 || (file == "") == !all {
 		return errors.New("mirror retry: give one FILE or --all-failed")
 	}
+	if err := mc.open(ctx); err != nil {
+		return err
+	}
+	defer mc.close()
 	if all {
 		n, err := mc.store.RetryFailedMirrors(ctx)
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -419,9 +418,4 @@ func resolve(base, href string) (string, error) {
 	}
 	u.Fragment = ""
 	return u.String(), nil
-}
-
-// isConnErr reports whether an upload got no answer at all.
-func isConnErr(r uploadResult) bool {
-	return r.err != nil && !errors.Is(r.err, context.DeadlineExceeded)
 }

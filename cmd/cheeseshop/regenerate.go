@@ -11,13 +11,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
-func init() {
-	register("regenerate", command{
-		summary: "rewrite the /simple pages of the named projects (or --all) and the root page; safe while servers run",
-		run:     cmdRegenerate,
-	})
-}
-
 func cmdRegenerate(ctx context.Context, e env, args []string) error {
 	var c common
 	var all bool
@@ -25,27 +18,26 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "regenerate", "regenerate [flags] (PROJECT... | --all)", &c)
 	fs.BoolVar(&all, "all", false, "rewrite the pages of every project")
 	fs.IntVar(&workers, "workers", repair.DefaultWorkers, "pages rewritten at once")
+	fs.check(func() error {
+		if workers < 1 {
+			return fmt.Errorf("--workers must be positive")
+		}
+		return nil
+	})
+	pos, err := fs.parseInterspersed(args)
+	if err != nil {
+		return err
+	}
 	var names []index.Normalized
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return err
+	for _, p := range pos {
+		if !index.ValidName(p) {
+			return fmt.Errorf("regenerate: %q is not a valid project name", p)
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		n := index.Normalize(fs.Arg(0))
-		if !index.ValidName(fs.Arg(0)) {
-			return fmt.Errorf("regenerate: %q is not a valid project name", fs.Arg(0))
-		}
-		names = append(names, n)
-		rest = fs.Args()[1:]
+		names = append(names, index.Normalize(p))
 	}
 	if all == (len(names) > 0) {
 		fs.Usage()
 		return fmt.Errorf("regenerate: name projects or give --all, not both or neither")
-	}
-	if workers < 1 {
-		return fmt.Errorf("--workers must be positive")
 	}
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)

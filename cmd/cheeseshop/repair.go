@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -24,24 +24,28 @@ type repairFlags struct {
 	grace, sweepDelay time.Duration
 }
 
-func (f *repairFlags) register(fs *flag.FlagSet, e env) {
-	fs.DurationVar(&f.grace, "orphan-grace", envDuration(e, "CHEESESHOP_ORPHAN_GRACE", repair.DefaultGrace),
+func (f *repairFlags) register(fs *flagSet) {
+	fs.DurationVar(&f.grace, "orphan-grace", fs.envDuration("CHEESESHOP_ORPHAN_GRACE", repair.DefaultGrace),
 		"how old a temp file, or a package file no database row refers to, must be before the background sweep removes it "+
 			"(temp files) or moves it into DATA/orphans (package files) (env CHEESESHOP_ORPHAN_GRACE)")
-	fs.DurationVar(&f.sweepDelay, "sweep-delay", envDuration(e, "CHEESESHOP_SWEEP_DELAY", repair.DefaultSweepDelay),
+	fs.DurationVar(&f.sweepDelay, "sweep-delay", fs.envDuration("CHEESESHOP_SWEEP_DELAY", repair.DefaultSweepDelay),
 		"how long after start the first background sweep of the data directory begins; later ones follow daily "+
 			"(env CHEESESHOP_SWEEP_DELAY)")
+	fs.check(func() error {
+		var errs []error
+		if f.grace <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", fs.origin("orphan-grace", "CHEESESHOP_ORPHAN_GRACE")))
+		}
+		if f.sweepDelay <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", fs.origin("sweep-delay", "CHEESESHOP_SWEEP_DELAY")))
+		}
+		return errors.Join(errs...)
+	})
 }
 
 // startup repairs the pages before the server listens and returns the
 // repairer whose Run keeps repairing in the background.
 func (f *repairFlags) startup(ctx context.Context, dataDir string, store *index.Store, pages *staticgen.Generator, log *slog.Logger) (*repair.Repairer, error) {
-	if f.grace <= 0 {
-		return nil, fmt.Errorf("--orphan-grace must be positive")
-	}
-	if f.sweepDelay <= 0 {
-		return nil, fmt.Errorf("--sweep-delay must be positive")
-	}
 	r, err := repair.New(repair.Config{
 		DataDir:    dataDir,
 		PageSerial: staticgen.PageSerial,

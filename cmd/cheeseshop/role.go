@@ -7,11 +7,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/manage"
 )
 
-func init() {
-	register("role add", command{summary: "give a user the owner or maintainer role on a project", run: cmdRoleAdd})
-	register("role remove", command{summary: "take a user's role on a project away", run: cmdRoleRemove})
-}
-
 func cmdRoleAdd(ctx context.Context, e env, args []string) error {
 	return runManage(ctx, e, args, manageCmd{name: "role add", synopsis: "role add PROJECT USER owner|maintainer [flags]", minArgs: 3, maxArgs: 3},
 		func(svc *manage.Service, pos []string) error {

@@ -18,10 +18,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
-func init() {
-	register("dev seed", command{summary: "fill the database and data directory with a synthetic index (for benchmarks)", run: cmdSeed})
-}
-
 // seedBatch is how many projects go into one COPY transaction.
 const seedBatch = 5000
 
@@ -37,25 +33,19 @@ func cmdSeed(ctx context.Context, e env, args []string) error {
 	fs.Uint64Var(&seedN, "seed", 1, "random seed: the same seed gives the same index")
 	fs.BoolVar(&writeFiles, "write-files", false, "also write every (small, synthetic) file to DATA/packages; without it only rows and pages are made")
 	fs.BoolVar(&big, "bench-projects", true, "also add bench-10, bench-1000 and bench-10000 with exactly that many files")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	dist, err := seed.ParseDist(distSpec)
 	if err != nil {
 		return err
 	}
-	log, err := c.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	pool, err := c.openDB(ctx, true)
+	log := c.log
+	pool, err := c.openCurrent(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrate(ctx, pool, log); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}

@@ -34,10 +34,6 @@ var (
 	_ upload.Pages    = (*staticgen.Generator)(nil)
 )
 
-func init() {
-	register("serve", command{summary: "run the index server (migrates the database first)", run: cmdServe})
-}
-
 // shutdownTimeout bounds graceful shutdown: in-flight uploads get this long.
 const shutdownTimeout = 30 * time.Second
 
@@ -56,30 +52,34 @@ type serveConfig struct {
 func cmdServe(ctx context.Context, e env, args []string) error {
 	var c serveConfig
 	fs := newFlags(e, "serve", "serve [flags]", &c.common)
-	fs.StringVar(&c.listen, "listen", envOr(e, "CHEESESHOP_LISTEN", "127.0.0.1:8080"), "address to listen on; port 0 picks a free port (env CHEESESHOP_LISTEN)")
-	fs.StringVar(&c.baseURL, "base-url", envOr(e, "CHEESESHOP_BASE_URL", ""), "public URL of the index when behind a proxy, e.g. https://pypi.example.com (env CHEESESHOP_BASE_URL); default http://<listen address>")
-	fs.StringVar(&c.readyFile, "ready-file", envOr(e, "CHEESESHOP_READY_FILE", ""), "write the server's URL to this file once it accepts connections (env CHEESESHOP_READY_FILE)")
-	fs.Int64Var(&c.maxFileSize, "max-file-size", envInt(e, "CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize), "largest accepted upload in bytes (env CHEESESHOP_MAX_FILE_SIZE)")
+	fs.StringVar(&c.listen, "listen", fs.envString("CHEESESHOP_LISTEN", "127.0.0.1:8080"), "address to listen on; port 0 picks a free port (env CHEESESHOP_LISTEN)")
+	fs.StringVar(&c.baseURL, "base-url", fs.envString("CHEESESHOP_BASE_URL", ""), "public URL of the index when behind a proxy, e.g. https://pypi.example.com (env CHEESESHOP_BASE_URL); default http://<listen address>")
+	fs.StringVar(&c.readyFile, "ready-file", fs.envString("CHEESESHOP_READY_FILE", ""), "write the server's URL to this file once it accepts connections (env CHEESESHOP_READY_FILE)")
+	fs.Int64Var(&c.maxFileSize, "max-file-size", fs.envInt("CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize), "largest accepted upload in bytes (env CHEESESHOP_MAX_FILE_SIZE)")
 	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
-	c.mirror.register(fs, e)
-	c.repair.register(fs, e)
-	fs.DurationVar(&c.rootRefresh, "root-refresh", envDuration(e, "CHEESESHOP_ROOT_REFRESH", 10*time.Second),
+	c.mirror.register(fs)
+	c.repair.register(fs)
+	fs.DurationVar(&c.rootRefresh, "root-refresh", fs.envDuration("CHEESESHOP_ROOT_REFRESH", 10*time.Second),
 		"after a project's pages change, rewrite the root page (its per-project serials) in the background within this long; 0 only when a project is added (env CHEESESHOP_ROOT_REFRESH)")
-	if err := fs.Parse(args); err != nil {
+	fs.check(func() error {
+		if c.maxFileSize <= 0 {
+			return fmt.Errorf("%s must be positive", fs.origin("max-file-size", "CHEESESHOP_MAX_FILE_SIZE"))
+		}
+		return nil
+	})
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
 	}
-	log, err := c.logger(e.stderr)
+	log := c.log
+	target, err := c.mirror.openTarget(ctx)
 	if err != nil {
 		return err
 	}
 	// Every line logged with a request's context carries its request_id.
 	log = slog.New(reqlog.NewHandler(log.Handler()))
-	if c.maxFileSize <= 0 {
-		return fmt.Errorf("--max-file-size must be positive")
-	}
 	pool, err := c.openDB(ctx, c.createDB)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	store := index.NewStore(pool)
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh, DeferSync: true}, store, log)
 	defer pages.Close()
-	runMirror, err := c.mirror.newMirror(ctx, e, c.dataDir, store, pages, log)
+	runMirror, err := c.mirror.newMirror(target, c.dataDir, store, pages, log)
 	if err != nil {
 		return err
 	}
@@ -170,8 +170,6 @@ func routes(log *slog.Logger, up *upload.Handler, files *static.Server, mounts .
 	r.Handle("/legacy/", up) // it refuses methods other than GET and POST itself
 	r.Post("/legacy", upload.RedirectNoSlash)
 	r.Handle("/simple", http.RedirectHandler("/simple/", http.StatusMovedPermanently))
-	r.Handle("/simple/*", files.SimpleHandler())
-	r.Handle("/packages/*", files.PackagesHandler())
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -207,14 +205,4 @@ func allowedMethods(r chi.Routes, path string) []string {
 		}
 	}
 	return allow
-}
-
-func envInt(e env, key string, def int64) int64 {
-	var n int64
-	if v := e.getenv(key); v != "" {
-		if _, err := fmt.Sscan(v, &n); err == nil {
-			return n
-		}
-	}
-	return def
 }

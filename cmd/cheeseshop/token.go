@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,38 +15,14 @@ import (
 // *index.Store keeps the API tokens the authenticator checks.
 var _ auth.Tokens = (*index.Store)(nil)
 
-func init() {
-	register("token create", command{summary: "create an API token for a user and print it (once) on stdout", run: cmdTokenCreate})
-	register("token list", command{summary: "list a user's API tokens (never the secrets)", run: cmdTokenList})
-	register("token revoke", command{summary: "revoke an API token by its id", run: cmdTokenRevoke})
-}
-
 // stringList is a repeatable string flag.
 type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-// parseInterspersed parses flags that may come before, between or after the
-// positional arguments ("yank demo 1.0 --reason x" and "yank --reason x demo
-// 1.0" alike) and returns the positional ones. The flag package stops at
-// the first positional argument, so it is called again after each.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 // needArgs checks the number of positional arguments against the synopsis.
-func needArgs(fs *flag.FlagSet, pos []string, min, max int) error {
+func needArgs(fs *flagSet, pos []string, min, max int) error {
 	if len(pos) < min || len(pos) > max {
 		fs.Usage()
 		return errUsage
@@ -60,7 +35,7 @@ func cmdTokenCreate(ctx context.Context, e env, args []string) error {
 	var projects stringList
 	fs := newFlags(e, "token create", "token create USER [--project NAME]... [flags]", &c)
 	fs.Var(&projects, "project", "limit the token to this project (repeatable); without it the token may upload wherever USER may")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := fs.parseInterspersed(args)
 	if err != nil {
 		return err
 	}
@@ -102,7 +77,7 @@ func scope(t index.Token) string {
 func cmdTokenList(ctx context.Context, e env, args []string) error {
 	var c common
 	fs := newFlags(e, "token list", "token list USER [flags]", &c)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := fs.parseInterspersed(args)
 	if err != nil {
 		return err
 	}
@@ -136,7 +111,7 @@ func when(t time.Time) string {
 func cmdTokenRevoke(ctx context.Context, e env, args []string) error {
 	var c common
 	fs := newFlags(e, "token revoke", "token revoke ID [flags]", &c)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := fs.parseInterspersed(args)
 	if err != nil {
 		return err
 	}

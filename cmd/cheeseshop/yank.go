@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 
@@ -17,13 +16,7 @@ var (
 	_ manage.Pages = (*staticgen.Generator)(nil)
 )
 
-func init() {
-	register("yank", command{summary: "yank a release (PEP 592): installers skip it unless pinned", run: cmdYank})
-	register("unyank", command{summary: "take a release's yank back", run: cmdUnyank})
-	register("delete", command{summary: "delete a release, or one file of it; its filenames can never be uploaded again", run: cmdDelete})
-}
-
-// openManage connects to the database and returns the service that makes
+// openManage opens the database (openCurrent) and returns the service that makes
 // a change and rewrites the project's pages in the data directory before
 // it returns, as serve would.
 func openManage(ctx context.Context, e env, c *common) (*manage.Service, func(), error) {
@@ -49,7 +42,7 @@ func openManage(ctx context.Context, e env, c *common) (*manage.Service, func(),
 type manageCmd struct {
 	name, synopsis   string
 	minArgs, maxArgs int
-	flags            func(fs *flag.FlagSet)
+	flags            func(fs *flagSet)
 }
 
 // runManage parses a manage command's arguments, opens the service and
@@ -61,7 +54,7 @@ func runManage(ctx context.Context, e env, args []string, mc manageCmd, fn func(
 	if mc.flags != nil {
 		mc.flags(fs)
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := fs.parseInterspersed(args)
 	if err != nil {
 		return err
 	}
@@ -79,7 +72,7 @@ func runManage(ctx context.Context, e env, args []string, mc manageCmd, fn func(
 func cmdYank(ctx context.Context, e env, args []string) error {
 	var reason string
 	mc := manageCmd{name: "yank", synopsis: "yank PROJECT VERSION [--reason TEXT] [flags]", minArgs: 2, maxArgs: 2,
-		flags: func(fs *flag.FlagSet) {
+		flags: func(fs *flagSet) {
 			fs.StringVar(&reason, "reason", "", "why the release is yanked; installers show it")
 		}}
 	return runManage(ctx, e, args, mc, func(svc *manage.Service, pos []string) error {

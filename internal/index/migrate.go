@@ -102,3 +102,35 @@ func migrationFiles(migrations fs.FS) ([]migrationFile, error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].version < files[j].version })
 	return files, nil
 }
+
+// SchemaVersion returns the highest migration version recorded in the
+// database, or 0 when none is (schema_migrations does not exist yet). It
+// only reads: commands other than serve and migrate compare it with
+// NeededVersion and refuse to run on another schema.
+func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (int, error) {
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, fmt.Errorf("schema version: %w", translate(err))
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int
+	if err := pool.QueryRow(ctx, `SELECT COALESCE(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("schema version: %w", translate(err))
+	}
+	return v, nil
+}
+
+// NeededVersion returns the highest version among migrations' files: the
+// schema version Migrate brings a database to.
+func NeededVersion(migrations fs.FS) (int, error) {
+	files, err := migrationFiles(migrations)
+	if err != nil {
+		return 0, err
+	}
+	if len(files) == 0 {
+		return 0, nil
+	}
+	return files[len(files)-1].version, nil
+}

@@ -19,7 +19,9 @@
 // else publishes (file.go). Each passes the conformance suite in mirrortest.
 //
 // The package must not upload, render pages, or read configuration from the
-// process: cmd passes a Config, the target URL and any credentials. It
-// imports index only; the page rebuild is a hook that cmd connects to
-// staticgen.
+// process: cmd passes a Config, the target URL and TargetOptions, which
+// carry the http(s) target's header and, for s3 targets, the aws.Config cmd
+// loads from the AWS SDK's standard sources (environment, shared files,
+// instance roles). It imports index only; the page rebuild is a hook that
+// cmd connects to staticgen.
 package mirror

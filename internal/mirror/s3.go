@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -28,11 +27,13 @@ type S3 struct {
 const cacheControl = "public, max-age=31536000, immutable"
 
 // NewS3 returns a target for s3://bucket/prefix?endpoint=URL&region=NAME.
-// Credentials come from the AWS SDK's standard chain unless
-// opts.S3Credentials is set. With an endpoint (anything not AWS) requests
-// use path-style addressing, which every S3-compatible store accepts, and
-// the region defaults to us-east-1. The public URL defaults to the bucket's
-// own URL: <endpoint>/<bucket>/<prefix>, or the AWS virtual-host URL.
+// Credentials, and the region unless the URL names one, come from opts.AWS,
+// which the caller loads (cmd, from the AWS SDK's standard sources); this
+// package never reads the process environment or the shared AWS files.
+// With an endpoint (anything not AWS) requests use path-style addressing,
+// which every S3-compatible store accepts, and the region defaults to
+// us-east-1. The public URL defaults to the bucket's own URL:
+// <endpoint>/<bucket>/<prefix>, or the AWS virtual-host URL.
 func NewS3(ctx context.Context, u *url.URL, opts TargetOptions) (*S3, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("mirror target %q: want s3://bucket/prefix", redact(u))
@@ -46,32 +47,25 @@ func NewS3(ctx context.Context, u *url.URL, opts TargetOptions) (*S3, error) {
 	endpoint, region := q.Get("endpoint"), q.Get("region")
 	t := &S3{bucket: u.Host, prefix: strings.Trim(u.Path, "/")}
 
-	loadOpts := []func(*config.LoadOptions) error{
-		// The worker verifies every object by reading it back through the
-		// public URL, and many S3-compatible stores reject the SDK's newer
-		// default request checksums: send them only where S3 requires them.
-		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
-		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
-	}
+	cfg := opts.AWS.Copy()
+	// The worker verifies every object by reading it back through the
+	// public URL, and many S3-compatible stores reject the SDK's newer
+	// default request checksums: send them only where S3 requires them.
+	cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	if region != "" {
-		loadOpts = append(loadOpts, config.WithRegion(region))
-	} else if endpoint != "" {
-		loadOpts = append(loadOpts, config.WithDefaultRegion("us-east-1"))
-	}
-	if opts.S3Credentials != nil {
-		loadOpts = append(loadOpts, config.WithCredentialsProvider(opts.S3Credentials))
+		cfg.Region = region
+	} else if endpoint != "" && cfg.Region == "" {
+		cfg.Region = "us-east-1"
 	}
 	if opts.HTTPClient != nil {
-		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("mirror target %q: aws config: %w", redact(u), err)
+		cfg.HTTPClient = opts.HTTPClient
 	}
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("mirror target %q: no region: add ?region=… or set AWS_REGION", redact(u))
 	}
 	var ep *url.URL
+	var err error
 	if endpoint != "" {
 		if ep, err = parseBase(endpoint, "mirror target endpoint"); err != nil {
 			return nil, err

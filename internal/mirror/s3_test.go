@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -30,9 +31,7 @@ func newS3Target(t *testing.T, prefix string) *mirror.S3 {
 		t.Fatal(err)
 	}
 	s, err := mirror.NewS3(context.Background(), u, mirror.TargetOptions{
-		// Never the process's credential chain in tests: no environment,
-		// no instance metadata look-ups.
-		S3Credentials: credentials.NewStaticCredentialsProvider("test-key", "test-secret", ""),
+		AWS: aws.Config{Credentials: credentials.NewStaticCredentialsProvider("test-key", "test-secret", "")},
 	})
 	if err != nil {
 		t.Fatal(err)

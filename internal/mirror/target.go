@@ -40,9 +40,12 @@ type TargetOptions struct {
 	AuthHeader string
 	// HTTPClient makes the target's requests; nil means a default client.
 	HTTPClient *http.Client
-	// S3Credentials overrides the AWS SDK's standard credential chain
-	// (environment, shared files, SSO, instance roles) for s3 targets.
-	S3Credentials aws.CredentialsProvider
+	// AWS is the AWS SDK configuration of s3 targets: credentials, region,
+	// retries. The caller loads it (cmd, with the SDK's standard chain:
+	// environment, shared files, SSO, instance roles); this package never
+	// reads the process for it. The zero Config has no region and makes
+	// unsigned requests. A region or endpoint in the target URL wins.
+	AWS aws.Config
 }
 
 // OpenTarget returns the ObjectStore for a --mirror URL:
