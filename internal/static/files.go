@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"path/filepath"
 	"strings"
 )
 
@@ -42,7 +41,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f, fi, ok := s.openRegular(w, r, filepath.Join(s.packagesDir, filepath.FromSlash(rel)))
+	f, fi, ok := s.openRegular(w, r, s.dir.Package(rel))
 	if !ok {
 		return
 	}

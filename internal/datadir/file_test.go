@@ -1,4 +1,4 @@
-package fsutil
+package datadir
 
 import (
 	"errors"
@@ -11,18 +11,27 @@ import (
 )
 
 // Not parallel: the umask is the whole process's.
-func TestReplaceFile(t *testing.T) {
-	old := syscall.Umask(0o077) // ReplaceFile's perm must win over a strict umask
+func TestReplace(t *testing.T) {
+	old := syscall.Umask(0o077) // Replace's perm must win over a strict umask
 	defer syscall.Umask(old)
 	dir := t.TempDir()
 	p := filepath.Join(dir, "page.html")
-	for _, body := range []string{"first", "second, longer than the first"} {
-		if err := ReplaceFile(p, []byte(body), 0o644); err != nil {
+	for i, body := range []string{"first", "second, longer than the first", "third"} {
+		var err error
+		switch i {
+		case 0:
+			err = Replace(p, []byte(body), 0o644, false)
+		case 1:
+			err = Replace(p, []byte(body), 0o644, true)
+		case 2:
+			err = WriteFile(p, []byte(body), 0o644)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(p)
 		if err != nil || string(b) != body {
-			t.Fatalf("after ReplaceFile(%q): %q, %v", body, b, err)
+			t.Fatalf("after replacing with %q: %q, %v", body, b, err)
 		}
 		fi, _ := os.Stat(p)
 		if fi.Mode().Perm() != 0o644 {
@@ -40,15 +49,15 @@ func TestReplaceFile(t *testing.T) {
 		t.Errorf("left behind: %v", entries)
 	}
 	// A directory that does not exist: an error, and nothing written.
-	if err := ReplaceFile(filepath.Join(dir, "missing", "x"), []byte("x"), 0o644); err == nil {
-		t.Error("ReplaceFile into a missing directory succeeded")
+	if err := Replace(filepath.Join(dir, "missing", "x"), []byte("x"), 0o644, false); err == nil {
+		t.Error("Replace into a missing directory succeeded")
 	}
 	// A temp file that cannot be renamed (the target is a non-empty
 	// directory): the old content stays and no dot-file is left.
 	sub := filepath.Join(dir, "sub")
 	os.MkdirAll(filepath.Join(sub, "inner"), 0o755)
-	if err := ReplaceFile(sub, []byte("x"), 0o644); err == nil {
-		t.Error("ReplaceFile over a non-empty directory succeeded")
+	if err := WriteFile(sub, []byte("x"), 0o644); err == nil {
+		t.Error("WriteFile over a non-empty directory succeeded")
 	}
 	entries, _ = os.ReadDir(dir)
 	for _, e := range entries {
