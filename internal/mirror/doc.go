@@ -20,6 +20,6 @@
 //
 // The package must not upload, render pages, or read configuration from the
 // process: cmd passes a Config, the target URL and any credentials. It
-// imports index only; the page rebuild is a hook that cmd connects to
-// staticgen.
+// imports index and datadir (where the local files are) only; the page
+// rebuild is a hook that cmd connects to staticgen.
 package mirror

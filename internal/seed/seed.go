@@ -4,7 +4,8 @@
 // upload times spread over years. It builds index.ProjectState values; the
 // caller loads them with index.Store.BulkInsert and renders their pages.
 //
-// It imports index only, and it is deterministic for a given seed.
+// It imports index and datadir (for the files' content-addressed paths)
+// only, and it is deterministic for a given seed.
 package seed
 
 import (

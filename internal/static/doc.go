@@ -8,7 +8,8 @@
 // permission, anything else, as net/http does).
 //
 // It must not write to the data directory, render pages or touch the
-// database; pages are produced by staticgen and replaced atomically by rename,
-// which is what makes the stat-validated page cache here correct. It imports
-// only index (for PEP 503 name normalisation) and the standard library.
+// database; pages are produced by staticgen and replaced atomically by rename
+// (datadir), which is what makes the stat-validated page cache here correct.
+// It imports index (for PEP 503 name normalisation), datadir (where pages and
+// files are, a page's serial, file identity), cors and the standard library.
 package static
