@@ -78,16 +78,33 @@ func SerialDigits(p Page, window []byte) []byte {
 }
 
 func htmlSerialDigits(tail []byte) []byte {
-	tail = bytes.TrimRight(tail, " \t\r\n")
-	rest, ok := bytes.CutSuffix(tail, []byte(htmlSerialClose))
+	rest, ok := bytes.CutSuffix(trimSpace(tail), []byte(htmlSerialClose))
 	if !ok {
 		return nil
+	}
+	// The comment opens at most 19 digits before its end: look no further.
+	if n := len(htmlSerialOpen) + len(maxSerial); len(rest) > n {
+		rest = rest[len(rest)-n:]
 	}
 	i := bytes.LastIndex(rest, []byte(htmlSerialOpen))
 	if i < 0 {
 		return nil
 	}
 	return validDigits(rest[i+len(htmlSerialOpen):])
+}
+
+// trimSpace cuts trailing ASCII white space (what bytes.TrimRight with
+// " \t\r\n" does, without building its set on every call).
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 {
+		switch b[len(b)-1] {
+		case ' ', '\t', '\r', '\n':
+			b = b[:len(b)-1]
+		default:
+			return b
+		}
+	}
+	return b
 }
 
 func jsonSerialDigits(head []byte) []byte {
@@ -129,7 +146,7 @@ func validDigits(b []byte) []byte {
 
 // complete reports whether a whole JSON page ends as one does.
 func complete(tail []byte) bool {
-	tail = bytes.TrimRight(tail, " \t\r\n")
+	tail = trimSpace(tail)
 	return len(tail) > 0 && tail[len(tail)-1] == '}'
 }
 
