@@ -30,16 +30,9 @@ func cmdCheck(ctx context.Context, e env, args []string) error {
 	}
 	defer done()
 	rep, err := repair.Check(ctx, repair.CheckConfig{
-		DataDir: c.dataDir,
-		Render: repair.Render{
-			ProjectHTML: staticgen.RenderProjectHTML, ProjectJSON: staticgen.RenderProjectJSON,
-			RootHTML: staticgen.RenderRootHTML, RootJSON: staticgen.RenderRootJSON,
-		},
-		PageSerial: staticgen.PageSerial,
-		HTMLName:   staticgen.HTMLName,
-		JSONName:   staticgen.JSONName,
+		DataDir:    c.dataDir,
 		SkipHashes: skipHashes,
-	}, store, func(p repair.Problem) { fmt.Fprintln(e.stdout, p) })
+	}, store, staticgen.Renderer{}, func(p repair.Problem) { fmt.Fprintln(e.stdout, p) })
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

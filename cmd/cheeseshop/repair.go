@@ -16,6 +16,7 @@ var (
 	_ repair.Store      = (*index.Store)(nil)
 	_ repair.CheckStore = (*index.Store)(nil)
 	_ repair.Pages      = (*staticgen.Generator)(nil)
+	_ repair.Renderer   = staticgen.Renderer{}
 )
 
 // repairFlags are serve's flags for start-up repair and the background
@@ -48,10 +49,6 @@ func (f *repairFlags) register(fs *flagSet) {
 func (f *repairFlags) startup(ctx context.Context, dataDir string, store *index.Store, pages *staticgen.Generator, log *slog.Logger) (*repair.Repairer, error) {
 	r, err := repair.New(repair.Config{
 		DataDir:    dataDir,
-		PageSerial: staticgen.PageSerial,
-		SyncPages:  staticgen.SyncPages,
-		HTMLName:   staticgen.HTMLName,
-		JSONName:   staticgen.JSONName,
 		Grace:      f.grace,
 		SweepDelay: f.sweepDelay,
 	}, store, pages, log)

@@ -9,10 +9,10 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/seed"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
@@ -105,15 +105,17 @@ func writeSeeded(ctx context.Context, dataDir string, pages *staticgen.Generator
 		g.Go(func() error {
 			if files {
 				for _, f := range st.Files {
-					dst := filepath.Join(dataDir, "packages", filepath.FromSlash(f.Path))
+					dst := datadir.New(dataDir).Package(f.Path)
 					if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 						return err
 					}
-					if err := renameio.WriteFile(dst, seed.Content(f.Filename), 0o644); err != nil {
+					// The file is fsynced before its rename; its directory
+					// is not: seeding is a development tool.
+					if err := datadir.Replace(dst, seed.Content(f.Filename), 0o644, true); err != nil {
 						return err
 					}
 					if f.MetadataSHA256 != "" {
-						if err := renameio.WriteFile(dst+".metadata", seed.Metadata(f.Filename), 0o644); err != nil {
+						if err := datadir.Replace(dst+datadir.MetadataSuffix, seed.Metadata(f.Filename), 0o644, true); err != nil {
 							return err
 						}
 					}

@@ -243,13 +243,6 @@ func createRelease(ctx context.Context, tx querier, p Project, v Version, md Met
 	return id, nil
 }
 
-// PackagePath returns the content-addressed location of a file relative to the
-// data directory's packages/ folder: PyPI's layout, blake2b-256 split 2/2/60,
-// with the validated filename as the only client-supplied component.
-func PackagePath(blake2hex, filename string) string {
-	return blake2hex[0:2] + "/" + blake2hex[2:4] + "/" + blake2hex[4:] + "/" + filename
-}
-
 // ProjectRole returns the project with the normalised name and the user's
 // role on it ("owner" or "maintainer", "" for none), in one query; an error
 // wrapping ErrNotFound when there is no such project.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 )
@@ -57,7 +58,7 @@ func (fx *manageFixture) upload(t *testing.T, user int64, project, version, file
 	return fx.store.AddFile(context.Background(), index.NewFile{
 		Project: project, Version: mustVersion(t, version), Uploader: user,
 		File: index.File{Filename: filename, Type: typ, PythonVersion: pyv, Size: 3,
-			SHA256: h, MD5: h[:32], Blake2b256: h, Path: index.PackagePath(h, filename)},
+			SHA256: h, MD5: h[:32], Blake2b256: h, Path: datadir.PackagePath(h, filename)},
 	})
 }
 

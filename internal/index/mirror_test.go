@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 )
@@ -43,7 +44,7 @@ func (fx *mirrorFixture) add(t *testing.T, project string, n int) string {
 		Version:  v,
 		Uploader: fx.user,
 		File: index.File{Filename: name, Type: index.Sdist, PythonVersion: "source", Size: 3,
-			SHA256: h, MD5: h[:32], Blake2b256: h, Path: index.PackagePath(h, name)},
+			SHA256: h, MD5: h[:32], Blake2b256: h, Path: datadir.PackagePath(h, name)},
 	})
 	if err != nil {
 		t.Fatal(err)

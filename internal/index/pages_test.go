@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -294,7 +295,7 @@ func TestAddFileBeforeCommitRollsBack(t *testing.T) {
 	h := fmt.Sprintf("%064x", 77)
 	nf := index.NewFile{Project: "rolled-back", Version: v, Uploader: fx.user,
 		File: index.File{Filename: "rolled_back-1.0.tar.gz", Type: index.Sdist, PythonVersion: "source", Size: 3,
-			SHA256: h, MD5: h[:32], Blake2b256: h, Path: index.PackagePath(h, "rolled_back-1.0.tar.gz")}}
+			SHA256: h, MD5: h[:32], Blake2b256: h, Path: datadir.PackagePath(h, "rolled_back-1.0.tar.gz")}}
 	calls := 0
 	nf.BeforeCommit = func() error { calls++; return fmt.Errorf("injected: the file did not reach the disk") }
 	for range 20 {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 	"github.com/cheeseshop/cheeseshop/internal/manage"
@@ -56,7 +57,7 @@ func newFixture(t *testing.T) *fixture {
 			typ, pyv = index.Wheel, "py3"
 		}
 		file := index.File{Filename: f.name, Type: typ, PythonVersion: pyv, Size: 3, SHA256: h, MD5: h[:32], Blake2b256: h,
-			Path: index.PackagePath(h, f.name)}
+			Path: datadir.PackagePath(h, f.name)}
 		if _, err := fx.store.AddFile(ctx, index.NewFile{Project: "demo", Version: v, Uploader: ids["alice"], File: file}); err != nil {
 			t.Fatal(err)
 		}

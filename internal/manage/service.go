@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -135,8 +136,8 @@ func (s *Service) removeFiles(files []index.FileRef) error {
 			errs = append(errs, fmt.Errorf("remove %s: stored path %q is not inside packages/", f.Filename, f.Path))
 			continue
 		}
-		p := filepath.Join(s.cfg.DataDir, "packages", filepath.FromSlash(f.Path))
-		for _, name := range []string{p, p + ".metadata"} {
+		p := datadir.New(s.cfg.DataDir).Package(f.Path)
+		for _, name := range []string{p, p + datadir.MetadataSuffix} {
 			if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("remove %s: %w", f.Filename, err))
 			}

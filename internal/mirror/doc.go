@@ -22,6 +22,6 @@
 // process: cmd passes a Config, the target URL and TargetOptions, which
 // carry the http(s) target's header and, for s3 targets, the aws.Config cmd
 // loads from the AWS SDK's standard sources (environment, shared files,
-// instance roles). It imports index only; the page rebuild is a hook that
-// cmd connects to staticgen.
+// instance roles). It imports index and datadir (where the local files are)
+// only; the page rebuild is a hook that cmd connects to staticgen.
 package mirror

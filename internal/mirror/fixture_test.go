@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 	"github.com/cheeseshop/cheeseshop/internal/mirror"
@@ -69,7 +70,7 @@ func (fx *fixture) add(project, version, filename string) testFile {
 		Filename: filename, Type: index.Sdist, PythonVersion: "source", Size: int64(len(content)),
 		SHA256: hex.EncodeToString(sha[:]), MD5: hex.EncodeToString(m[:]), Blake2b256: hex.EncodeToString(b2[:]),
 	}
-	f.Path = index.PackagePath(f.Blake2b256, filename)
+	f.Path = datadir.PackagePath(f.Blake2b256, filename)
 	local := filepath.Join(fx.dataDir, "packages", filepath.FromSlash(f.Path))
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 		t.Fatal(err)

@@ -13,10 +13,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -81,13 +81,13 @@ func (c *Config) setDefaults() {
 // Worker pushes pending files to an ObjectStore. Run it in one goroutine;
 // any number of workers, in any number of processes, may share a database.
 type Worker struct {
-	cfg      Config
-	packages string
-	lease    time.Duration
-	store    Store
-	target   ObjectStore
-	pages    Pages
-	log      *slog.Logger
+	cfg    Config
+	dir    datadir.Dir
+	lease  time.Duration
+	store  Store
+	target ObjectStore
+	pages  Pages
+	log    *slog.Logger
 }
 
 // New returns a worker. The target must have a public URL: without one no
@@ -115,8 +115,8 @@ func New(cfg Config, store Store, target ObjectStore, pages Pages, logger *slog.
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Worker{
-		cfg:      cfg,
-		packages: filepath.Join(cfg.DataDir, "packages"),
+		cfg: cfg,
+		dir: datadir.New(cfg.DataDir),
 		// A claim must outlive the push and the recording after it, or a
 		// second worker would take the file over while the first still
 		// works on it; the minute covers clock drift and slow commits.
@@ -310,7 +310,7 @@ func (w *Worker) process(ctx context.Context, job index.MirrorJob) {
 func (w *Worker) push(ctx context.Context, f index.File) (string, error) {
 	fileURL := w.target.PublicURL(f.Path)
 	if f.MetadataSHA256 != "" {
-		meta := f.Path + ".metadata"
+		meta := f.Path + datadir.MetadataSuffix
 		if got := w.target.PublicURL(meta); got != fileURL+".metadata" {
 			return "", fmt.Errorf("the target serves %s at %s, not at %s.metadata", meta, got, fileURL)
 		}
@@ -330,7 +330,7 @@ func (w *Worker) pushOne(ctx context.Context, path string, size int64, sha strin
 	if err := checkPath(path); err != nil {
 		return err
 	}
-	fh, err := os.Open(filepath.Join(w.packages, filepath.FromSlash(path)))
+	fh, err := os.Open(w.dir.Package(path))
 	if err != nil {
 		return fmt.Errorf("local copy: %w", err)
 	}

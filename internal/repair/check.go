@@ -12,14 +12,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -31,20 +30,16 @@ type CheckStore interface {
 	LockedRoot(ctx context.Context, fn func(index.RootState) error) error
 }
 
-// Render renders pages exactly as the page writer does; cmd fills it with
-// staticgen's Render functions.
-type Render struct {
-	ProjectHTML, ProjectJSON func(*bytes.Buffer, index.ProjectState)
-	RootHTML, RootJSON       func(*bytes.Buffer, index.RootState)
+// Renderer renders pages exactly as the page writer does;
+// staticgen.Renderer implements it.
+type Renderer interface {
+	Project(buf *bytes.Buffer, p datadir.Page, st index.ProjectState)
+	Root(buf *bytes.Buffer, p datadir.Page, st index.RootState)
 }
 
 // CheckConfig configures Check. Zero values mean the defaults.
 type CheckConfig struct {
 	DataDir string // required
-	Render  Render // required
-	// PageSerial reads the serial a page records (staticgen's); required.
-	PageSerial         func([]byte) (int64, bool)
-	HTMLName, JSONName string // default "index.html", "index.v1_json"
 	// SkipHashes checks file sizes only, not their sha256 (which reads
 	// every byte of every file).
 	SkipHashes bool
@@ -85,12 +80,10 @@ type CheckReport struct {
 //
 // It is safe while servers run: pages are compared under the project's
 // lock, and a page found behind is looked at again after Settle.
-func Check(ctx context.Context, cfg CheckConfig, store CheckStore, report func(Problem)) (CheckReport, error) {
-	cfg.HTMLName = cmp.Or(cfg.HTMLName, "index.html")
-	cfg.JSONName = cmp.Or(cfg.JSONName, "index.v1_json")
+func Check(ctx context.Context, cfg CheckConfig, store CheckStore, render Renderer, report func(Problem)) (CheckReport, error) {
 	cfg.Workers = cmp.Or(cfg.Workers, 4)
 	cfg.Settle = cmp.Or(cfg.Settle, 2*time.Second)
-	c := &checker{cfg: cfg, store: store, report: report}
+	c := &checker{cfg: cfg, dir: datadir.New(cfg.DataDir), store: store, render: render, report: report}
 	if err := c.files(ctx); err != nil {
 		return c.rep, err
 	}
@@ -105,7 +98,9 @@ func Check(ctx context.Context, cfg CheckConfig, store CheckStore, report func(P
 
 type checker struct {
 	cfg    CheckConfig
+	dir    datadir.Dir
 	store  CheckStore
+	render Renderer
 	mu     sync.Mutex
 	rep    CheckReport
 	report func(Problem)
@@ -148,8 +143,8 @@ func (c *checker) files(ctx context.Context) error {
 
 // file checks one row's file and metadata sidecar.
 func (c *checker) file(f index.File) {
-	rel := filepath.Join("packages", filepath.FromSlash(f.Path))
-	path := filepath.Join(c.cfg.DataDir, rel)
+	rel := datadir.PackageRel(f.Path)
+	path := c.dir.Package(f.Path)
 	size, sum, err := c.digest(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -164,21 +159,21 @@ func (c *checker) file(f index.File) {
 	if f.MetadataSHA256 == "" {
 		return
 	}
-	b, err := os.ReadFile(path + ".metadata")
+	b, err := os.ReadFile(path + datadir.MetadataSuffix)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		c.problem(rel+".metadata", "missing: the database records PEP 658 metadata for %s", f.Filename)
+		c.problem(rel+datadir.MetadataSuffix, "missing: the database records PEP 658 metadata for %s", f.Filename)
 	case err != nil:
-		c.problem(rel+".metadata", "unreadable: %v", err)
+		c.problem(rel+datadir.MetadataSuffix, "unreadable: %v", err)
 	default:
 		if s := sha256.Sum256(b); hex.EncodeToString(s[:]) != f.MetadataSHA256 {
-			c.problem(rel+".metadata", "sha256 %x, the database records %s", s, f.MetadataSHA256)
+			c.problem(rel+datadir.MetadataSuffix, "sha256 %x, the database records %s", s, f.MetadataSHA256)
 		}
 	}
 }
 
 func (c *checker) digest(path string) (int64, string, error) {
-	fh, err := fsutil.Open(path)
+	fh, err := datadir.Open(path)
 	if err != nil {
 		return 0, "", err
 	}
@@ -252,7 +247,7 @@ func (c *checker) pages(ctx context.Context) error {
 				return err
 			}
 			if again != "" {
-				c.problem(filepath.Join("simple", string(d.name)), "%s", again)
+				c.problem(datadir.SimpleRel(string(d.name)), "%s", again)
 			}
 		}
 	}
@@ -264,22 +259,18 @@ func (c *checker) pages(ctx context.Context) error {
 func (c *checker) comparePages(ctx context.Context, name index.Normalized) (string, error) {
 	var detail string
 	err := c.store.InspectProject(ctx, name, func(st index.ProjectState) error {
-		dir := filepath.Join(c.cfg.DataDir, "simple", string(name))
 		var msgs []string
-		for _, p := range []struct {
-			file   string
-			render func(*bytes.Buffer, index.ProjectState)
-		}{{c.cfg.HTMLName, c.cfg.Render.ProjectHTML}, {c.cfg.JSONName, c.cfg.Render.ProjectJSON}} {
+		for _, p := range [...]datadir.Page{datadir.HTML, datadir.JSON} {
 			var want bytes.Buffer
-			p.render(&want, st)
-			got, err := os.ReadFile(filepath.Join(dir, p.file))
+			c.render.Project(&want, p, st)
+			got, err := os.ReadFile(c.dir.ProjectPage(name, p))
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
-				msgs = append(msgs, p.file+" is missing")
+				msgs = append(msgs, p.Name()+" is missing")
 			case err != nil:
-				msgs = append(msgs, fmt.Sprintf("%s is unreadable: %v", p.file, err))
+				msgs = append(msgs, fmt.Sprintf("%s is unreadable: %v", p.Name(), err))
 			case !bytes.Equal(got, want.Bytes()):
-				msgs = append(msgs, fmt.Sprintf("%s differs from the database's rendering at serial %d", p.file, st.Project.LastSerial))
+				msgs = append(msgs, fmt.Sprintf("%s differs from the database's rendering at serial %d", p.Name(), st.Project.LastSerial))
 			}
 		}
 		detail = strings.Join(msgs, "; ")
@@ -294,7 +285,7 @@ func (c *checker) comparePages(ctx context.Context, name index.Normalized) (stri
 // strayPageDirs reports page directories of projects the database does not
 // have. names is in byte order, as os.ReadDir lists.
 func (c *checker) strayPageDirs(names []index.Normalized) error {
-	entries, err := os.ReadDir(filepath.Join(c.cfg.DataDir, "simple"))
+	entries, err := os.ReadDir(c.dir.Simple())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -303,7 +294,7 @@ func (c *checker) strayPageDirs(names []index.Normalized) error {
 			continue
 		}
 		if _, found := slices.BinarySearch(names, index.Normalized(e.Name())); !found {
-			c.problem(filepath.Join("simple", e.Name()), "page directory of a project the database does not have")
+			c.problem(datadir.SimpleRel(e.Name()), "page directory of a project the database does not have")
 		}
 	}
 	return nil
@@ -324,29 +315,29 @@ type rootJSON struct {
 // serials from the pages themselves (see Check).
 func (c *checker) root(ctx context.Context) error {
 	return c.store.LockedRoot(ctx, func(st index.RootState) error {
-		simple := filepath.Join(c.cfg.DataDir, "simple")
-		html, err := os.ReadFile(filepath.Join(simple, c.cfg.HTMLName))
+		htmlRel, jsonRel := datadir.SimpleRel(datadir.HTMLName), datadir.SimpleRel(datadir.JSONName)
+		html, err := os.ReadFile(c.dir.RootPage(datadir.HTML))
 		if err != nil {
-			c.problem(filepath.Join("simple", c.cfg.HTMLName), "unreadable: %v", err)
-		} else if serial, ok := c.cfg.PageSerial(html); !ok {
-			c.problem(filepath.Join("simple", c.cfg.HTMLName), "records no serial")
+			c.problem(htmlRel, "unreadable: %v", err)
+		} else if serial, ok := datadir.ParseSerial(datadir.HTML, html); !ok {
+			c.problem(htmlRel, "records no serial")
 		} else {
 			hs := st
 			hs.Serial = serial
 			var want bytes.Buffer
-			c.cfg.Render.RootHTML(&want, hs)
+			c.render.Root(&want, datadir.HTML, hs)
 			if !bytes.Equal(html, want.Bytes()) {
-				c.problem(filepath.Join("simple", c.cfg.HTMLName), "does not list the database's %d projects", len(st.Projects))
+				c.problem(htmlRel, "does not list the database's %d projects", len(st.Projects))
 			}
 		}
-		js, err := os.ReadFile(filepath.Join(simple, c.cfg.JSONName))
+		js, err := os.ReadFile(c.dir.RootPage(datadir.JSON))
 		if err != nil {
-			c.problem(filepath.Join("simple", c.cfg.JSONName), "unreadable: %v", err)
+			c.problem(jsonRel, "unreadable: %v", err)
 			return nil
 		}
 		var page rootJSON
 		if err := json.Unmarshal(js, &page); err != nil {
-			c.problem(filepath.Join("simple", c.cfg.JSONName), "not a PEP 691 page: %v", err)
+			c.problem(jsonRel, "not a PEP 691 page: %v", err)
 			return nil
 		}
 		serials := make(map[string]int64, len(page.Projects))
@@ -358,15 +349,15 @@ func (c *checker) root(ctx context.Context) error {
 			p := &js2.Projects[i]
 			if s, ok := serials[p.Name]; ok {
 				if s > p.LastSerial {
-					c.problem(filepath.Join("simple", c.cfg.JSONName), "lists %s at serial %d, ahead of the database's %d", p.Name, s, p.LastSerial)
+					c.problem(jsonRel, "lists %s at serial %d, ahead of the database's %d", p.Name, s, p.LastSerial)
 				}
 				p.LastSerial = s
 			}
 		}
 		var want bytes.Buffer
-		c.cfg.Render.RootJSON(&want, js2)
+		c.render.Root(&want, datadir.JSON, js2)
 		if !bytes.Equal(js, want.Bytes()) {
-			c.problem(filepath.Join("simple", c.cfg.JSONName), "does not list the database's %d projects", len(st.Projects))
+			c.problem(jsonRel, "does not list the database's %d projects", len(st.Projects))
 		}
 		return nil
 	})

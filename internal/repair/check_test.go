@@ -15,15 +15,10 @@ func (fx *fixture) check(skipHashes bool) (repair.CheckReport, []string) {
 	fx.t.Helper()
 	var problems []string
 	rep, err := repair.Check(fx.ctx, repair.CheckConfig{
-		DataDir: fx.data,
-		Render: repair.Render{
-			ProjectHTML: staticgen.RenderProjectHTML, ProjectJSON: staticgen.RenderProjectJSON,
-			RootHTML: staticgen.RenderRootHTML, RootJSON: staticgen.RenderRootJSON,
-		},
-		PageSerial: staticgen.PageSerial,
+		DataDir:    fx.data,
 		SkipHashes: skipHashes,
 		Settle:     1, // no server runs: nothing to wait for
-	}, fx.store, func(p repair.Problem) { problems = append(problems, p.String()) })
+	}, fx.store, staticgen.Renderer{}, func(p repair.Problem) { problems = append(problems, p.String()) })
 	if err != nil {
 		fx.t.Fatal(err)
 	}

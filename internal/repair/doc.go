@@ -30,6 +30,8 @@
 // still the same inode it was when judged, so an upload placing that very
 // file cannot lose it.
 //
-// repair imports only internal/index. It declares the store methods and the
-// page hook it calls; cmd connects them to index.Store and staticgen.
+// repair imports internal/index and internal/datadir (the layout, a page's
+// serial, durable syncs, file identity). It declares the store methods, the
+// page hook and the page renderer (for Check) it calls; cmd connects them to
+// index.Store and staticgen.
 package repair

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 	"github.com/cheeseshop/cheeseshop/internal/repair"
@@ -56,7 +57,6 @@ func newFixture(t *testing.T) *fixture {
 func (fx *fixture) repairer(cfg repair.Config) *repair.Repairer {
 	fx.t.Helper()
 	cfg.DataDir = fx.data
-	cfg.PageSerial = staticgen.PageSerial
 	cfg.Now = func() time.Time { return fx.now }
 	r, err := repair.New(cfg, fx.store, fx.pages, testLogger(fx.t))
 	if err != nil {
@@ -91,7 +91,7 @@ func (fx *fixture) addFile(project, version, body string, metadata bool) index.F
 	} else {
 		f.Filename = fmt.Sprintf("%s-%s.tar.gz", project, version)
 	}
-	f.Path = index.PackagePath(f.Blake2b256, f.Filename)
+	f.Path = datadir.PackagePath(f.Blake2b256, f.Filename)
 	dst := fx.packagePath(f.Path)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		fx.t.Fatal(err)
@@ -124,7 +124,7 @@ func (fx *fixture) wantPages(name string) {
 	fx.t.Helper()
 	err := fx.store.InspectProject(fx.ctx, index.Normalized(name), func(st index.ProjectState) error {
 		for file, render := range map[string]func(*bytes.Buffer, index.ProjectState){
-			staticgen.HTMLName: staticgen.RenderProjectHTML, staticgen.JSONName: staticgen.RenderProjectJSON,
+			datadir.HTMLName: staticgen.RenderProjectHTML, datadir.JSONName: staticgen.RenderProjectJSON,
 		} {
 			var want bytes.Buffer
 			render(&want, st)

@@ -5,15 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -66,21 +64,10 @@ type Pages interface {
 // Config configures a Repairer. Zero values mean the defaults.
 type Config struct {
 	// DataDir is the data directory (packages/, simple/, tmp/); required.
-	DataDir string
-	// PageSerial reads the serial a rendered page records (staticgen's
-	// PageSerial); required.
-	PageSerial func([]byte) (int64, bool)
-	// SyncPages makes the pages in a project's page directory durable
-	// (staticgen's SyncPages). A page found current is synced with it before
-	// its serial is recorded, because a server writing pages with deferred
-	// syncs may not have synced it yet. Nil trusts pages as they are read.
-	SyncPages func(dir string) error
-	// HTMLName and JSONName are the file names of a page's two
-	// representations; default staticgen's "index.html" and "index.v1_json".
-	HTMLName, JSONName string
-	Grace              time.Duration // default DefaultGrace
-	Interval           time.Duration // default DefaultInterval
-	SweepInterval      time.Duration // default DefaultSweepInterval
+	DataDir       string
+	Grace         time.Duration // default DefaultGrace
+	Interval      time.Duration // default DefaultInterval
+	SweepInterval time.Duration // default DefaultSweepInterval
 	// SweepDelay is how long after Run starts the first sweep begins
 	// (default DefaultSweepDelay): orphans only take disk space, while a
 	// freshly started server has clients to serve.
@@ -97,9 +84,15 @@ type Config struct {
 // Repairer repairs one data directory against one database.
 type Repairer struct {
 	cfg   Config
+	dir   datadir.Dir
 	store Store
 	pages Pages
 	log   *slog.Logger
+	// syncPages makes a project's pages durable (datadir.SyncPages; tests
+	// inject failures). A page found current is synced before its serial is
+	// recorded, because a server writing pages with deferred syncs may not
+	// have synced it yet.
+	syncPages func(dir string) error
 }
 
 // New returns a Repairer. A nil logger discards.
@@ -107,11 +100,6 @@ func New(cfg Config, store Store, pages Pages, log *slog.Logger) (*Repairer, err
 	if cfg.DataDir == "" {
 		return nil, errors.New("repair: no data directory")
 	}
-	if cfg.PageSerial == nil {
-		return nil, errors.New("repair: no PageSerial function")
-	}
-	cfg.HTMLName = cmp.Or(cfg.HTMLName, "index.html")
-	cfg.JSONName = cmp.Or(cfg.JSONName, "index.v1_json")
 	cfg.Grace = cmp.Or(cfg.Grace, DefaultGrace)
 	cfg.Interval = cmp.Or(cfg.Interval, DefaultInterval)
 	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
@@ -126,13 +114,9 @@ func New(cfg Config, store Store, pages Pages, log *slog.Logger) (*Repairer, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Repairer{cfg: cfg, store: store, pages: pages, log: log.With("component", "repair")}, nil
+	return &Repairer{cfg: cfg, dir: datadir.New(cfg.DataDir), store: store, pages: pages,
+		log: log.With("component", "repair"), syncPages: datadir.SyncPages}, nil
 }
-
-func (r *Repairer) simpleDir() string   { return filepath.Join(r.cfg.DataDir, "simple") }
-func (r *Repairer) packagesDir() string { return filepath.Join(r.cfg.DataDir, "packages") }
-func (r *Repairer) tmpDir() string      { return filepath.Join(r.cfg.DataDir, "tmp") }
-func (r *Repairer) orphansDir() string  { return filepath.Join(r.cfg.DataDir, "orphans") }
 
 // PagesReport says what a page repair did.
 type PagesReport struct {
@@ -244,7 +228,7 @@ func (r *Repairer) readBack(stale []index.StalePage) (marks []index.PageMark, to
 					return
 				}
 				s, ok := r.diskSerial(stale[i].Name)
-				current[i] = ok && s == stale[i].LastSerial && r.syncPages(stale[i].Name)
+				current[i] = ok && s == stale[i].LastSerial && r.syncProject(stale[i].Name)
 			}
 		})
 	}
@@ -259,13 +243,10 @@ func (r *Repairer) readBack(stale []index.StalePage) (marks []index.PageMark, to
 	return marks, todo
 }
 
-// syncPages makes a project's pages durable before their serial is
+// syncProject makes a project's pages durable before their serial is
 // recorded; a page that cannot be synced is rewritten instead.
-func (r *Repairer) syncPages(name index.Normalized) bool {
-	if r.cfg.SyncPages == nil {
-		return true
-	}
-	if err := r.cfg.SyncPages(filepath.Join(r.simpleDir(), string(name))); err != nil {
+func (r *Repairer) syncProject(name index.Normalized) bool {
+	if err := r.syncPages(r.dir.ProjectPages(name)); err != nil {
 		r.log.Warn("sync pages", "project", string(name), "err", err)
 		return false
 	}
@@ -274,8 +255,8 @@ func (r *Repairer) syncPages(name index.Normalized) bool {
 
 // rootPresent reports whether both root pages exist and record a serial.
 func (r *Repairer) rootPresent() bool {
-	for _, n := range []string{r.cfg.HTMLName, r.cfg.JSONName} {
-		if _, ok := r.pageSerial(filepath.Join(r.simpleDir(), n)); !ok {
+	for _, p := range datadir.Pages {
+		if _, ok := datadir.ReadSerial(r.dir.RootPage(p), p); !ok {
 			return false
 		}
 	}
@@ -283,51 +264,16 @@ func (r *Repairer) rootPresent() bool {
 }
 
 // diskSerial returns the serial both pages of a project record, false when
-// they disagree or either is missing or unreadable.
+// they disagree or either is missing or unreadable. datadir.ReadSerial
+// reads only the ends of each page, so a page of a project with thousands
+// of files costs two small reads.
 func (r *Repairer) diskSerial(name index.Normalized) (int64, bool) {
-	dir := filepath.Join(r.simpleDir(), string(name))
-	h, ok := r.pageSerial(filepath.Join(dir, r.cfg.HTMLName))
+	h, ok := datadir.ReadSerial(r.dir.ProjectPage(name, datadir.HTML), datadir.HTML)
 	if !ok {
 		return 0, false
 	}
-	j, ok := r.pageSerial(filepath.Join(dir, r.cfg.JSONName))
+	j, ok := datadir.ReadSerial(r.dir.ProjectPage(name, datadir.JSON), datadir.JSON)
 	return h, ok && h == j
-}
-
-// serialWindow is how much of each end of a page pageSerial reads: the JSON
-// serial sits in the first 64 bytes and the HTML one in the last 32, and
-// PageSerial also wants the JSON page's closing brace at the very end.
-const serialWindow = 4096
-
-// pageSerial reads the serial a page file records from its two ends, so a
-// page of a project with thousands of files costs two small reads.
-func (r *Repairer) pageSerial(path string) (int64, bool) {
-	f, err := fsutil.Open(path)
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return 0, false
-	}
-	size := fi.Size()
-	var b []byte
-	if size <= 2*serialWindow {
-		b = make([]byte, size)
-		if _, err := io.ReadFull(f, b); err != nil {
-			return 0, false
-		}
-	} else {
-		b = make([]byte, 2*serialWindow)
-		if _, err := f.ReadAt(b[:serialWindow], 0); err != nil {
-			return 0, false
-		}
-		if _, err := f.ReadAt(b[serialWindow:], size-serialWindow); err != nil {
-			return 0, false
-		}
-	}
-	return r.cfg.PageSerial(b)
 }
 
 // regenerate rewrites the pages of names with the configured number of

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/repair"
-	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
 // A crash after the commit and before the page rewrite leaves the page
@@ -49,7 +49,7 @@ func TestStartupRewritesStalePages(t *testing.T) {
 	if got := fx.stale(); len(got) != 0 {
 		t.Errorf("stale after repair: %+v", got)
 	}
-	if !exists(filepath.Join(fx.data, "simple", staticgen.HTMLName)) {
+	if !exists(filepath.Join(fx.data, "simple", datadir.HTMLName)) {
 		t.Error("no root page")
 	}
 	rep, err = r.Startup(fx.ctx)
@@ -78,11 +78,11 @@ func TestStartupMarksCurrentPages(t *testing.T) {
 	}
 	// beta's page is then made stale for real.
 	fx.addFile("beta", "2.0", "b2", false)
-	before, err := os.ReadFile(filepath.Join(fx.pageDir("alpha"), staticgen.HTMLName))
+	before, err := os.ReadFile(filepath.Join(fx.pageDir("alpha"), datadir.HTMLName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, _ := os.Stat(filepath.Join(fx.pageDir("alpha"), staticgen.HTMLName))
+	fi, _ := os.Stat(filepath.Join(fx.pageDir("alpha"), datadir.HTMLName))
 
 	rep, err := fx.repairer(repair.Config{}).Startup(fx.ctx)
 	if err != nil {
@@ -91,8 +91,8 @@ func TestStartupMarksCurrentPages(t *testing.T) {
 	if rep.Stale != 2 || rep.Marked != 1 || rep.Rewritten != 1 {
 		t.Errorf("report %+v, want alpha marked and beta rewritten", rep)
 	}
-	after, _ := os.ReadFile(filepath.Join(fx.pageDir("alpha"), staticgen.HTMLName))
-	fi2, _ := os.Stat(filepath.Join(fx.pageDir("alpha"), staticgen.HTMLName))
+	after, _ := os.ReadFile(filepath.Join(fx.pageDir("alpha"), datadir.HTMLName))
+	fi2, _ := os.Stat(filepath.Join(fx.pageDir("alpha"), datadir.HTMLName))
 	if !bytes.Equal(before, after) || !os.SameFile(fi, fi2) {
 		t.Error("alpha's current page was rewritten")
 	}
@@ -122,15 +122,17 @@ func TestStartupSyncsPagesBeforeMarking(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var synced []string
-	rep, err := fx.repairer(repair.Config{SyncPages: func(dir string) error {
+	r := fx.repairer(repair.Config{})
+	repair.SetSyncPages(r, func(dir string) error {
 		mu.Lock()
 		synced = append(synced, filepath.Base(dir))
 		mu.Unlock()
 		if filepath.Base(dir) == "beta" {
 			return errors.New("injected: sync failed")
 		}
-		return staticgen.SyncPages(dir)
-	}}).Startup(fx.ctx)
+		return datadir.SyncPages(dir)
+	})
+	rep, err := r.Startup(fx.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +175,7 @@ func TestStartupRebuildsWipedTree(t *testing.T) {
 	for _, n := range []string{"alpha", "beta", "gamma"} {
 		fx.wantPages(n)
 	}
-	if !exists(filepath.Join(fx.data, "simple", staticgen.JSONName)) {
+	if !exists(filepath.Join(fx.data, "simple", datadir.JSONName)) {
 		t.Error("no root page")
 	}
 }
@@ -232,7 +234,7 @@ func TestSweep(t *testing.T) {
 	metaTmp := write("packages/"+filepath.Dir(kept.Path)+"/.kept-1.0-py3-none-any.whl.metadata123", "half")
 	pageTmp := write("simple/kept/.index.html4567", "half a page")
 	stray := write("simple/no-such-project/index.html", "<!--SERIAL 1-->")
-	if err := os.Remove(filepath.Join(fx.pageDir("kept"), staticgen.JSONName)); err != nil {
+	if err := os.Remove(filepath.Join(fx.pageDir("kept"), datadir.JSONName)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -315,7 +317,7 @@ func TestSweepMergesDirectoriesWithProjects(t *testing.T) {
 		if err := os.MkdirAll(fx.pageDir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{staticgen.HTMLName, staticgen.JSONName} {
+		for _, f := range []string{datadir.HTMLName, datadir.JSONName} {
 			if err := os.WriteFile(filepath.Join(fx.pageDir(p), f), []byte("<!--SERIAL 1-->"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -323,7 +325,7 @@ func TestSweepMergesDirectoriesWithProjects(t *testing.T) {
 	}
 	kept := map[string]os.FileInfo{}
 	for _, p := range []string{"bbb", "fff"} {
-		fi, err := os.Stat(filepath.Join(fx.pageDir(p), staticgen.HTMLName))
+		fi, err := os.Stat(filepath.Join(fx.pageDir(p), datadir.HTMLName))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +343,7 @@ func TestSweepMergesDirectoriesWithProjects(t *testing.T) {
 		fx.wantPages(p)
 	}
 	for p, before := range kept {
-		fi, err := os.Stat(filepath.Join(fx.pageDir(p), staticgen.HTMLName))
+		fi, err := os.Stat(filepath.Join(fx.pageDir(p), datadir.HTMLName))
 		if err != nil || !os.SameFile(before, fi) {
 			t.Errorf("the complete pages of %s were rewritten (%v)", p, err)
 		}

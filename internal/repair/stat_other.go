@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-// fileID is empty on platforms not handled in stat_unix.go; the
-// sweep then relies on the project lock and the file's age alone.
-type fileID struct{}
-
-func fileIDOf(fs.FileInfo) fileID { return fileID{} }
-
+// changed is the mtime on platforms whose ctime is not handled in
+// stat_unix.go.
 func changed(fi fs.FileInfo) time.Time { return fi.ModTime() }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -27,7 +27,7 @@ type SweepReport struct {
 // orphan is a package file no row referred to when it was looked at.
 type orphan struct {
 	rel  string // slash-separated, relative to DATA/packages
-	id   fileID
+	id   datadir.FileID
 	seen time.Time // its last change (max of mtime and ctime)
 }
 
@@ -78,7 +78,7 @@ func (r *Repairer) removeIfOld(ctx context.Context, path string, rep *SweepRepor
 // sweepTmp removes old upload temp files. Several processes share DATA/tmp;
 // each only removes files older than the grace period, never a live one.
 func (r *Repairer) sweepTmp(ctx context.Context, rep *SweepReport) error {
-	entries, err := os.ReadDir(r.tmpDir())
+	entries, err := os.ReadDir(r.dir.Tmp())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -90,17 +90,17 @@ func (r *Repairer) sweepTmp(ctx context.Context, rep *SweepReport) error {
 			return ctx.Err()
 		}
 		if e.Type().IsRegular() {
-			r.removeIfOld(ctx, filepath.Join(r.tmpDir(), e.Name()), rep)
+			r.removeIfOld(ctx, filepath.Join(r.dir.Tmp(), e.Name()), rep)
 		}
 	}
 	return nil
 }
 
-// sweepPackages walks DATA/packages. Dot-files are renameio's temporaries
-// of a .metadata write that never finished; everything else must be a file
+// sweepPackages walks DATA/packages. Dot-files are the temporaries of a
+// .metadata write that never finished (datadir.Replace); everything else must be a file
 // or a .metadata sidecar that a row points at.
 func (r *Repairer) sweepPackages(ctx context.Context, rep *SweepReport, paced bool) ([]orphan, error) {
-	root := r.packagesDir()
+	root := r.dir.Packages()
 	var batch []orphan
 	var young []orphan
 	worked := time.Now()
@@ -140,7 +140,7 @@ func (r *Repairer) sweepPackages(ctx context.Context, rep *SweepReport, paced bo
 		if err != nil {
 			return nil
 		}
-		batch = append(batch, orphan{rel: filepath.ToSlash(rel), id: fileIDOf(fi), seen: changed(fi)})
+		batch = append(batch, orphan{rel: filepath.ToSlash(rel), id: datadir.IDOf(fi), seen: changed(fi)})
 		if len(batch) == 500 {
 			flush()
 		}
@@ -180,7 +180,7 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 // or for "<filename>.metadata" the filename.
 func distName(rel string) (filename string, sidecar bool) {
 	base := rel[strings.LastIndexByte(rel, '/')+1:]
-	if f, ok := strings.CutSuffix(base, ".metadata"); ok {
+	if f, ok := strings.CutSuffix(base, datadir.MetadataSuffix); ok {
 		return f, true
 	}
 	return base, false
@@ -193,7 +193,7 @@ func referenced(rel string, row index.File, ok, sidecar bool) bool {
 		return false
 	}
 	if sidecar {
-		return row.MetadataSHA256 != "" && row.Path+".metadata" == rel
+		return row.MetadataSHA256 != "" && row.Path+datadir.MetadataSuffix == rel
 	}
 	return row.Path == rel
 }
@@ -260,7 +260,7 @@ func lockName(filename string) (index.Normalized, bool) {
 // back, so an upload never loses its file.
 func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err error) {
 	filename, sidecar := distName(f.rel)
-	src := filepath.Join(r.packagesDir(), filepath.FromSlash(f.rel))
+	src := r.dir.Package(f.rel)
 	move := func(rows map[string]index.File) error {
 		fi, err := os.Lstat(src)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -269,7 +269,7 @@ func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err err
 		if err != nil {
 			return err
 		}
-		if fileIDOf(fi) != f.id || !r.old(changed(fi)) {
+		if datadir.IDOf(fi) != f.id || !r.old(changed(fi)) {
 			return nil // replaced or touched since: an upload is at work
 		}
 		row, ok := rows[filename]
@@ -286,7 +286,7 @@ func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err err
 			}
 			return err
 		}
-		if fi, err := os.Lstat(dst); err == nil && fileIDOf(fi) != f.id {
+		if fi, err := os.Lstat(dst); err == nil && datadir.IDOf(fi) != f.id {
 			// A fresh placement won the race for the name; it belongs to
 			// an upload waiting for this lock. Put it back.
 			if err := os.Link(dst, src); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -295,7 +295,7 @@ func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err err
 			return os.Remove(dst)
 		}
 		moved = true
-		return errors.Join(fsutil.SyncDir(filepath.Dir(src)), fsutil.SyncDir(filepath.Dir(dst)))
+		return errors.Join(datadir.SyncDir(filepath.Dir(src)), datadir.SyncDir(filepath.Dir(dst)))
 	}
 	if name, ok := lockName(filename); ok {
 		err = r.store.LockedFiles(ctx, name, []string{filename}, move)
@@ -307,7 +307,7 @@ func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err err
 	}
 	if moved {
 		r.log.WarnContext(ctx, "moved unreferenced package file aside", "path", f.rel,
-			"to", filepath.Join(r.orphansDir(), filepath.FromSlash(f.rel)))
+			"to", r.dir.Orphan(f.rel))
 	}
 	return moved, err
 }
@@ -316,7 +316,7 @@ func (r *Repairer) moveAside(ctx context.Context, f orphan) (moved bool, err err
 // directory. An earlier orphan of the same name keeps its place; the new
 // one gets a numeric suffix.
 func (r *Repairer) orphanPath(rel string) (string, error) {
-	dst := filepath.Join(r.orphansDir(), filepath.FromSlash(rel))
+	dst := r.dir.Orphan(rel)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", err
 	}
@@ -324,18 +324,18 @@ func (r *Repairer) orphanPath(rel string) (string, error) {
 		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
 			return dst, nil
 		}
-		dst = filepath.Join(r.orphansDir(), filepath.FromSlash(rel)) + "." + strconv.Itoa(i)
+		dst = r.dir.Orphan(rel) + "." + strconv.Itoa(i)
 	}
 }
 
 // sweepSimple removes what interrupted page writes leave in DATA/simple
-// (renameio's dot-named temporaries, and the ".<name>.removed-*" directories
+// (datadir's dot-named temporaries, and the ".<name>.removed-*" directories
 // of an interrupted removal), then compares the project directories with
 // the database: a project missing a page gets it rebuilt, and a directory
 // of a project that no longer exists is removed through the page hook,
 // which checks again under the project's lock.
 func (r *Repairer) sweepSimple(ctx context.Context, rep *SweepReport) error {
-	simple := r.simpleDir()
+	simple := r.dir.Simple()
 	// Names only: at 700,000 projects a []fs.DirEntry costs several times
 	// the memory of the names themselves.
 	entries, err := readDirNames(simple)
@@ -421,7 +421,7 @@ func (r *Repairer) sweepSimple(ctx context.Context, rep *SweepReport) error {
 
 // readDirNames returns the names in dir in byte order.
 func readDirNames(dir string) ([]string, error) {
-	f, err := fsutil.Open(dir)
+	f, err := datadir.Open(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -444,10 +444,11 @@ func (r *Repairer) sweepPageDir(ctx context.Context, dir string, rep *SweepRepor
 	}
 	var html, json bool
 	for _, e := range entries {
+		page, isPage := datadir.PageOf(e.Name())
 		switch name := e.Name(); {
-		case name == r.cfg.HTMLName:
+		case isPage && page == datadir.HTML:
 			html = e.Type().IsRegular()
-		case name == r.cfg.JSONName:
+		case isPage && page == datadir.JSON:
 			json = e.Type().IsRegular()
 		case strings.HasPrefix(name, "."):
 			r.removeIfOld(ctx, filepath.Join(dir, name), rep)

@@ -4,7 +4,8 @@
 // upload times spread over years. It builds index.ProjectState values; the
 // caller loads them with index.Store.BulkInsert and renders their pages.
 //
-// It imports index only, and it is deterministic for a given seed.
+// It imports index and datadir (for the files' content-addressed paths)
+// only, and it is deterministic for a given seed.
 package seed
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -204,7 +206,7 @@ func (g *Generator) file(rel *index.Release, fn string, typ index.PackageType, p
 		ReleaseID: rel.ID, Filename: fn, Type: typ, PythonVersion: pyv, Size: int64(len(body)),
 		SHA256: hex.EncodeToString(s[:]), MD5: hex.EncodeToString(m[:]), Blake2b256: bh,
 		UploadTime: t.Add(time.Duration(g.r.Int64N(int64(time.Hour)))).UTC(), RequiresPython: ">=3.8",
-		Path: index.PackagePath(bh, fn),
+		Path: datadir.PackagePath(bh, fn),
 	}
 	if typ == index.Wheel {
 		md := sha256.Sum256(Metadata(fn))

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -62,7 +63,7 @@ func TestGenerator(t *testing.T) {
 			if err := index.CheckUploadFilename(f.Filename); err != nil {
 				t.Errorf("%s: %v", f.Filename, err)
 			}
-			if f.Size != int64(len(Content(f.Filename))) || f.Path != index.PackagePath(f.Blake2b256, f.Filename) {
+			if f.Size != int64(len(Content(f.Filename))) || f.Path != datadir.PackagePath(f.Blake2b256, f.Filename) {
 				t.Errorf("%s: size or path does not match its content", f.Filename)
 			}
 			if (f.Type == index.Wheel) != (f.MetadataSHA256 != "") {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 )
 
 // benchPages writes a project page with the given number of files, about the
@@ -106,7 +108,7 @@ func BenchmarkFileServer(b *testing.B) {
 			benchServe(b, h, "/foo-bar/", "")
 		})
 		b.Run(fmt.Sprintf("files=%d/json", n), func(b *testing.B) {
-			benchServe(b, h, "/foo-bar/"+jsonPage, "")
+			benchServe(b, h, "/foo-bar/"+datadir.JSONName, "")
 		})
 	}
 }

@@ -9,8 +9,9 @@
 // is refused through httperr's table, as every dynamic handler's is.
 //
 // It must not write to the data directory, render pages or touch the
-// database; pages are produced by staticgen and replaced atomically by rename,
-// which is what makes the stat-validated page cache here correct. It imports
-// index (for PEP 503 name normalisation), httperr (405s), reqlog, cors,
-// fsutil and the standard library.
+// database; pages are produced by staticgen and replaced atomically by rename
+// (datadir), which is what makes the stat-validated page cache here correct.
+// It imports index (for PEP 503 name normalisation), datadir (where pages and
+// files are, a page's serial, file identity), httperr (405s), reqlog, cors
+// and the standard library.
 package static

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"path/filepath"
 	"strings"
 
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
@@ -43,7 +42,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f, fi, ok := s.openRegular(w, r, filepath.Join(s.packagesDir, filepath.FromSlash(rel)))
+	f, fi, ok := s.openRegular(w, r, s.dir.Package(rel))
 	if !ok {
 		return
 	}

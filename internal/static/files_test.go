@@ -166,7 +166,7 @@ func TestFilePermission(t *testing.T) {
 		t.Skip("root reads files whatever their mode")
 	}
 	s, _ := newFileServer(t)
-	path := filepath.Join(s.packagesDir, filepath.FromSlash(hashDir), "foo_bar-1.0.tar.gz")
+	path := filepath.Join(s.dir.Packages(), filepath.FromSlash(hashDir), "foo_bar-1.0.tar.gz")
 	if err := os.Chmod(path, 0); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package static
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -14,14 +13,8 @@ import (
 	"sync"
 
 	"github.com/cheeseshop/cheeseshop/internal/cors"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
-)
-
-// Page file names inside DATA/simple and DATA/simple/<normalized>/. The JSON
-// twin's name is the one bandersnatch's nginx configurations already use.
-const (
-	htmlPage = "index.html"
-	jsonPage = "index.v1_json"
 )
 
 const simplePrefix = "/simple/"
@@ -80,12 +73,12 @@ func (s *Server) serveSimple(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, notAcceptable)
 		return
 	}
-	isJSON := mediaType == typeV1JSON
-	file := htmlPage
-	if isJSON {
-		file = jsonPage
+	page := datadir.HTML
+	if mediaType == typeV1JSON {
+		page = datadir.JSON
 	}
-	path := s.simpleDir + string(os.PathSeparator) + sub + file
+	// Joined by hand, not with filepath.Join: every part is clean already.
+	path := s.simpleDir + string(os.PathSeparator) + sub + page.Name()
 
 	// Open first and derive everything from the open handle, so the ETag and
 	// serial describe the very bytes sent even if the page is replaced
@@ -95,7 +88,7 @@ func (s *Server) serveSimple(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	e, err := s.pages.get(path, f, fi, isJSON)
+	e, err := s.pages.get(path, f, fi, page)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -233,7 +226,7 @@ type pageCache struct {
 type pageEntry struct {
 	size   int64
 	mtime  int64 // UnixNano
-	id     fileID
+	id     datadir.FileID
 	digits string // serial as recorded in the page; "" if none
 
 	// Header values, shared by every response and read-only.
@@ -245,13 +238,13 @@ type pageEntry struct {
 
 // get returns the cache entry for the page at path, open as f with info fi,
 // computing it from f when it is missing or stale.
-func (c *pageCache) get(path string, f *os.File, fi fs.FileInfo, isJSON bool) (pageEntry, error) {
-	var buf [serialWindow]byte
-	digits, err := readSerial(f, fi.Size(), isJSON, &buf)
+func (c *pageCache) get(path string, f *os.File, fi fs.FileInfo, page datadir.Page) (pageEntry, error) {
+	var buf [datadir.SerialWindow]byte
+	digits, err := datadir.ReadSerialDigits(f, fi.Size(), page, &buf)
 	if err != nil {
 		return pageEntry{}, err
 	}
-	size, mtime, id := fi.Size(), fi.ModTime().UnixNano(), fileIDOf(fi)
+	size, mtime, id := fi.Size(), fi.ModTime().UnixNano(), datadir.IDOf(fi)
 	c.mu.RLock()
 	e, ok := c.m[path]
 	c.mu.RUnlock()
@@ -285,77 +278,4 @@ func (c *pageCache) get(path string, f *os.File, fi fs.FileInfo, isJSON bool) (p
 	c.m[path] = e
 	c.mu.Unlock()
 	return e, nil
-}
-
-// serialWindow is how much of a page is read to find its serial. staticgen
-// puts it in the last line of HTML (`<!--SERIAL n-->`, 35 bytes at most) and
-// in the "meta" object that opens the JSON
-// (`{"meta":{"api-version":"1.1","_last-serial":n}`, under 64 bytes).
-const serialWindow = 128
-
-// readSerial returns the decimal serial recorded in the page open as f, as a
-// slice of buf, or nil when the page records none.
-func readSerial(f *os.File, size int64, isJSON bool, buf *[serialWindow]byte) ([]byte, error) {
-	n := min(size, serialWindow)
-	off := int64(0)
-	if !isJSON {
-		off = size - n
-	}
-	b := buf[:n]
-	if _, err := f.ReadAt(b, off); err != nil {
-		return nil, err
-	}
-	if isJSON {
-		return jsonSerial(b), nil
-	}
-	return htmlSerial(b), nil
-}
-
-// htmlSerial finds the serial in the tail of an HTML page: `<!--SERIAL n-->`.
-func htmlSerial(tail []byte) []byte {
-	const mark = "<!--SERIAL "
-	i := bytes.LastIndex(tail, []byte(mark))
-	if i < 0 {
-		return nil
-	}
-	rest := tail[i+len(mark):]
-	d := leadingDigits(rest)
-	if d == nil || !bytes.HasPrefix(rest[len(d):], []byte("-->")) {
-		return nil
-	}
-	return d
-}
-
-// jsonSerial finds meta._last-serial in the head of a JSON page. It relies on
-// "meta" being the first key, as staticgen writes it; the first
-// "_last-serial" is then meta's and not a project's.
-func jsonSerial(head []byte) []byte {
-	const key = `"_last-serial"`
-	i := bytes.Index(head, []byte(key))
-	if i < 0 {
-		return nil
-	}
-	rest := bytes.TrimLeft(head[i+len(key):], " \t\r\n")
-	if len(rest) == 0 || rest[0] != ':' {
-		return nil
-	}
-	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
-	d := leadingDigits(rest)
-	if len(d) == len(rest) {
-		return nil // cut off by the window: the number may go on
-	}
-	return d
-}
-
-// leadingDigits returns the run of ASCII digits b starts with, or nil if it
-// is empty or longer than any int64 serial.
-func leadingDigits(b []byte) []byte {
-	n := 0
-	for n < len(b) && '0' <= b[n] && b[n] <= '9' {
-		n++
-	}
-	if n == 0 || n > 19 {
-		return nil
-	}
-	return b[:n]
 }

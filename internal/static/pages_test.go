@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 )
 
 // newServer returns a Server on a fresh data directory holding the root page
@@ -56,7 +58,7 @@ func writePage(t testing.TB, dataDir, project, html, json string, mtime time.Tim
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, body := range map[string]string{htmlPage: html, jsonPage: json} {
+	for name, body := range map[string]string{datadir.HTMLName: html, datadir.JSONName: json} {
 		f, err := os.CreateTemp(dir, ".tmp-*")
 		if err != nil {
 			t.Fatal(err)
@@ -208,7 +210,7 @@ func TestSimpleNotFound(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "simple", "empty"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "simple", "odd", htmlPage), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "simple", "odd", datadir.HTMLName), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, target := range []string{
@@ -320,7 +322,7 @@ func TestSimpleReplacedPage(t *testing.T) {
 
 	// Rewritten in place: same inode, size and mtime, as when a freed inode is
 	// reused within one clock tick. Only the serial tells the pages apart.
-	for name, body := range map[string]string{htmlPage: htmlBody("foo-bar", 9), jsonPage: jsonBody("foo-bar", 9)} {
+	for name, body := range map[string]string{datadir.HTMLName: htmlBody("foo-bar", 9), datadir.JSONName: jsonBody("foo-bar", 9)} {
 		path := filepath.Join(dir, "simple", "foo-bar", name)
 		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
@@ -394,38 +396,6 @@ func TestSimpleMethods(t *testing.T) {
 	wantHeader(t, resp, "Access-Control-Expose-Headers", "X-PyPI-Last-Serial")
 	for _, h := range []string{"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"} {
 		wantHeader(t, resp, h, "")
-	}
-}
-
-func TestPageSerial(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		page, want string
-		json       bool
-	}{
-		{"<html></html>\n<!--SERIAL 123-->\n", "123", false},
-		{"<html></html>\n<!--SERIAL 123-->", "123", false},
-		{"<html></html>\n", "", false},
-		{"<!--SERIAL x-->\n", "", false},
-		{"<!--SERIAL 12345678901234567890-->\n", "", false},
-		{`{"meta":{"api-version":"1.1","_last-serial":40},"name":"x"}`, "40", true},
-		{`{"meta": {"api-version": "1.1", "_last-serial": 40}}`, "40", true},
-		{`{"meta":{"api-version":"1.1"}}`, "", true},
-		{`{"meta":{"api-version":"1.1","_last-serial":"40"}}`, "", true},
-		{`{"meta":{"_last-serial":12`, "", true}, // truncated: the number may go on
-	}
-	for _, tt := range tests {
-		f, err := os.Create(filepath.Join(t.TempDir(), "page"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.WriteString(tt.page)
-		var buf [serialWindow]byte
-		got, err := readSerial(f, int64(len(tt.page)), tt.json, &buf)
-		f.Close()
-		if err != nil || string(got) != tt.want {
-			t.Errorf("readSerial(%q) = %q, %v; want %q", tt.page, got, err, tt.want)
-		}
 	}
 }
 

@@ -7,11 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/cheeseshop/cheeseshop/internal/cors"
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/reqlog"
 )
@@ -26,23 +25,23 @@ type Config struct {
 // Server serves the pages and files of one data directory. It is safe for
 // concurrent use.
 type Server struct {
-	simpleDir   string
-	packagesDir string
-	logger      *slog.Logger
-	pages       pageCache
+	dir       datadir.Dir
+	simpleDir string // dir.Simple()
+	logger    *slog.Logger
+	pages     pageCache
 }
 
 // New returns a Server for cfg.DataDir. A nil logger discards.
 func New(cfg Config, logger *slog.Logger) *Server {
-	dir := cmp.Or(cfg.DataDir, ".")
+	dir := datadir.New(cmp.Or(cfg.DataDir, "."))
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Server{
-		simpleDir:   filepath.Join(dir, "simple"),
-		packagesDir: filepath.Join(dir, "packages"),
-		logger:      logger.With("component", "static"),
-		pages:       pageCache{m: make(map[string]pageEntry)},
+		dir:       dir,
+		simpleDir: dir.Simple(),
+		logger:    logger.With("component", "static"),
+		pages:     pageCache{m: make(map[string]pageEntry)},
 	}
 }
 
@@ -92,7 +91,7 @@ func (s *Server) allowMethods(w http.ResponseWriter, r *http.Request) bool {
 // failure it has answered (404 for anything that is not a regular file) and
 // reports false.
 func (s *Server) openRegular(w http.ResponseWriter, r *http.Request, path string) (*os.File, fs.FileInfo, bool) {
-	f, err := fsutil.Open(path)
+	f, err := datadir.Open(path)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, nil, false

@@ -5,11 +5,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -104,7 +103,7 @@ func cmpErr(a, b error) error {
 }
 
 func (g *Generator) writeProjectNoSync(st *index.ProjectState) error {
-	dir := ProjectDir(g.dataDir, st.Project.Normalized)
+	dir := g.dir.ProjectPages(st.Project.Normalized)
 	if _, err := mkdirOnce(dir); err != nil {
 		return err
 	}
@@ -113,53 +112,53 @@ func (g *Generator) writeProjectNoSync(st *index.ProjectState) error {
 	// bytes whether it must.
 	oldHTML := getBuf()
 	defer putBuf(oldHTML)
-	haveHTML := readFileInto(oldHTML, filepath.Join(dir, HTMLName)) == nil
+	haveHTML := readFileInto(oldHTML, datadir.PageFile(dir, datadir.HTML)) == nil
 	if haveHTML {
-		if old, ok := htmlSerial(oldHTML.Bytes()); ok && old > st.Project.LastSerial {
+		if old, ok := datadir.ParseSerial(datadir.HTML, oldHTML.Bytes()); ok && old > st.Project.LastSerial {
 			return nil
 		}
 	}
 	p := newProjectPage(*st)
 	defer p.release()
-	if err := renderFileNoSync(dir, JSONName, p.writeJSON, nil); err != nil {
+	if err := renderFileNoSync(datadir.PageFile(dir, datadir.JSON), p.writeJSON, nil); err != nil {
 		return fmt.Errorf("write pages of %s: %w", st.Project.Normalized, err)
 	}
 	var cur *bytes.Buffer
 	if haveHTML {
 		cur = oldHTML
 	}
-	if err := renderFileNoSync(dir, HTMLName, p.writeHTML, cur); err != nil {
+	if err := renderFileNoSync(datadir.PageFile(dir, datadir.HTML), p.writeHTML, cur); err != nil {
 		return fmt.Errorf("write pages of %s: %w", st.Project.Normalized, err)
 	}
 	return nil
 }
 
-// renderFileNoSync replaces dir/name atomically (temp file and rename) but
-// leaves durability to the caller's syncFS. A page whose bytes would not
+// renderFileNoSync replaces the page at path atomically (datadir.Replace:
+// temp file and rename) but leaves durability to the caller's syncFS. A page whose bytes would not
 // change is left alone: rebuilding a whole index that is mostly current
 // then costs reads, not a new file (and the freeing of the old one's
 // blocks) per page. cur, when not nil, holds the current bytes of the page
 // already; otherwise they are read here.
-func renderFileNoSync(dir, name string, render func(*bytes.Buffer), cur *bytes.Buffer) error {
+func renderFileNoSync(path string, render func(*bytes.Buffer), cur *bytes.Buffer) error {
 	buf := getBuf()
 	defer putBuf(buf)
 	render(buf)
 	if cur == nil {
 		cur = getBuf()
 		defer putBuf(cur)
-		if readFileInto(cur, filepath.Join(dir, name)) != nil {
+		if readFileInto(cur, path) != nil {
 			cur = nil
 		}
 	}
 	if cur != nil && bytes.Equal(cur.Bytes(), buf.Bytes()) {
 		return nil
 	}
-	return fsutil.ReplaceFile(filepath.Join(dir, name), buf.Bytes(), pagePerm)
+	return datadir.Replace(path, buf.Bytes(), pagePerm, false)
 }
 
 // readFileInto reads the file at path into b, which it resets first.
 func readFileInto(b *bytes.Buffer, path string) error {
-	f, err := fsutil.Open(path)
+	f, err := datadir.Open(path)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -50,25 +51,25 @@ func TestRegenerateProjects(t *testing.T) {
 	fs := &fakeStore{projects: projects}
 	g, data := newTestGenerator(t, batchStore{fs})
 	ctx := t.Context()
-	if err := os.MkdirAll(ProjectDir(data, "gone"), 0o755); err != nil {
+	if err := os.MkdirAll(datadir.New(data).ProjectPages("gone"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.RegenerateProjects(ctx, append(names, "gone"), 3); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		dir := ProjectDir(data, n)
-		checkFile(t, filepath.Join(dir, HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, projects[n]) }))
-		checkFile(t, filepath.Join(dir, JSONName), render(func(b *bytes.Buffer) { RenderProjectJSON(b, projects[n]) }))
-		checkPageDir(t, dir, HTMLName, JSONName)
+		dir := datadir.New(data).ProjectPages(n)
+		checkFile(t, filepath.Join(dir, datadir.HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, projects[n]) }))
+		checkFile(t, filepath.Join(dir, datadir.JSONName), render(func(b *bytes.Buffer) { RenderProjectJSON(b, projects[n]) }))
+		checkPageDir(t, dir, datadir.HTMLName, datadir.JSONName)
 	}
-	if _, err := os.Stat(ProjectDir(data, "gone")); !os.IsNotExist(err) {
+	if _, err := os.Stat(datadir.New(data).ProjectPages("gone")); !os.IsNotExist(err) {
 		t.Errorf("the page directory of a project that does not exist stayed: %v", err)
 	}
 
 	// Unchanged pages are left alone (same inode); a changed one is
 	// replaced; an older state never replaces a newer page.
-	unchanged := filepath.Join(ProjectDir(data, "proj-00"), HTMLName)
+	unchanged := filepath.Join(datadir.New(data).ProjectPages("proj-00"), datadir.HTMLName)
 	before := inode(t, unchanged)
 	changed := projects["proj-01"]
 	changed.Project.LastSerial++
@@ -85,8 +86,8 @@ func TestRegenerateProjects(t *testing.T) {
 	if after := inode(t, unchanged); after != before {
 		t.Errorf("an unchanged page was rewritten (inode %d → %d)", before, after)
 	}
-	checkFile(t, filepath.Join(ProjectDir(data, "proj-01"), HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, changed) }))
-	if b, _ := os.ReadFile(filepath.Join(ProjectDir(data, "proj-02"), HTMLName)); bytes.Equal(b, render(func(b *bytes.Buffer) { RenderProjectHTML(b, older) })) {
+	checkFile(t, filepath.Join(datadir.New(data).ProjectPages("proj-01"), datadir.HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, changed) }))
+	if b, _ := os.ReadFile(filepath.Join(datadir.New(data).ProjectPages("proj-02"), datadir.HTMLName)); bytes.Equal(b, render(func(b *bytes.Buffer) { RenderProjectHTML(b, older) })) {
 		t.Error("an older state replaced a newer page")
 	}
 }

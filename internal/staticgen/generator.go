@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -48,10 +49,10 @@ type Store interface {
 // Generator rebuilds pages in a data directory from a Store. It is safe for
 // concurrent use; several processes may share one data directory.
 type Generator struct {
-	dataDir string
-	simple  string
-	store   Store
-	logger  *slog.Logger
+	dir    datadir.Dir
+	simple string // dir.Simple()
+	store  Store
+	logger *slog.Logger
 
 	// Root rewrites are coalesced (see RegenerateRoot). At most one runs in
 	// this process at a time; rootPending is the next one, which every
@@ -74,14 +75,14 @@ func New(cfg Config, store Store, logger *slog.Logger) *Generator {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	g := &Generator{
-		dataDir: cfg.DataDir,
-		simple:  simpleDir(cfg.DataDir),
+		dir:     datadir.New(cfg.DataDir),
+		simple:  datadir.New(cfg.DataDir).Simple(),
 		store:   store,
 		logger:  logger.With("component", "staticgen"),
 		refresh: cfg.RootRefresh,
 	}
 	if ds, ok := store.(DeferredStore); ok && cfg.DeferSync {
-		g.syncer = newPageSyncer(g.simple, ds, g.logger)
+		g.syncer = newPageSyncer(g.dir, ds, g.logger)
 	}
 	return g
 }
@@ -209,7 +210,7 @@ func (g *Generator) writeProjectPages(ctx context.Context, name index.Normalized
 	}
 	p := newProjectPage(st)
 	defer p.release()
-	dir := ProjectDir(g.dataDir, name)
+	dir := g.dir.ProjectPages(name)
 	if err := ensureDir(g.simple); err != nil {
 		return false, false, err
 	}
@@ -224,7 +225,7 @@ func (g *Generator) writeProjectPages(ctx context.Context, name index.Normalized
 	// Pages never go backwards. Under the project lock the state is never
 	// older than the page on disk, unless this process lost its database
 	// session (and so the lock) meanwhile and another one wrote a newer page.
-	if old, ok := diskSerial(dir); ok && old > st.Project.LastSerial {
+	if old, ok := datadir.ReadSerial(datadir.PageFile(dir, datadir.HTML), datadir.HTML); ok && old > st.Project.LastSerial {
 		g.logger.WarnContext(ctx, "not replacing a newer page", "project", name,
 			"serial", st.Project.LastSerial, "page_serial", old)
 		return false, newDir, nil

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -112,15 +113,15 @@ func TestRegenerateProject(t *testing.T) {
 	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
 		t.Fatal(err)
 	}
-	dir := ProjectDir(data, "foo-bar")
+	dir := datadir.New(data).ProjectPages("foo-bar")
 	if want := filepath.Join(data, "simple", "foo-bar"); dir != want {
 		t.Fatalf("ProjectDir = %q, want %q", dir, want)
 	}
-	checkFile(t, filepath.Join(dir, HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, st) }))
-	checkFile(t, filepath.Join(dir, JSONName), render(func(b *bytes.Buffer) { RenderProjectJSON(b, st) }))
-	checkPageDir(t, dir, HTMLName, JSONName)
+	checkFile(t, filepath.Join(dir, datadir.HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, st) }))
+	checkFile(t, filepath.Join(dir, datadir.JSONName), render(func(b *bytes.Buffer) { RenderProjectJSON(b, st) }))
+	checkPageDir(t, dir, datadir.HTMLName, datadir.JSONName)
 	checkPageDir(t, filepath.Join(data, "simple"), "foo-bar")
-	for _, name := range []string{HTMLName, JSONName} {
+	for _, name := range []string{datadir.HTMLName, datadir.JSONName} {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -139,16 +140,16 @@ func TestRegenerateProject(t *testing.T) {
 	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{HTMLName, JSONName} {
+	for _, name := range []string{datadir.HTMLName, datadir.JSONName} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, ok := PageSerial(b); !ok || n != 41 {
+		if n, ok := pageSerial(b); !ok || n != 41 {
 			t.Errorf("%s serial %d, %v after rewrite; want 41", name, n, ok)
 		}
 	}
-	checkPageDir(t, dir, HTMLName, JSONName)
+	checkPageDir(t, dir, datadir.HTMLName, datadir.JSONName)
 }
 
 func TestRegenerateProjectConcurrent(t *testing.T) {
@@ -171,7 +172,7 @@ func TestRegenerateProjectConcurrent(t *testing.T) {
 	wg.Wait()
 	checkPageDir(t, filepath.Join(data, "simple"), "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7")
 	for i := range 8 {
-		checkPageDir(t, ProjectDir(data, index.Normalized(fmt.Sprintf("p%d", i))), HTMLName, JSONName)
+		checkPageDir(t, datadir.New(data).ProjectPages(index.Normalized(fmt.Sprintf("p%d", i))), datadir.HTMLName, datadir.JSONName)
 	}
 }
 
@@ -259,7 +260,7 @@ func TestRegenerateProjectErrors(t *testing.T) {
 				t.Errorf("store called %d times, want %d", n, tc.calls)
 			}
 			if tc.setup == nil {
-				if _, err := os.Stat(ProjectDir(data, "foo-bar")); !errors.Is(err, os.ErrNotExist) {
+				if _, err := os.Stat(datadir.New(data).ProjectPages("foo-bar")); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("page dir after failure: %v", err)
 				}
 			} else {
@@ -278,9 +279,9 @@ func TestRegenerateRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	simple := filepath.Join(data, "simple")
-	checkFile(t, filepath.Join(simple, HTMLName), render(func(b *bytes.Buffer) { RenderRootHTML(b, st) }))
-	checkFile(t, filepath.Join(simple, JSONName), render(func(b *bytes.Buffer) { RenderRootJSON(b, st) }))
-	checkPageDir(t, simple, HTMLName, JSONName)
+	checkFile(t, filepath.Join(simple, datadir.HTMLName), render(func(b *bytes.Buffer) { RenderRootHTML(b, st) }))
+	checkFile(t, filepath.Join(simple, datadir.JSONName), render(func(b *bytes.Buffer) { RenderRootJSON(b, st) }))
+	checkPageDir(t, simple, datadir.HTMLName, datadir.JSONName)
 }
 
 // TestRegenerateRootCoalesces starts many callers against a slow store and
@@ -423,7 +424,7 @@ func TestRegenerateRootLeaderCancelled(t *testing.T) {
 	if n := store.rootCalls.Load(); n != 2 {
 		t.Errorf("%d rewrites, want 2", n)
 	}
-	checkPageDir(t, filepath.Join(data, "simple"), HTMLName, JSONName)
+	checkPageDir(t, filepath.Join(data, "simple"), datadir.HTMLName, datadir.JSONName)
 }
 
 func TestRegenerateRootWaiterCancelled(t *testing.T) {
@@ -491,7 +492,7 @@ func TestRegenerateRootErrorReachesWaiters(t *testing.T) {
 	if n := store.rootCalls.Load(); n != 2 {
 		t.Errorf("%d rewrites, want 2", n)
 	}
-	if _, err := os.Stat(filepath.Join(data, "simple", HTMLName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(data, "simple", datadir.HTMLName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("root page written despite the error: %v", err)
 	}
 }
@@ -512,14 +513,14 @@ func TestRegenerateProjectNeverGoesBackwards(t *testing.T) {
 	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
 		t.Fatal(err)
 	}
-	dir := ProjectDir(data, "foo-bar")
+	dir := datadir.New(data).ProjectPages("foo-bar")
 
 	store.projects["foo-bar"] = older
 	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
 		t.Fatal(err)
 	}
-	checkFile(t, filepath.Join(dir, HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, newer) }))
-	checkFile(t, filepath.Join(dir, JSONName), render(func(b *bytes.Buffer) { RenderProjectJSON(b, newer) }))
+	checkFile(t, filepath.Join(dir, datadir.HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, newer) }))
+	checkFile(t, filepath.Join(dir, datadir.JSONName), render(func(b *bytes.Buffer) { RenderProjectJSON(b, newer) }))
 
 	newest := older
 	newest.Project.LastSerial = 91
@@ -527,8 +528,8 @@ func TestRegenerateProjectNeverGoesBackwards(t *testing.T) {
 	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
 		t.Fatal(err)
 	}
-	checkFile(t, filepath.Join(dir, HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, newest) }))
-	checkPageDir(t, dir, HTMLName, JSONName)
+	checkFile(t, filepath.Join(dir, datadir.HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, newest) }))
+	checkPageDir(t, dir, datadir.HTMLName, datadir.JSONName)
 }
 
 // With RootRefresh, project rewrites schedule one background root rewrite

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -34,9 +33,9 @@ type DeferredStore interface {
 // did not survive. Nothing an upload promised is lost: the file and its row
 // were durable before the page was written, and pages are derived.
 type pageSyncer struct {
-	simple string
-	store  DeferredStore
-	log    *slog.Logger
+	dir   datadir.Dir
+	store DeferredStore
+	log   *slog.Logger
 
 	mu       sync.Mutex
 	pending  map[index.Normalized]int64 // project → highest serial written
@@ -57,9 +56,9 @@ const syncWorkers = 8
 // markTimeout bounds the database update that ends a round.
 const markTimeout = 30 * time.Second
 
-func newPageSyncer(simple string, store DeferredStore, log *slog.Logger) *pageSyncer {
+func newPageSyncer(dir datadir.Dir, store DeferredStore, log *slog.Logger) *pageSyncer {
 	return &pageSyncer{
-		simple:   simple,
+		dir:      dir,
 		store:    store,
 		log:      log,
 		pending:  make(map[index.Normalized]int64),
@@ -128,7 +127,7 @@ func (s *pageSyncer) round() {
 	s.mu.Unlock()
 
 	if root {
-		if err := SyncPages(s.simple); err != nil {
+		if err := datadir.SyncPages(s.dir.Simple()); err != nil {
 			s.log.Warn("sync root pages", "err", err)
 		}
 	}
@@ -165,7 +164,7 @@ func (s *pageSyncer) syncPages(batch map[index.Normalized]int64, newDir bool) []
 	for range min(syncWorkers, len(batch)) {
 		wg.Go(func() {
 			for m := range next {
-				err := SyncPages(filepath.Join(s.simple, string(m.Name)))
+				err := datadir.SyncPages(s.dir.ProjectPages(m.Name))
 				if errors.Is(err, fs.ErrNotExist) {
 					continue // deleted meanwhile: nothing to record
 				}
@@ -185,23 +184,12 @@ func (s *pageSyncer) syncPages(batch map[index.Normalized]int64, newDir bool) []
 	close(next)
 	wg.Wait()
 	if newDir {
-		if err := fsutil.SyncDir(s.simple); err != nil {
+		if err := datadir.SyncDir(s.dir.Simple()); err != nil {
 			s.log.Warn("sync pages directory", "err", err)
 			return nil // the new directories may not survive: record nothing
 		}
 	}
 	return marks
-}
-
-// syncProjectPages fsyncs the two pages in dir (a project's, or the root's
-// in DATA/simple) and then dir.
-func SyncPages(dir string) error {
-	for _, name := range []string{JSONName, HTMLName} {
-		if err := fsutil.SyncFile(filepath.Join(dir, name)); err != nil {
-			return err
-		}
-	}
-	return fsutil.SyncDir(dir)
 }
 
 // flush returns once every rewrite handed over before the call is durable

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -91,13 +92,13 @@ func TestDeferSyncRecordsAfterReturn(t *testing.T) {
 	}
 	// The pages are there already, whole, though nothing is recorded yet
 	// (MarkPageSerials is held).
-	dir := ProjectDir(data, "foo-bar")
-	for _, name := range []string{HTMLName, JSONName} {
+	dir := datadir.New(data).ProjectPages("foo-bar")
+	for _, name := range []string{datadir.HTMLName, datadir.JSONName} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, ok := PageSerial(b); !ok || n != st.Project.LastSerial {
+		if n, ok := pageSerial(b); !ok || n != st.Project.LastSerial {
 			t.Errorf("%s serial %d, %v; want %d", name, n, ok, st.Project.LastSerial)
 		}
 	}
@@ -189,7 +190,7 @@ func TestDeferSyncSkipsRemovedPages(t *testing.T) {
 	if err := g.RegenerateProject(ctx, "gone"); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(ProjectDir(data, "gone")); err != nil {
+	if err := os.RemoveAll(datadir.New(data).ProjectPages("gone")); err != nil {
 		t.Fatal(err)
 	}
 	close(store.block)

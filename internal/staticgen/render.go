@@ -7,15 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
-)
-
-// HTMLName and JSONName are the file names of a page's two representations
-// inside its directory. index.v1_json is the name bandersnatch's nginx
-// setups already use for the PEP 691 twin.
-const (
-	HTMLName = "index.html"
-	JSONName = "index.v1_json"
 )
 
 // apiVersion is the simple API version the pages declare. 1.1 (PEP 700)
@@ -195,6 +188,29 @@ func RenderProjectJSON(buf *bytes.Buffer, st index.ProjectState) {
 	p.release()
 }
 
+// Renderer renders either page of a project or of the root, for callers
+// that name the page by its datadir kind (repair's Check). The zero value
+// is ready to use.
+type Renderer struct{}
+
+// Project appends the project's page of kind p to buf.
+func (Renderer) Project(buf *bytes.Buffer, p datadir.Page, st index.ProjectState) {
+	if p == datadir.JSON {
+		RenderProjectJSON(buf, st)
+		return
+	}
+	RenderProjectHTML(buf, st)
+}
+
+// Root appends the root page of kind p to buf.
+func (Renderer) Root(buf *bytes.Buffer, p datadir.Page, st index.RootState) {
+	if p == datadir.JSON {
+		RenderRootJSON(buf, st)
+		return
+	}
+	RenderRootHTML(buf, st)
+}
+
 func (p *projectPage) writeHTML(buf *bytes.Buffer) {
 	// ~250 bytes per link; growing once avoids repeated copying of big pages.
 	buf.Grow(400 + 250*len(p.files))
@@ -242,20 +258,17 @@ func (p *projectPage) writeHTML(buf *bytes.Buffer) {
 	writeHTMLTail(buf, p.project.LastSerial)
 }
 
-// writeHTMLTail ends a page with Warehouse's serial comment, which
-// PageSerial reads back.
+// writeHTMLTail ends a page with Warehouse's serial comment, written (and
+// read back) by datadir.
 func writeHTMLTail(buf *bytes.Buffer, serial int64) {
-	buf.WriteString("  </body>\n</html>\n" + serialPrefix)
-	writeInt(buf, serial)
-	buf.WriteString(serialSuffix + "\n")
+	buf.WriteString("  </body>\n</html>\n")
+	buf.Write(datadir.AppendHTMLSerial(buf.AvailableBuffer(), serial))
 }
 
-// writeJSONMeta writes the opening brace and the meta object shared by every
-// JSON page.
+// writeJSONMeta writes the opening brace and the meta object, with the
+// page's serial, shared by every JSON page.
 func writeJSONMeta(buf *bytes.Buffer, serial int64) {
-	buf.WriteString(jsonMetaPrefix)
-	writeInt(buf, serial)
-	buf.WriteByte('}')
+	buf.Write(datadir.AppendJSONMeta(buf.AvailableBuffer(), apiVersion, serial))
 }
 
 func (p *projectPage) writeJSON(buf *bytes.Buffer) {

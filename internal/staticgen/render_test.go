@@ -205,7 +205,7 @@ func checkHTMLShape(t *testing.T, page []byte, title string, serial int64) {
 	if !strings.HasSuffix(s, tail) {
 		t.Errorf("page does not end with %q", tail)
 	}
-	if n, ok := PageSerial(page); !ok || n != serial {
+	if n, ok := pageSerial(page); !ok || n != serial {
 		t.Errorf("PageSerial = %d, %v; want %d", n, ok, serial)
 	}
 	if !utf8Valid(s) {
@@ -416,7 +416,7 @@ func checkProjectJSON(t *testing.T, page []byte, st index.ProjectState) {
 	t.Helper()
 	var got pep691Project
 	decodeStrict(t, page, &got)
-	if n, ok := PageSerial(page); !ok || n != st.Project.LastSerial {
+	if n, ok := pageSerial(page); !ok || n != st.Project.LastSerial {
 		t.Errorf("PageSerial = %d, %v; want %d", n, ok, st.Project.LastSerial)
 	}
 
@@ -476,7 +476,7 @@ func checkRootJSON(t *testing.T, page []byte, st index.RootState) {
 	t.Helper()
 	var got pep691Root
 	decodeStrict(t, page, &got)
-	if n, ok := PageSerial(page); !ok || n != st.Serial {
+	if n, ok := pageSerial(page); !ok || n != st.Serial {
 		t.Errorf("PageSerial = %d, %v; want %d", n, ok, st.Serial)
 	}
 	sorted := slices.Clone(st.Projects)

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"os"
-	"path/filepath"
 	"unsafe"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -35,12 +33,12 @@ const streamChunk = 256 << 10
 func (g *Generator) streamRoot(ctx context.Context, rs RootStreamer, durable bool) (projects int, serial int64, err error) {
 	err = rs.StreamRoot(ctx, func(s int64, rows iter.Seq2[index.RootRow, error]) error {
 		serial = s
-		html, err := newStreamFile(g.simple, HTMLName)
+		html, err := newStreamFile(g.dir.RootPage(datadir.HTML))
 		if err != nil {
 			return err
 		}
 		defer html.cleanup()
-		jsn, err := newStreamFile(g.simple, JSONName)
+		jsn, err := newStreamFile(g.dir.RootPage(datadir.JSON))
 		if err != nil {
 			return err
 		}
@@ -78,7 +76,7 @@ func (g *Generator) streamRoot(ctx context.Context, rs RootStreamer, durable boo
 			return err
 		}
 		if durable {
-			return fsutil.SyncDir(g.simple)
+			return datadir.SyncDir(g.simple)
 		}
 		return nil
 	})
@@ -92,21 +90,19 @@ func transient(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-// streamFile is one page being streamed to a temporary file in its
-// directory, to replace dir/name when complete.
+// streamFile is one page being streamed, a chunk at a time, to the
+// temporary file that replaces it when complete (datadir.PendingFile).
 type streamFile struct {
-	f    *os.File
-	dst  string
-	buf  bytes.Buffer
-	done bool // renamed into place
+	f   *datadir.PendingFile
+	buf bytes.Buffer
 }
 
-func newStreamFile(dir, name string) (*streamFile, error) {
-	f, err := os.CreateTemp(dir, "."+name)
+func newStreamFile(path string) (*streamFile, error) {
+	f, err := datadir.Create(path, pagePerm)
 	if err != nil {
 		return nil, err
 	}
-	s := &streamFile{f: f, dst: filepath.Join(dir, name)}
+	s := &streamFile{f: f}
 	s.buf.Grow(streamChunk + 4<<10)
 	return s, nil
 }
@@ -127,29 +123,14 @@ func (s *streamFile) flush() error {
 
 // finish writes the rest, syncs the file if durable, and closes it.
 func (s *streamFile) finish(durable bool) error {
-	err := s.flush()
-	if err == nil && durable {
-		err = s.f.Sync()
+	if err := s.flush(); err != nil {
+		return err
 	}
-	if err == nil {
-		err = s.f.Chmod(pagePerm)
-	}
-	return errors.Join(err, s.f.Close())
+	return s.f.Finish(durable)
 }
 
 // publish renames the complete file over the page.
-func (s *streamFile) publish() error {
-	if err := os.Rename(s.f.Name(), s.dst); err != nil {
-		return err
-	}
-	s.done = true
-	return nil
-}
+func (s *streamFile) publish() error { return s.f.Rename() }
 
 // cleanup removes the temporary file unless it was published.
-func (s *streamFile) cleanup() {
-	if !s.done {
-		s.f.Close()
-		os.Remove(s.f.Name())
-	}
-}
+func (s *streamFile) cleanup() { s.f.Cleanup() }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -75,11 +76,11 @@ func TestStreamRootMatchesRender(t *testing.T) {
 				t.Fatalf("StreamRoot called %d times, LockedRoot %d; want the stream only", store.streams, store.rootCalls.Load())
 			}
 			simple := filepath.Join(data, "simple")
-			checkFile(t, filepath.Join(simple, HTMLName), render(func(b *bytes.Buffer) { RenderRootHTML(b, c.st) }))
-			checkFile(t, filepath.Join(simple, JSONName), render(func(b *bytes.Buffer) { RenderRootJSON(b, c.st) }))
-			checkPageDir(t, simple, HTMLName, JSONName)
+			checkFile(t, filepath.Join(simple, datadir.HTMLName), render(func(b *bytes.Buffer) { RenderRootHTML(b, c.st) }))
+			checkFile(t, filepath.Join(simple, datadir.JSONName), render(func(b *bytes.Buffer) { RenderRootJSON(b, c.st) }))
+			checkPageDir(t, simple, datadir.HTMLName, datadir.JSONName)
 			if c.name == "large" {
-				if fi, _ := os.Stat(filepath.Join(simple, HTMLName)); fi.Size() < 2*streamChunk {
+				if fi, _ := os.Stat(filepath.Join(simple, datadir.HTMLName)); fi.Size() < 2*streamChunk {
 					t.Fatalf("large root is %d bytes, not several chunks", fi.Size())
 				}
 			}
@@ -122,8 +123,8 @@ func TestStreamRootFailurePublishesNothing(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("RegenerateRoot = %v, want an error containing %q", err, c.want)
 			}
-			checkFile(t, filepath.Join(simple, HTMLName), wantHTML)
-			checkPageDir(t, simple, HTMLName, JSONName)
+			checkFile(t, filepath.Join(simple, datadir.HTMLName), wantHTML)
+			checkPageDir(t, simple, datadir.HTMLName, datadir.JSONName)
 		})
 	}
 }

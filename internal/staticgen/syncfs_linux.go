@@ -5,13 +5,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 )
 
 // syncFS flushes the whole file system that holds dir (syncfs(2)): one call
 // instead of an fsync per page.
 func syncFS(dir string) error {
-	f, err := fsutil.Open(dir)
+	f, err := datadir.Open(dir)
 	if err != nil {
 		return err
 	}

@@ -8,27 +8,16 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
-	"github.com/google/renameio/v2"
 )
 
 // Pages are public: nginx or Apache may serve them as another user, so they
-// are world-readable (before the operator's umask), unlike renameio's 0600.
+// are world-readable, whatever the umask.
 const (
 	pagePerm fs.FileMode = 0o644
 	dirPerm  fs.FileMode = 0o755
 )
-
-// ProjectDir returns the directory holding a project's pages,
-// DATA/simple/<name>.
-func ProjectDir(dataDir string, name index.Normalized) string {
-	return filepath.Join(dataDir, "simple", string(name))
-}
-
-func simpleDir(dataDir string) string {
-	return filepath.Join(dataDir, "simple")
-}
 
 // validDirName reports whether name is a PEP 503 normalized name of a valid
 // project ([a-z0-9] at both ends, [a-z0-9-] between). Anything else could
@@ -67,10 +56,10 @@ func putBuf(b *bytes.Buffer) {
 	}
 }
 
-// writePages renders and replaces both representations of a page in dir,
-// which must exist. With durable set it returns once both are complete and
-// durable; otherwise once both are complete (renamed into place), leaving
-// the fsyncs to the caller.
+// writePages renders both representations of a page and has datadir
+// replace them in dir, which must exist. With durable set it returns once
+// both are complete and durable; otherwise once both are complete (renamed
+// into place), leaving the fsyncs to the caller.
 //
 // The two halves run concurrently: on ext4 two concurrent fsyncs share one
 // journal commit where two sequential ones cost one each, and rendering one
@@ -79,8 +68,8 @@ func putBuf(b *bytes.Buffer) {
 func writePages(dir string, renderJSON, renderHTML func(*bytes.Buffer), durable bool) error {
 	var jsonErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { jsonErr = renderFile(dir, JSONName, renderJSON, durable) })
-	htmlErr := renderFile(dir, HTMLName, renderHTML, durable)
+	wg.Go(func() { jsonErr = renderFile(datadir.PageFile(dir, datadir.JSON), renderJSON, durable) })
+	htmlErr := renderFile(datadir.PageFile(dir, datadir.HTML), renderHTML, durable)
 	wg.Wait()
 	if err := errors.Join(jsonErr, htmlErr); err != nil {
 		return err
@@ -89,36 +78,18 @@ func writePages(dir string, renderJSON, renderHTML func(*bytes.Buffer), durable 
 		return nil
 	}
 	// One directory fsync makes both renames durable.
-	return fsutil.SyncDir(dir)
+	return datadir.SyncDir(dir)
 }
 
-func renderFile(dir, name string, render func(*bytes.Buffer), durable bool) error {
+// renderFile renders a page and replaces the file at path with it
+// (datadir.Replace: a temporary file beside it, renamed over it), fsyncing
+// the new file first when durable is set; the caller syncs the directory.
+// A failed write leaves the old page in place.
+func renderFile(path string, render func(*bytes.Buffer), durable bool) error {
 	buf := getBuf()
 	defer putBuf(buf)
 	render(buf)
-	if !durable {
-		return fsutil.ReplaceFile(filepath.Join(dir, name), buf.Bytes(), pagePerm)
-	}
-	return writeFile(dir, name, buf.Bytes())
-}
-
-// writeFile atomically replaces dir/name. The temporary file lives in dir
-// itself (".<name><random>"), so the rename never crosses file systems and
-// no probe of os.TempDir is made per write; the leading dot keeps it out of
-// nginx autoindex listings. renameio fsyncs the file before renaming; the
-// caller fsyncs the directory. A failed write leaves the old page in place
-// and removes the temporary file.
-func writeFile(dir, name string, data []byte) error {
-	t, err := renameio.NewPendingFile(filepath.Join(dir, name),
-		renameio.WithTempDir(dir), renameio.WithPermissions(pagePerm))
-	if err != nil {
-		return err
-	}
-	defer t.Cleanup()
-	if _, err := t.Write(data); err != nil {
-		return err
-	}
-	return t.CloseAtomicallyReplace()
+	return datadir.Replace(path, buf.Bytes(), pagePerm, durable)
 }
 
 // ensureDir creates dir if it is missing and then fsyncs its parent, so the
@@ -129,7 +100,7 @@ func ensureDir(dir string) error {
 	if err != nil || !made {
 		return err
 	}
-	return fsutil.SyncDir(filepath.Dir(dir))
+	return datadir.SyncDir(filepath.Dir(dir))
 }
 
 // mkdirOnce creates dir if it is missing, without syncing its parent, and
@@ -175,5 +146,5 @@ func removePageDir(simple, name string) error {
 		}
 		return err
 	}
-	return errors.Join(fsutil.SyncDir(simple), os.RemoveAll(trash))
+	return errors.Join(datadir.SyncDir(simple), os.RemoveAll(trash))
 }

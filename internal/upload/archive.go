@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -125,7 +125,7 @@ func inspectSdist(path, filename string) error {
 // openUpload opens the streamed upload. A failure here is ours, not the
 // client's, so it is not an ErrInvalid.
 func openUpload(path string) (*os.File, int64, error) {
-	f, err := fsutil.Open(path)
+	f, err := datadir.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("upload: open archive: %w", err)
 	}

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 )
 
 // Help texts that end PyPI's messages.
@@ -407,7 +407,7 @@ func (h *harness) accepted(t *testing.T, resp uploadResponse, norm, filename str
 		t.Errorf("left in DATA/tmp: %q", left)
 	}
 	d := digestsOf(data)
-	path := index.PackagePath(d.blake2, filename)
+	path := datadir.PackagePath(d.blake2, filename)
 	html, js := h.page(norm)
 	link := `<a href="../../packages/` + path + `#sha256=` + d.sha256 + `"`
 	i := strings.Index(html, link)

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -183,7 +183,7 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 // distutils' upload sends (mislabelled blake2_256_digest). It is computed
 // on demand, from the temp file, rather than for every upload.
 func (c *content) blake2b512() (string, error) {
-	f, err := fsutil.Open(c.path)
+	f, err := datadir.Open(c.path)
 	if err != nil {
 		return "", err
 	}

@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -56,6 +56,7 @@ type Pages interface {
 // Handler serves POST /legacy/.
 type Handler struct {
 	cfg   Config
+	dir   datadir.Dir
 	store Store
 	auth  Authenticator
 	pages Pages
@@ -74,12 +75,13 @@ func New(cfg Config, store Store, authn Authenticator, pages Pages, log *slog.Lo
 	if cfg.DBTimeout <= 0 {
 		cfg.DBTimeout = DefaultDBTimeout
 	}
-	for _, d := range []string{"packages", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
+	dir := datadir.New(cfg.DataDir)
+	for _, d := range []string{dir.Packages(), dir.Tmp()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("upload: %w", err)
 		}
 	}
-	return &Handler{cfg: cfg, store: store, auth: authn, pages: pages, log: log.With("component", "upload")}, nil
+	return &Handler{cfg: cfg, dir: dir, store: store, auth: authn, pages: pages, log: log.With("component", "upload")}, nil
 }
 
 // ServeHTTP dispatches on the form's :action, as PyPI's one upload URL does.
@@ -119,7 +121,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if authErr != nil && !anonymousAllowed(r, authErr) {
 		return authErr
 	}
-	req, err := parseForm(r, filepath.Join(h.cfg.DataDir, "tmp"), h.cfg.MaxFileSize)
+	req, err := parseForm(r, h.dir.Tmp(), h.cfg.MaxFileSize)
 	if err != nil {
 		return cmp.Or(authErr, err)
 	}

@@ -41,6 +41,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
@@ -597,12 +598,12 @@ func (h *harness) tmpFiles() []string {
 // page returns a project's HTML and JSON pages.
 func (h *harness) page(norm string) (html, json string) {
 	h.t.Helper()
-	dir := staticgen.ProjectDir(h.dataDir, index.Normalized(norm))
-	hb, err := os.ReadFile(filepath.Join(dir, staticgen.HTMLName))
+	dd := datadir.New(h.dataDir)
+	hb, err := os.ReadFile(dd.ProjectPage(index.Normalized(norm), datadir.HTML))
 	if err != nil {
 		h.t.Fatalf("page of %s: %v", norm, err)
 	}
-	jb, err := os.ReadFile(filepath.Join(dir, staticgen.JSONName))
+	jb, err := os.ReadFile(dd.ProjectPage(index.Normalized(norm), datadir.JSON))
 	if err != nil {
 		h.t.Fatalf("JSON page of %s: %v", norm, err)
 	}

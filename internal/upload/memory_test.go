@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
-	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 )
 
 const (
@@ -129,7 +129,7 @@ func TestUploadMemory(t *testing.T) {
 	}
 
 	// And it worked: stored whole, listed at once, with its metadata.
-	stored := filepath.Join(h.dataDir, "packages", filepath.FromSlash(index.PackagePath(d.blake2, filename)))
+	stored := filepath.Join(h.dataDir, "packages", filepath.FromSlash(datadir.PackagePath(d.blake2, filename)))
 	if got, n := fileDigests(t, stored); got != d || n != size {
 		t.Errorf("stored file: %d bytes, digests %+v; want %d bytes, %+v", n, got, size, d)
 	}

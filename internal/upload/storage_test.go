@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
@@ -200,7 +201,7 @@ func TestUnplaceFailedKeepsCommittedFile(t *testing.T) {
 		}
 		f := index.File{Filename: filename, Type: index.Sdist, PythonVersion: "source", Size: 1,
 			SHA256: strings.Repeat("0", 64), MD5: strings.Repeat("0", 32), Blake2b256: blake,
-			Path: index.PackagePath(blake, filename)}
+			Path: datadir.PackagePath(blake, filename)}
 		dst := filepath.Join(hs.dataDir, "packages", filepath.FromSlash(f.Path))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
-	"github.com/cheeseshop/cheeseshop/internal/fsutil"
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -212,7 +212,7 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 		SHA256:        c.sha256,
 		MD5:           c.md5,
 		Blake2b256:    c.blake2,
-		Path:          index.PackagePath(c.blake2, c.filename),
+		Path:          datadir.PackagePath(c.blake2, c.filename),
 		CommentText:   first(f["comment"]),
 	}
 	if metadata != nil {
@@ -429,7 +429,7 @@ func checkFilenameProject(fnName, fnVersion string, p index.Project, v index.Ver
 // file, rename, fsync directory) and writes the PEP 658 metadata beside it.
 // The metadata goes first: a page never promises a sidecar that is missing.
 func (h *Handler) place(tmp, rel string, metadata []byte) error {
-	dst := filepath.Join(h.cfg.DataDir, "packages", filepath.FromSlash(rel))
+	dst := h.dir.Package(rel)
 	// A failed upload removes the hash directories it leaves empty
 	// (unplace), possibly just after MkdirAll made them for us; that shows
 	// as a missing directory, and another attempt makes them again.
@@ -465,7 +465,7 @@ func placeOnce(tmp, dst string, metadata []byte) error {
 	// unreferenced one is moved aside by the repair sweep after its grace
 	// period.
 	if metadata != nil {
-		if err := fsutil.ReplaceFile(dst+".metadata", metadata, 0o644); err != nil {
+		if err := datadir.Replace(dst+datadir.MetadataSuffix, metadata, 0o644, false); err != nil {
 			return fmt.Errorf("write metadata: %w", err)
 		}
 	}
@@ -480,12 +480,12 @@ func placeOnce(tmp, dst string, metadata []byte) error {
 			return err
 		}
 	}
-	syncs := []func() error{func() error { return fsutil.SyncFile(dst) }, func() error { return fsutil.SyncDir(dir) }}
+	syncs := []func() error{func() error { return datadir.SyncFile(dst) }, func() error { return datadir.SyncDir(dir) }}
 	if metadata != nil {
-		syncs = append(syncs, func() error { return fsutil.SyncFile(dst + ".metadata") })
+		syncs = append(syncs, func() error { return datadir.SyncFile(dst + datadir.MetadataSuffix) })
 	}
 	for _, d := range created {
-		syncs = append(syncs, func() error { return fsutil.SyncDir(filepath.Dir(d)) })
+		syncs = append(syncs, func() error { return datadir.SyncDir(filepath.Dir(d)) })
 	}
 	errs := make([]error, len(syncs))
 	var wg sync.WaitGroup
@@ -529,12 +529,12 @@ func mkdirMissing(dir string) ([]string, error) {
 // unplace removes a placed file after its commit failed, and the hash
 // directories it leaves empty: a refused upload leaves nothing on disk.
 func (h *Handler) unplace(rel string, placed fs.FileInfo) {
-	dst := filepath.Join(h.cfg.DataDir, "packages", filepath.FromSlash(rel))
+	dst := h.dir.Package(rel)
 	if cur, err := os.Stat(dst); err == nil && !os.SameFile(cur, placed) {
 		return // another upload's file now: leave it and its sidecar
 	}
 	os.Remove(dst)
-	os.Remove(dst + ".metadata")
+	os.Remove(dst + datadir.MetadataSuffix)
 	h.removeEmptyDirs(filepath.Dir(dst))
 }
 
@@ -543,7 +543,7 @@ func (h *Handler) unplace(rel string, placed fs.FileInfo) {
 // anything, so another upload's file keeps its directories; directories
 // another upload has only just made may go, and its place tries again.
 func (h *Handler) removeEmptyDirs(dir string) {
-	root := filepath.Join(h.cfg.DataDir, "packages")
+	root := h.dir.Packages()
 	for strings.HasPrefix(dir, root+string(filepath.Separator)) {
 		if os.Remove(dir) != nil {
 			return

@@ -1,6 +1,6 @@
 //go:build unix
 
-package fsutil
+package datadir
 
 import (
 	"io/fs"
