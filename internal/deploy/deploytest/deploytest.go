@@ -128,7 +128,7 @@ func start(kind, dir, addr string, site []byte) (*Server, error) {
 	os.Remove(pidFile)
 	errorLog := filepath.Join(dir, "error.log")
 	os.Remove(errorLog)
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "scratch"), 0o755); err != nil {
 		return nil, err
 	}
 	vars := mainVars{Dir: dir, Addr: addr, PidFile: pidFile, ErrorLog: errorLog, Modules: apacheModules}
@@ -301,11 +301,11 @@ http {
     default_type application/octet-stream;
     gzip on;
     access_log {{.Dir}}/access.log;
-    client_body_temp_path {{.Dir}}/tmp/client_body;
-    proxy_temp_path {{.Dir}}/tmp/proxy;
-    fastcgi_temp_path {{.Dir}}/tmp/fastcgi;
-    uwsgi_temp_path {{.Dir}}/tmp/uwsgi;
-    scgi_temp_path {{.Dir}}/tmp/scgi;
+    client_body_temp_path {{.Dir}}/scratch/client_body;
+    proxy_temp_path {{.Dir}}/scratch/proxy;
+    fastcgi_temp_path {{.Dir}}/scratch/fastcgi;
+    uwsgi_temp_path {{.Dir}}/scratch/uwsgi;
+    scgi_temp_path {{.Dir}}/scratch/scgi;
     include {{.Dir}}/site.conf;
 }
 `)),
