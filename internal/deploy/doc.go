@@ -10,6 +10,7 @@
 //
 // It must not read the environment or flags, touch the data directory or the
 // database, or start processes; cmd turns flags into a Config and prints.
-// It imports only the standard library. Package deploytest starts real nginx
+// It imports only internal/cors (the CORS headers the binary sends, so the
+// web servers send the same) and the standard library. Package deploytest starts real nginx
 // and Apache processes for tests.
 package deploy

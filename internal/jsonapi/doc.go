@@ -16,5 +16,5 @@
 // page and info.release_url at the release's JSON.
 //
 // It declares the one store method it calls (Store); cmd wires it to index.
-// It imports index and httperr, nothing else internal.
+// It imports index, httperr and cors, nothing else internal.
 package jsonapi

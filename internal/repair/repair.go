@@ -75,7 +75,7 @@ type Config struct {
 	// SweepDuty is the share of wall time the background sweep may spend
 	// working (default DefaultSweepDuty): it walks every package file, and
 	// at full speed it takes a core and the disk from uploads for minutes
-	// at PyPI's size. Sweep itself (the check command) is not paced.
+	// at PyPI's size. A direct call of Sweep (the tests' one-shot sweep) is not paced.
 	SweepDuty float64
 	Workers   int // default DefaultWorkers
 	Now       func() time.Time

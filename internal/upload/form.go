@@ -43,8 +43,8 @@ type content struct {
 }
 
 // parseForm streams r's multipart body: the content part goes to a temp file in
-// tmpDir while md5, sha256, BLAKE2b-256 and BLAKE2b-512 are computed (memory
-// stays flat whatever the size); it stops writing after limit bytes. The
+// tmpDir while md5, sha256 and BLAKE2b-256 are computed (memory stays flat
+// whatever the size; BLAKE2b-512 only when asked, see blake2b512); it stops writing after limit bytes. The
 // caller removes req.content.path.
 func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 	req := &request{fields: map[string][]string{}}
