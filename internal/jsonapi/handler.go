@@ -2,6 +2,7 @@ package jsonapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -57,6 +58,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	name, version, slash, ok := parsePath(r.URL.Path)
 	if !ok {
 		return fmt.Errorf("%w: use /pypi/<project>/json or /pypi/<project>/<version>/json", index.ErrNotFound)
+	}
+	// No project or version has a name PostgreSQL cannot store (a NUL
+	// byte, invalid UTF-8): such a path is answered here, not by the
+	// database's error.
+	if p := cmp.Or(index.TextProblem(name), index.TextProblem(version)); p != "" {
+		return refuse(index.ErrNotFound, "no project or version has a name that %s", p)
 	}
 	if r.Method == http.MethodOptions {
 		// A browser's CORS preflight, before a GET with If-None-Match.
@@ -162,4 +169,11 @@ func etagMatch(header, etag string) bool {
 		}
 	}
 	return false
+}
+
+// refuse makes a refusal of this package: kind (index.ErrNotFound, …) with
+// a message safe to show the client, in one place for the move to typed
+// errors.
+func refuse(kind error, format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{kind}, args...)...)
 }

@@ -65,6 +65,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	ctx := r.Context()
+	if err := checkUserName(r); err != nil {
+		return err
+	}
+	if err := checkText("project name in the path", project); err != nil {
+		return err
+	}
+	if err := checkText("version in the path", version); err != nil {
+		return err
+	}
 	id, err := h.auth.Authenticate(ctx, r)
 	if err != nil {
 		return err
@@ -75,6 +84,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		return fmt.Errorf("%w: invalid form: %v", index.ErrInvalid, err)
+	}
+	if err := checkForm(r.Form); err != nil {
+		return err
 	}
 	var ch index.Change
 	var done string
