@@ -14,6 +14,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"runtime/debug"
@@ -295,10 +297,17 @@ func (g *textGuard) RegisterRelease(ctx context.Context, nr index.NewRelease) (i
 	return g.Store.RegisterRelease(ctx, nr)
 }
 
-// newGuardedHarness is newHarness with the store behind a textGuard.
-func newGuardedHarness(t testing.TB) (*harness, *textGuard) {
+// newGuardedHarness is newHarness (with the default file size limit) with
+// the store behind a textGuard; it also returns the routes its server
+// serves, for calling in-process.
+func newGuardedHarness(t testing.TB) (*harness, *textGuard, http.Handler) {
 	t.Helper()
 	log := testLogger(t)
+	if _, ok := t.(*testing.F); ok {
+		// A fuzz target may not log through its F, and its inputs' logs
+		// would drown the failure.
+		log = slog.New(slog.DiscardHandler)
+	}
 	pool, _ := indextest.NewDB(t)
 	store := index.NewStore(pool)
 	ctx := context.Background()
@@ -321,9 +330,10 @@ func newGuardedHarness(t testing.TB) (*harness, *textGuard) {
 	if err := pages.RegenerateRoot(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(harnessRoutes(up))
+	routes := harnessRoutes(up)
+	srv := httptest.NewServer(routes)
 	t.Cleanup(srv.Close)
-	return &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: DefaultMaxFileSize}, guard
+	return &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: DefaultMaxFileSize}, guard, routes
 }
 
 // boundsRefusals are the requests of items 8, 10 and 12, each a valid
@@ -391,7 +401,7 @@ func boundsRefusals(t *testing.T) []refusal {
 // store.
 func TestBoundsRefusals(t *testing.T) {
 	t.Parallel()
-	h, guard := newGuardedHarness(t)
+	h, guard, _ := newGuardedHarness(t)
 	h.mustUpload(uploadRequest{form: twineForm("demo", "1.0", "bdist_wheel", "py3", "demo-1.0-py3-none-any.whl", wheelSpec{dist: "demo", version: "1.0"}.build(t))})
 	for _, c := range boundsRefusals(t) {
 		t.Run(c.name, func(t *testing.T) {
