@@ -11,7 +11,7 @@ LISTEN ?= 127.0.0.1:8080
 export TEST_DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test test-fast lint bench bench-ab e2e golden db-up db-down stress
+.PHONY: help deps build run test test-fast lint bench bench-ab e2e golden db-up db-down stress fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -61,3 +61,18 @@ bench-ab: deps ## compare this tree's build with OLD=binary (upload p50, GET rat
 
 stress: deps ## long variants of the crash and concurrency tests
 	CHEESESHOP_REQUIRE=1 CHEESESHOP_STRESS=1 $(GO) test -count=1 -timeout 60m -run 'Crash|Concurren' ./...
+
+# Each Fuzz* target in the repository runs for FUZZTIME; their seed corpora
+# already run in every `go test`. Not part of `make test` or CI.
+# FuzzUploadHandler runs on the real database (tens of inputs a second), so
+# minimising an interesting input is capped too. A failing input is written
+# to the package's testdata/fuzz/ and then runs in every `go test`.
+FUZZTIME ?= 2m
+FUZZMINIMIZETIME ?= 10s
+fuzz: deps ## run every Fuzz* target for $(FUZZTIME) each (FUZZTIME=2m by default; not in CI)
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6- | sort -u); do \
+	    echo "== $$dir $$fn ($(FUZZTIME))"; \
+	    CHEESESHOP_REQUIRE=1 $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$dir; \
+	  done; \
+	done

@@ -2,6 +2,7 @@ package jsonapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -57,6 +58,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	name, version, slash, ok := parsePath(r.URL.Path)
 	if !ok {
 		return index.Errorf(index.ErrNotFound, "use /pypi/<project>/json or /pypi/<project>/<version>/json")
+	}
+	// No project or version has a name PostgreSQL cannot store (a NUL
+	// byte, invalid UTF-8): such a path is answered here, not by the
+	// database's error.
+	if p := cmp.Or(index.TextProblem(name), index.TextProblem(version)); p != "" {
+		return index.Errorf(index.ErrNotFound, "no project or version has a name that %s", p)
 	}
 	if r.Method == http.MethodOptions {
 		// A browser's CORS preflight, before a GET with If-None-Match.

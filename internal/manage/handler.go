@@ -61,6 +61,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return httperr.MethodNotAllowed(http.MethodPost)
 	}
 	ctx := r.Context()
+	if err := checkUserName(r); err != nil {
+		return err
+	}
+	if err := checkText("project name in the path", project); err != nil {
+		return err
+	}
+	if err := checkText("version in the path", version); err != nil {
+		return err
+	}
 	id, err := h.auth.Authenticate(ctx, r)
 	if err != nil {
 		return err
@@ -71,6 +80,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		return index.Errorf(index.ErrInvalid, "invalid form: %v", err)
+	}
+	if err := checkForm(r.Form); err != nil {
+		return err
 	}
 	var ch index.Change
 	var done string

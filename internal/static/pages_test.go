@@ -225,6 +225,12 @@ func TestSimpleNotFound(t *testing.T) {
 		"/simple/foo%20bar/",
 		"/simple/..%2f..%2f/",
 		"/simple/%2e%2e/",
+		// Names no project can have (a NUL byte, invalid UTF-8; issue 14
+		// item 10): 404, never a server error.
+		"/simple/%00/",
+		"/simple/foo%00bar/",
+		"/simple/%ff/",
+		"/simple/foo%c3/",
 		"/simplex/",
 		"/",
 	} {

@@ -33,6 +33,31 @@ const maxCoreMetadataSize = 10 << 20
 // tarBlockSize is the size of a tar header block.
 const tarBlockSize = 512
 
+// Limits on an archive's members, so that the memory an upload takes does
+// not depend on its shape. PATH_MAX is 4096 on Linux: an sdist or wheel
+// with a longer member name cannot be unpacked there anyway.
+const (
+	maxMemberNameBytes = 4096
+	// maxMemberHeaderBytes caps what archive/tar reads for one member's
+	// header (the previous member's padding, header blocks, PAX records,
+	// GNU long names); a 4096-byte name and the usual PAX records fit many
+	// times over.
+	maxMemberHeaderBytes = 64 << 10
+	// maxZipEntries and maxZipDirectoryBytes cap a zip's central directory,
+	// which archive/zip reads into memory whole (some 200 bytes per entry
+	// besides its name): a large real wheel has a few tens of thousands of
+	// members and a directory of a few MiB.
+	maxZipEntries        = 100_000
+	maxZipDirectoryBytes = 16 << 20
+)
+
+// errLongMemberName refuses a member name longer than maxMemberNameBytes,
+// showing only its start.
+func errLongMemberName(name string) error {
+	return index.Errorf(index.ErrInvalid, "Invalid distribution file. Member name %s... is longer than %d bytes",
+		index.Repr(strings.ToValidUTF8(name[:min(len(name), 60)], "")), maxMemberNameBytes)
+}
+
 func invalidDist(format string, args ...any) error {
 	return index.Errorf(index.ErrInvalid, "Invalid distribution file. %s", fmt.Sprintf(format, args...))
 }
@@ -116,7 +141,7 @@ func inspectSdist(path, filename string) error {
 	if !ok {
 		return errTopLevelDirs
 	}
-	if !tops.files[top+"/PKG-INFO"] {
+	if !tops.pkgInfo {
 		return invalidDist("PKG-INFO not found at %s/PKG-INFO", top)
 	}
 	return nil
@@ -142,10 +167,14 @@ func openUpload(path string) (*os.File, int64, error) {
 // compression ratio, only STORED or DEFLATED members; then ours: member names
 // that are relative paths inside the archive and appear once.
 func openZip(f *os.File, size int64) (*zip.Reader, error) {
-	zr, err := zip.NewReader(f, size)
+	zr, err := newZipReader(f, size)
+	var limit zipLimitError
+	switch {
+	case errors.As(err, &limit):
+		return nil, limit.error
 	// ErrInsecurePath (GODEBUG zipinsecurepath=0) still returns a usable
 	// reader; the names are judged below.
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+	case err != nil && !errors.Is(err, zip.ErrInsecurePath):
 		return nil, errNotZip
 	}
 	if looksLikeTar(f, size) {
@@ -172,6 +201,9 @@ func openZip(f *os.File, size int64) (*zip.Reader, error) {
 	}
 	seen := make(map[string]bool, len(zr.File))
 	for _, zf := range zr.File {
+		if len(zf.Name) > maxMemberNameBytes {
+			return nil, errLongMemberName(zf.Name)
+		}
 		if unsafeMemberName(zf.Name) {
 			return nil, invalidDist("Member name %s is not a relative path inside the archive", index.Repr(zf.Name))
 		}
@@ -215,8 +247,12 @@ func readZipMember(zf *zip.File, limit int64) ([]byte, error) {
 // and stops as soon as the decompressed bytes exceed the bomb limit: a tar's
 // headers cannot be trusted about sizes, so the bytes are counted.
 func walkTarGz(f *os.File, size int64, tops *topLevel) error {
-	if _, err := zip.NewReader(f, size); err == nil {
+	var zl zipLimitError
+	switch _, err := newZipReader(f, size); {
+	case err == nil:
 		return errPolyglot
+	case errors.As(err, &zl):
+		return zl.error
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("upload: seek archive: %w", err)
@@ -227,21 +263,32 @@ func walkTarGz(f *os.File, size int64, tops *topLevel) error {
 	}
 	defer gz.Close()
 	limit := max(uint64(compressionRatioMinSize), maxCompressionRatio*uint64(max(size, 0)))
-	cr := &countingReader{r: gz, limit: limit}
+	cr := &countingReader{r: gz, limit: limit, headerLimit: math.MaxUint64}
 	tr := tar.NewReader(cr)
 	members := 0
 	for {
+		// What Next reads is headers only (the previous member's data was
+		// read below): the padding, the header block and any PAX or GNU
+		// long-name records, which archive/tar would read up to 1 MiB each.
+		cr.headerLimit = cr.n + maxMemberHeaderBytes
 		hdr, err := tr.Next()
+		cr.headerLimit = math.MaxUint64
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if cr.over {
+			switch {
+			case cr.over:
 				return errRatio
+			case cr.headerOver:
+				return index.Errorf(index.ErrInvalid, "Invalid distribution file. The header of member %d is larger than %d KiB", members+1, maxMemberHeaderBytes>>10)
 			}
 			return errNotTar
 		}
 		members++
+		if len(hdr.Name) > maxMemberNameBytes {
+			return errLongMemberName(hdr.Name)
+		}
 		if hdr.Typeflag == tar.TypeGNUSparse || hasSparsePAX(hdr.PAXRecords) {
 			return invalidDist("Member %s is a sparse file", index.Repr(hdr.Name))
 		}
@@ -250,6 +297,12 @@ func walkTarGz(f *os.File, size int64, tops *topLevel) error {
 		}
 		// archive/tar reports the old '\x00' type flag as TypeReg.
 		tops.add(hdr.Name, hdr.Typeflag == tar.TypeDir, hdr.Typeflag == tar.TypeReg)
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			if cr.over {
+				return errRatio
+			}
+			return errNotTar
+		}
 	}
 	// Drain the stream so a corrupt gzip trailer (CRC, length) is noticed.
 	if _, err := io.Copy(io.Discard, cr); err != nil {
@@ -273,15 +326,27 @@ func hasSparsePAX(records map[string]string) bool {
 	return false
 }
 
-// countingReader fails once more than limit bytes have come through.
+// countingReader fails once more than limit bytes have come through, or
+// more than headerLimit (an offset, moved on for each member's header).
 type countingReader struct {
-	r     io.Reader
-	n     uint64
-	limit uint64
-	over  bool
+	r           io.Reader
+	n           uint64
+	limit       uint64
+	over        bool
+	headerLimit uint64
+	headerOver  bool
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	// Never read past the header limit, so that archive/tar's buffer for a
+	// special record grows no further than the limit.
+	if room := c.headerLimit - min(c.n, c.headerLimit); uint64(len(p)) > room {
+		if room == 0 {
+			c.headerOver = true
+			return 0, errors.New("member header size limit exceeded")
+		}
+		p = p[:room]
+	}
 	n, err := c.r.Read(p)
 	c.n += uint64(n)
 	if c.n > c.limit {
@@ -291,41 +356,45 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// topLevel collects what an sdist holds at its top level.
+// topLevel follows what an sdist holds at its top level as the members go
+// by, keeping only what the check needs: the first top-level name, whether
+// it is a directory and holds PKG-INFO, and whether any other top-level name
+// appeared. Memory stays the same whatever the number of members.
 type topLevel struct {
-	tops  map[string]bool // first path components
-	dirs  map[string]bool // those known to be directories
-	files map[string]bool // regular files, by cleaned name
+	top     string // the first top-level name seen, "" before any
+	isDir   bool   // top is known to be a directory
+	pkgInfo bool   // top/PKG-INFO is a regular file
+	more    bool   // a second top-level name appeared
 }
 
 func (t *topLevel) add(name string, isDir, isFile bool) {
-	if t.tops == nil {
-		t.tops, t.dirs, t.files = map[string]bool{}, map[string]bool{}, map[string]bool{}
-	}
 	name = strings.TrimPrefix(name, "./")
 	name = strings.TrimSuffix(name, "/")
-	if name == "" || name == "." {
+	if name == "" || name == "." || t.more {
 		return
 	}
-	first, _, nested := strings.Cut(name, "/")
-	t.tops[first] = true
-	if nested || isDir {
-		t.dirs[first] = true
+	first, rest, nested := strings.Cut(name, "/")
+	switch {
+	case t.top == "":
+		t.top = strings.Clone(first) // not a slice of the member's whole name
+	case first != t.top:
+		t.more = true
+		return
 	}
-	if isFile && !isDir {
-		t.files[name] = true
+	if nested || isDir {
+		t.isDir = true
+	}
+	if isFile && !isDir && rest == "PKG-INFO" {
+		t.pkgInfo = true
 	}
 }
 
 // single returns the one top-level directory, if that is all there is.
 func (t *topLevel) single() (string, bool) {
-	if len(t.tops) != 1 {
+	if t.top == "" || t.more {
 		return "", false
 	}
-	for top := range t.tops {
-		return top, t.dirs[top]
-	}
-	return "", false
+	return t.top, t.isDir
 }
 
 // unsafeMemberName reports names that would land outside the extraction

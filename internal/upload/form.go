@@ -52,18 +52,32 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
 		// A urlencoded or query-only request can still carry an action
 		// (distutils' --list-classifiers, browsers); it just has no file.
+		// net/url caps a form at 10,000 values, and net/http the body at
+		// 10 MB; the checks below apply a multipart form's limits.
 		if err := r.ParseForm(); err != nil {
 			return nil, index.Errorf(index.ErrInvalid, "Invalid form data: %v", err)
 		}
-		for k, v := range r.Form {
-			req.fields[k] = v
+		n := 0
+		for k, vs := range r.Form {
+			if n += len(vs); n > maxParts {
+				return nil, errTooManyParts
+			}
+			if err := checkFieldName(k); err != nil {
+				return nil, err
+			}
+			for _, v := range vs {
+				if err := checkText("value of form field "+index.Repr(k), v); err != nil {
+					return nil, err
+				}
+			}
+			req.fields[k] = vs
 		}
 		req.action = first(req.fields[":action"])
 		return req, nil
 	}
 	mr := multipart.NewReader(r.Body, params["boundary"])
 	var fieldBytes int64
-	for {
+	for parts := 1; ; parts++ {
 		part, err := mr.NextRawPart()
 		if errors.Is(err, io.EOF) {
 			break
@@ -72,11 +86,24 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 			req.cleanup()
 			return nil, index.Errorf(index.ErrInvalid, "Invalid multipart form data: %v", cleanErr(err))
 		}
+		if parts > maxParts {
+			part.Close()
+			req.cleanup()
+			return nil, errTooManyParts
+		}
 		name := part.FormName()
 		if name == "" {
 			part.Close()
 			continue
 		}
+		if err := checkFieldName(name); err != nil {
+			part.Close()
+			req.cleanup()
+			return nil, err
+		}
+		// Names count towards the fields' bytes: a form of many distinct
+		// names and no values must not fill memory either.
+		fieldBytes += int64(len(name))
 		switch {
 		case name == "content":
 			if req.content != nil {
@@ -114,6 +141,10 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 			return nil, index.Errorf(index.ErrTooLarge, "Form fields too large: more than %d MB.", maxFieldBytes>>20)
 		}
 		v := strings.ReplaceAll(string(b), "\x00", `\x00`)
+		if err := checkText("value of form field "+index.Repr(name), v); err != nil {
+			req.cleanup()
+			return nil, err
+		}
 		req.fields[name] = append(req.fields[name], v)
 	}
 	if a := first(req.fields[":action"]); a != "" {

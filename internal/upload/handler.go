@@ -113,6 +113,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
+	if err := checkUserName(r); err != nil {
+		return err
+	}
 	// Only verify works without credentials (register.go), so a request
 	// without them is read only when it may be one.
 	actx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)

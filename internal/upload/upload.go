@@ -126,11 +126,17 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 		err            error
 	}
 	existingCh := make(chan existing, 1)
-	go func() {
-		var e existing
-		e.ref, e.found, e.deleted, e.err = h.store.ExistingFile(ctx, c.filename, c.blake2)
-		existingCh <- e
-	}()
+	if index.TextProblem(c.filename) == "" {
+		go func() {
+			var e existing
+			e.ref, e.found, e.deleted, e.err = h.store.ExistingFile(ctx, c.filename, c.blake2)
+			existingCh <- e
+		}()
+	} else {
+		// The database cannot hold such a name; the filename checks
+		// below refuse it before the answer is needed.
+		existingCh <- existing{}
+	}
 
 	// Project and permission, before any work on the file.
 	project, err := h.authorize(ctx, id, name)
@@ -140,6 +146,9 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 
 	// The file: name, size, digests.
 	if err := index.CheckUploadFilename(c.filename); err != nil {
+		return err
+	}
+	if err := checkText("filename", c.filename); err != nil {
 		return err
 	}
 	typ := index.PackageType(first(f["filetype"]))
