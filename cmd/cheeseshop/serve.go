@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ type serveConfig struct {
 	baseURL     string
 	readyFile   string
 	maxFileSize int64
+	pypiRules   bool
 	createDB    bool
 	rootRefresh time.Duration
 	mirror      mirrorFlags
@@ -58,6 +60,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&c.baseURL, "base-url", envOr(e, "CHEESESHOP_BASE_URL", ""), "public URL of the index when behind a proxy, e.g. https://pypi.example.com (env CHEESESHOP_BASE_URL); default http://<listen address>")
 	fs.StringVar(&c.readyFile, "ready-file", envOr(e, "CHEESESHOP_READY_FILE", ""), "write the server's URL to this file once it accepts connections (env CHEESESHOP_READY_FILE)")
 	fs.Int64Var(&c.maxFileSize, "max-file-size", envInt(e, "CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize), "largest accepted upload in bytes (env CHEESESHOP_MAX_FILE_SIZE)")
+	pypiRules, err := envBool(e, "CHEESESHOP_PYPI_RULES")
+	if err != nil {
+		return err
+	}
+	fs.BoolVar(&c.pypiRules, "pypi-rules", pypiRules, "also refuse what only PyPI, a public index, refuses: local versions, e-mail addresses on special-use domains, classifiers outside the public list, direct URL requirements (env CHEESESHOP_PYPI_RULES)")
 	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
 	c.mirror.register(fs, e)
 	c.repair.register(fs, e)
@@ -96,7 +103,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	authn := auth.New(store, store)
-	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize}, store, authn, pages, log)
+	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules}, store, authn, pages, log)
 	if err != nil {
 		return err
 	}
@@ -124,7 +131,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	url := "http://" + ln.Addr().String()
 	log.Info("serving", "url", url, "base_url", c.baseURL, "data_dir", c.dataDir,
-		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize)
+		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize, "pypi_rules", c.pypiRules)
 
 	srv := &http.Server{
 		Handler:           routes(up, files, api),
@@ -189,6 +196,20 @@ func routes(up *upload.Handler, files *static.Server, mounts ...func(chi.Router)
 			r.ServeHTTP(w, req)
 		}
 	})
+}
+
+// envBool reads a boolean environment variable as the flag package reads
+// a boolean flag; unset is false.
+func envBool(e env, key string) (bool, error) {
+	v := e.getenv(key)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: %q is not a boolean", key, v)
+	}
+	return b, nil
 }
 
 func envInt(e env, key string, def int64) int64 {
