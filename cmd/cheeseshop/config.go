@@ -116,6 +116,21 @@ func (fs *flagSet) envInt(key string, def int64) int64 {
 	return n
 }
 
+// envBool is envInt for booleans, read as the flag package reads a
+// boolean flag ("1", "true", "0", "false", …).
+func (fs *flagSet) envBool(key string, def bool) bool {
+	v := fs.e.getenv(key)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		fs.errs = append(fs.errs, fmt.Errorf("environment variable %s=%q: not a boolean (true or false)", key, v))
+		return def
+	}
+	return b
+}
+
 // envDuration is envInt for durations ("30s", "1h30m").
 func (fs *flagSet) envDuration(key string, def time.Duration) time.Duration {
 	v := fs.e.getenv(key)

@@ -43,6 +43,7 @@ type serveConfig struct {
 	baseURL     string
 	readyFile   string
 	maxFileSize int64
+	pypiRules   bool
 	createDB    bool
 	rootRefresh time.Duration
 	mirror      mirrorFlags
@@ -56,6 +57,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&c.baseURL, "base-url", fs.envString("CHEESESHOP_BASE_URL", ""), "public URL of the index when behind a proxy, e.g. https://pypi.example.com (env CHEESESHOP_BASE_URL); default http://<listen address>")
 	fs.StringVar(&c.readyFile, "ready-file", fs.envString("CHEESESHOP_READY_FILE", ""), "write the server's URL to this file once it accepts connections (env CHEESESHOP_READY_FILE)")
 	fs.Int64Var(&c.maxFileSize, "max-file-size", fs.envInt("CHEESESHOP_MAX_FILE_SIZE", upload.DefaultMaxFileSize), "largest accepted upload in bytes (env CHEESESHOP_MAX_FILE_SIZE)")
+	fs.BoolVar(&c.pypiRules, "pypi-rules", fs.envBool("CHEESESHOP_PYPI_RULES", false), "also refuse what only PyPI, a public index, refuses: local versions, e-mail addresses on special-use domains, classifiers outside the public list, direct URL requirements (env CHEESESHOP_PYPI_RULES)")
 	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
 	c.mirror.register(fs)
 	c.repair.register(fs)
@@ -100,7 +102,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	authn := auth.New(store, store)
-	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize}, store, authn, pages, log)
+	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules}, store, authn, pages, log)
 	if err != nil {
 		return err
 	}
@@ -128,7 +130,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	url := "http://" + ln.Addr().String()
 	log.Info("serving", "url", url, "base_url", c.baseURL, "data_dir", c.dataDir,
-		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize)
+		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize, "pypi_rules", c.pypiRules)
 
 	srv := &http.Server{
 		Handler:           routes(log, up, files, api),

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/reqlog"
@@ -143,6 +144,7 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 // that are not errors but carry a message clients show, such as PyPI's 308
 // for POST /legacy.
 func WriteText(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	msg = clip(msg)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -153,6 +155,26 @@ func WriteText(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	fmt.Fprint(w, body)
+}
+
+// maxMessage bounds the message of a response, which goes into its status
+// line and body twice: messages quote what the client sent (a name, a
+// filename, a classifier), and no client-sized value may come back whole.
+// The longest message a well-formed request gets (a duplicate filename of
+// 246 bytes with its hash and help link) is well under it.
+const maxMessage = 1024
+
+// clip shortens msg to maxMessage bytes, cut at a character boundary and
+// ending in "...".
+func clip(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage - len("...")
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "..."
 }
 
 // reasonPhrase makes msg safe for a status line: one line of printable

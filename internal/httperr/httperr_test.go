@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -79,5 +80,37 @@ func TestWriteReasonPhrase(t *testing.T) {
 	}
 	if line != "HTTP/1.1 400 K?se is not a version?\r\n" {
 		t.Fatalf("status line %q", line)
+	}
+}
+
+// A message quoting a client's 100,000-character value comes back bounded,
+// in the status line and the body alike, cut on a character boundary.
+func TestWriteBoundsMessage(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.DiscardHandler)
+	long := strings.Repeat("é", 100_000)
+	srv := httptest.NewServer(Handler(log, func(w http.ResponseWriter, r *http.Request) error {
+		return index.Errorf(index.ErrInvalid, "'%s' is an invalid value.", long)
+	}))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Status) > maxMessage+10 || !strings.HasPrefix(resp.Status, "400 '??") || !strings.HasSuffix(resp.Status, "...") {
+		t.Errorf("status line of %d bytes: %.40q…%q", len(resp.Status), resp.Status, resp.Status[max(0, len(resp.Status)-10):])
+	}
+	if len(body) > maxMessage+1 || !strings.HasPrefix(string(body), "'éé") || !strings.HasSuffix(string(body), "...\n") || !utf8.Valid(body) {
+		t.Errorf("body of %d bytes: %.40q…", len(body), body)
 	}
 }

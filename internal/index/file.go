@@ -243,6 +243,44 @@ func createRelease(ctx context.Context, tx querier, p Project, v Version, md Met
 	return id, nil
 }
 
+// AppendFileURL appends the download URL of f to dst: its CDN copy once the
+// mirror worker has verified one, else base (which ends in "/packages/")
+// followed by f.Path percent-encoded. It is the one place file URLs are
+// made, for the simple pages and the JSON API alike: a '#', '?' or '%' in a
+// filename must not cut or change the URL. The local URL has only bytes
+// that need no escaping in HTML attributes or JSON strings either.
+func AppendFileURL(dst []byte, base string, f *File) []byte {
+	if f.CDNURL != "" {
+		return append(dst, f.CDNURL...)
+	}
+	dst = append(dst, base...)
+	for i := 0; i < len(f.Path); i++ {
+		c := f.Path[i]
+		if urlPathSafe[c] {
+			dst = append(dst, c)
+			continue
+		}
+		dst = append(dst, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&0xf])
+	}
+	return dst
+}
+
+// FileURL is AppendFileURL as a string.
+func FileURL(base string, f *File) string {
+	return string(AppendFileURL(nil, base, f))
+}
+
+// urlPathSafe[c] is true for bytes kept as they are in the path of a file
+// URL: RFC 3986 pchar and '/', minus the ampersand and the apostrophe, so
+// that the URL needs no further HTML escaping. Distribution filenames only
+// ever use safe bytes; the rest is defence against an old or corrupt row.
+var urlPathSafe = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$()*+,;=:@/") {
+		t[c] = true
+	}
+	return t
+}()
+
 // ProjectRole returns the project with the normalised name and the user's
 // role on it ("owner" or "maintainer", "" for none), in one query; an error
 // wrapping ErrNotFound when there is no such project.

@@ -42,22 +42,88 @@ func ParseWheelFilename(filename string) (WheelFilename, error) {
 	if !validWheelName(w.Name) {
 		return WheelFilename{}, Errorf(ErrInvalid, "Invalid project name: %s", Repr(stem))
 	}
-	if _, err := ParseVersion(w.Version); err != nil {
+	// packaging checks the version's syntax, which tolerates surrounding
+	// (Unicode) white space; the filename must also hold nothing a URL or
+	// a file system treats specially.
+	if !filenameVersion(w.Version) {
 		return WheelFilename{}, Errorf(ErrInvalid, "Invalid wheel filename (invalid version): %s", Repr(stem))
 	}
 	if dashes == 5 {
 		w.Build = parts[2]
 		// PEP 427: the build tag must start with a digit; it sorts
-		// numerically on that prefix.
-		if w.Build == "" || w.Build[0] < '0' || w.Build[0] > '9' {
-			return WheelFilename{}, Errorf(ErrInvalid, "Invalid build number: %s in %s", w.Build, Repr(stem))
+		// numerically on that prefix. Like every component it is escaped
+		// to [A-Za-z0-9_] (packaging lets anything follow the digits).
+		if w.Build == "" || w.Build[0] < '0' || w.Build[0] > '9' || !tagChars(w.Build) {
+			return WheelFilename{}, Errorf(ErrInvalid, "Invalid build number: %s in %s", shown(w.Build), Repr(stem))
 		}
 	}
 	n := len(parts)
 	w.PythonTags = strings.Split(parts[n-3], ".")
 	w.ABITags = strings.Split(parts[n-2], ".")
 	w.PlatformTags = strings.Split(parts[n-1], ".")
+	// packaging does not look inside the tags; Warehouse refuses a platform
+	// tag outside its list, and so names only that kind in its message.
+	for _, tags := range []struct {
+		kind string
+		tags []string
+	}{{"python", w.PythonTags}, {"abi", w.ABITags}, {"platform", w.PlatformTags}} {
+		for _, tag := range tags.tags {
+			if tag == "" || !tagChars(tag) {
+				return WheelFilename{}, tagError(filename, tags.kind, tag)
+			}
+		}
+	}
 	return w, nil
+}
+
+// tagChars reports whether s holds only what the binary distribution
+// format leaves in an escaped filename component: ASCII letters, digits
+// and '_' (PEP 425 replaces '-' and '.' in a tag with '_'; the '.' that
+// remains separates the tags of a compressed tag set).
+func tagChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// tagError words a malformed tag. For platform tags it is Warehouse's
+// message (its allow-list refuses anything malformed); packaging has none
+// for the python and ABI tags, so theirs takes the same shape.
+func tagError(filename, kind, tag string) error {
+	return Errorf(ErrInvalid, "Binary wheel %s has an unsupported %s tag %s.", Repr(filename), kind, Repr(tag))
+}
+
+// filenameVersion reports whether v, the version part of a distribution
+// filename, is a PEP 440 version written with the characters PEP 440
+// spells versions with (letters, digits, '.', '_', '+', '!'): ParseVersion
+// also accepts surrounding white space, which Python strips, and no file
+// name should keep.
+func filenameVersion(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '+' || c == '!') {
+			return false
+		}
+	}
+	_, err := ParseVersion(v)
+	return err == nil
+}
+
+// shown is s as a message shows it unquoted, after packaging and
+// Warehouse: as it is when it is printable ASCII, else quoted and escaped
+// as Python's repr() would, so that no control or bidirectional-override
+// character reaches a client's terminal.
+func shown(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return Repr(s)
+		}
+	}
+	return s
 }
 
 // validWheelName is packaging's check ^[\w\d._]*$ (Python's Unicode \w:
@@ -93,7 +159,7 @@ type SdistFilename struct {
 //
 // Deviation: an empty name part is rejected, as for wheels.
 func ParseSdistFilename(filename string) (SdistFilename, error) {
-	bad := Errorf(ErrInvalid, "Invalid source distribution filename: %s", filename)
+	bad := Errorf(ErrInvalid, "Invalid source distribution filename: %s", shown(filename))
 	var s SdistFilename
 	var stem string
 	switch {
@@ -109,7 +175,9 @@ func ParseSdistFilename(filename string) (SdistFilename, error) {
 		return SdistFilename{}, bad
 	}
 	s.Name, s.Version = stem[:i], stem[i+1:]
-	if _, err := ParseVersion(s.Version); err != nil {
+	// PEP 625: the name part is a project name (normalised, on PyPI; any
+	// spelling of one, here) and the version a PEP 440 version.
+	if !ValidName(s.Name) || !filenameVersion(s.Version) {
 		return SdistFilename{}, bad
 	}
 	return s, nil
@@ -170,7 +238,19 @@ func CheckUploadFilename(filename string) error {
 		return Errorf(ErrInvalid, "Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information")
 	}
 	if len(filename)+len(".metadata") > maxFilenameBytes {
-		return Errorf(ErrInvalid, "Filename is too long: '%s'", filename)
+		// Shown whole unless it is far beyond the limit: the message must
+		// stay short whatever the client sent.
+		return Errorf(ErrInvalid, "Filename is too long: '%s'", Elide(filename, 300))
 	}
 	return nil
+}
+
+// ServableFilename reports whether the static file server serves a stored
+// file under this name at its URL, /packages/<hash path>/<name>: not empty,
+// no leading dot (temporary files), no path separator of any platform, no
+// drive colon, no NUL. An upload that passes CheckUploadFilename and the
+// filename parsers always has such a name; a row that does not is a file
+// nobody can download.
+func ServableFilename(name string) bool {
+	return name != "" && name[0] != '.' && !strings.ContainsAny(name, "/\\:\x00")
 }

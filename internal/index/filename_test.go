@@ -35,9 +35,13 @@ func TestParseWheelFilename(t *testing.T) {
 			Name: "caf\u00e9", Version: "1.0",
 			PythonTags: []string{"py3"}, ABITags: []string{"none"}, PlatformTags: []string{"any"},
 		}},
-		{"foo-1.0-py3..-none-.whl", WheelFilename{
-			Name: "foo", Version: "1.0",
-			PythonTags: []string{"py3", "", ""}, ABITags: []string{"none"}, PlatformTags: []string{""},
+		{"foo-1.0+cu118-py3-none-any.whl", WheelFilename{
+			Name: "foo", Version: "1.0+cu118",
+			PythonTags: []string{"py3"}, ABITags: []string{"none"}, PlatformTags: []string{"any"},
+		}},
+		{"foo-1!2.0-7_b2-py3-abi3-macosx_11_0_arm64.whl", WheelFilename{
+			Name: "foo", Version: "1!2.0", Build: "7_b2",
+			PythonTags: []string{"py3"}, ABITags: []string{"abi3"}, PlatformTags: []string{"macosx_11_0_arm64"},
 		}},
 	}
 	for _, tt := range tests {
@@ -70,6 +74,29 @@ func TestParseWheelFilenameErrors(t *testing.T) {
 		{"foo--py3-none-any.whl", "Invalid wheel filename (invalid version): 'foo--py3-none-any'"},
 		{"foo-1.0-x1-py3-none-any.whl", "Invalid build number: x1 in 'foo-1.0-x1-py3-none-any'"},
 		{"foo-1.0--py3-none-any.whl", "Invalid build number:  in 'foo-1.0--py3-none-any'"},
+		// Each component is checked against the wheel tag grammar: what
+		// packaging lets through would be listed and then not served.
+		{"foo-1.0-py3..-none-.whl", "Binary wheel 'foo-1.0-py3..-none-.whl' has an unsupported python tag ''."},
+		{"foo_bar-3.0-py3-none-a:b.whl", "Binary wheel 'foo_bar-3.0-py3-none-a:b.whl' has an unsupported platform tag 'a:b'."},
+		{"foo-1.0-py3-none-any.linux#x.whl", "Binary wheel 'foo-1.0-py3-none-any.linux#x.whl' has an unsupported platform tag 'linux#x'."},
+		{"foo-1.0-py3-ab?i-any.whl", "Binary wheel 'foo-1.0-py3-ab?i-any.whl' has an unsupported abi tag 'ab?i'."},
+		{"foo-1.0-py%003-none-any.whl", "Binary wheel 'foo-1.0-py%003-none-any.whl' has an unsupported python tag 'py%003'."},
+		{"foo-1.0-py3-none-%2e%2e.whl", "Binary wheel 'foo-1.0-py3-none-%2e%2e.whl' has an unsupported platform tag '%2e%2e'."},
+		{"foo-1.0-py3-none-any .whl", "Binary wheel 'foo-1.0-py3-none-any .whl' has an unsupported platform tag 'any '."},
+		{"foo-1.0-py3-<img src=x>-any.whl", "Binary wheel 'foo-1.0-py3-<img src=x>-any.whl' has an unsupported abi tag '<img src=x>'."},
+		{"foo-1.0-py3-none-a\"b.whl", "Binary wheel 'foo-1.0-py3-none-a\"b.whl' has an unsupported platform tag 'a\"b'."},
+		{"foo-1.0-py3-none-a'b.whl", `Binary wheel "foo-1.0-py3-none-a'b.whl" has an unsupported platform tag "a'b".`},
+		{"foo-1.0-py3-none-any\u0085.whl", `Binary wheel 'foo-1.0-py3-none-any\x85.whl' has an unsupported platform tag 'any\x85'.`},
+		{"foo-1.0-py3\u202e-none-any.whl", `Binary wheel 'foo-1.0-py3\u202e-none-any.whl' has an unsupported python tag 'py3\u202e'.`},
+		{"foo-1.0-py3-none-a\u2215b.whl", "Binary wheel 'foo-1.0-py3-none-a\u2215b.whl' has an unsupported platform tag 'a\u2215b'."},
+		{"foo-1.0-py3-none\u00a0-any.whl", `Binary wheel 'foo-1.0-py3-none\xa0-any.whl' has an unsupported abi tag 'none\xa0'.`},
+		{"foo-1.0-1#-py3-none-any.whl", "Invalid build number: 1# in 'foo-1.0-1#-py3-none-any'"},
+		{"foo-1.0-1.2-py3-none-any.whl", "Invalid build number: 1.2 in 'foo-1.0-1.2-py3-none-any'"},
+		{"foo-1.0-1\u202e-py3-none-any.whl", `Invalid build number: '1\u202e' in 'foo-1.0-1\u202e-py3-none-any'`},
+		// Versions that parse once Python has stripped the white space.
+		{"foo-1.0 -py3-none-any.whl", "Invalid wheel filename (invalid version): 'foo-1.0 -py3-none-any'"},
+		{"foo-1.0\u0085-py3-none-any.whl", `Invalid wheel filename (invalid version): 'foo-1.0\x85-py3-none-any'`},
+		{"foo-\u00a01.0-py3-none-any.whl", `Invalid wheel filename (invalid version): 'foo-\xa01.0-py3-none-any'`},
 	}
 	for _, tt := range tests {
 		_, err := ParseWheelFilename(tt.in)
@@ -119,9 +146,20 @@ func TestParseSdistFilenameErrors(t *testing.T) {
 		"foo-1.0.tar.bz2", "foo-1.0.tgz", "foo-1.0.whl", "foo-1.0", "foo.tar.gz",
 		"foo-1.0-1.tar.gz.tar", "foo-bar.tar.gz", "foo-1.0-x.zip", "-1.0.tar.gz",
 		"foo-.tar.gz", ".tar.gz",
+		// PEP 625: a project name and a PEP 440 version, nothing else.
+		"foo-1.0#.tar.gz", "foo-1.0?.tar.gz", "foo-1.0%00.tar.gz", "foo-%2e%2e.tar.gz", "foo-1.0 .tar.gz",
+		"foo-1.0<img src=x>.zip", "foo-1.0\".tar.gz", "foo-1.0'.tar.gz", "foo#-1.0.tar.gz", "foo bar-1.0.tar.gz",
 	} {
 		_, err := ParseSdistFilename(in)
 		want := "invalid: Invalid source distribution filename: " + in
+		if err == nil || err.Error() != want || !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseSdistFilename(%q) error = %v, want %q", in, err, want)
+		}
+	}
+	// Outside printable ASCII the filename is shown escaped.
+	for _, in := range []string{"foo-1.0\u0085.tar.gz", "foo-1.0\u202e.tar.gz", "foo-1.0\u2215.zip", "foo-1.0\u00a0.tar.gz", "foo-\u00a01.0.tar.gz"} {
+		_, err := ParseSdistFilename(in)
+		want := "invalid: Invalid source distribution filename: " + Repr(in)
 		if err == nil || err.Error() != want || !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseSdistFilename(%q) error = %v, want %q", in, err, want)
 		}
@@ -209,6 +247,9 @@ func FuzzParseWheelFilename(f *testing.F) {
 		if got := strings.Join(parts, "-") + ".whl"; got != s {
 			t.Fatalf("ParseWheelFilename(%q) parts rebuild %q", s, got)
 		}
+		if !ServableFilename(s) {
+			t.Fatalf("ParseWheelFilename(%q) accepted a name the file server refuses", s)
+		}
 	})
 }
 
@@ -238,6 +279,9 @@ func FuzzParseSdistFilename(f *testing.F) {
 		}
 		if got := sd.Name + "-" + sd.Version; !strings.EqualFold(got+sd.Ext, s) || got != s[:len(got)] {
 			t.Fatalf("ParseSdistFilename(%q) parts rebuild %q", s, got+sd.Ext)
+		}
+		if !ServableFilename(s) {
+			t.Fatalf("ParseSdistFilename(%q) accepted a name the file server refuses", s)
 		}
 		if err := CheckUploadFilename(s); err != nil && !strings.Contains(err.Error(), "too long") &&
 			!strings.Contains(err.Error(), "non-printable") && !strings.Contains(err.Error(), "'/'") {

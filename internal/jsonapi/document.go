@@ -243,10 +243,7 @@ func infoDoc(p index.Project, r *index.Release, base string) info {
 }
 
 func fileDoc(f *index.File, r *index.Release, base string) fileJSON {
-	url := f.CDNURL
-	if url == "" {
-		url = base + "/packages/" + f.Path
-	}
+	url := index.FileURL(base+"/packages/", f)
 	var core any = false
 	if f.MetadataSHA256 != "" {
 		core = map[string]string{"sha256": f.MetadataSHA256}

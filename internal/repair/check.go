@@ -145,6 +145,10 @@ func (c *checker) files(ctx context.Context) error {
 func (c *checker) file(f index.File) {
 	rel := datadir.PackageRel(f.Path)
 	path := c.dir.Package(f.Path)
+	if !index.ServableFilename(f.Filename) {
+		// Uploads refuse such names now; an older server let some in.
+		c.problem(rel, "unservable: file row %d's name %s is one the file server refuses to serve, so it cannot be downloaded", f.ID, index.Repr(f.Filename))
+	}
 	size, sum, err := c.digest(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

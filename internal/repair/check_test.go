@@ -1,12 +1,19 @@
 package repair_test
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
+	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/repair"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
@@ -94,4 +101,51 @@ func TestCheck(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fx.data, "simple", "ghost")); err != nil {
 		t.Fatal("check changed the data directory")
 	}
+}
+
+// A file an older server accepted under a name the file server refuses
+// (issue 14: "foo_bar-3.0-py3-none-a:b.whl" was listed and 404'd) is a
+// problem check reports; its neighbours are not.
+func TestCheckUnservableFilename(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	fx.addFile("foo-bar", "1.0", "foo bar one", true)
+	bad := fx.addFileNamed("foo-bar", "3.0", "foo_bar-3.0-py3-none-a:b.whl", "foo bar three")
+	if err := fx.pages.RegenerateProject(fx.ctx, "foo-bar"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.pages.RegenerateRoot(fx.ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, problems := fx.check(false)
+	want := "packages/" + bad.Path + ": unservable: file row "
+	if len(problems) != 1 || !strings.HasPrefix(problems[0], want) || !strings.Contains(problems[0], "'foo_bar-3.0-py3-none-a:b.whl'") {
+		t.Fatalf("problems %q, want one starting %q", problems, want)
+	}
+}
+
+// addFileNamed is addFile for a wheel with the given filename and no
+// metadata sidecar, written and recorded as it is, whatever it says.
+func (fx *fixture) addFileNamed(project, version, filename, body string) index.File {
+	fx.t.Helper()
+	v, err := index.ParseVersion(version)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	data := []byte(body)
+	s, m, b := sha256.Sum256(data), md5.Sum(data), blake2b.Sum256(data)
+	f := index.File{Filename: filename, Type: index.Wheel, PythonVersion: "py3", Size: int64(len(data)),
+		SHA256: hex.EncodeToString(s[:]), MD5: hex.EncodeToString(m[:]), Blake2b256: hex.EncodeToString(b[:])}
+	f.Path = datadir.PackagePath(f.Blake2b256, f.Filename)
+	dst := fx.packagePath(f.Path)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		fx.t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		fx.t.Fatal(err)
+	}
+	if _, err := fx.store.AddFile(fx.ctx, index.NewFile{Project: project, Version: v, File: f, Uploader: fx.user}); err != nil {
+		fx.t.Fatal(err)
+	}
+	return f
 }

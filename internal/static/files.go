@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
+	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
 const packagesPrefix = "/packages/"
@@ -87,8 +88,7 @@ func checkFilePath(rel string) int {
 		!isHex(elems[0]) || !isHex(elems[1]) || !isHex(elems[2]) {
 		return pathOther
 	}
-	name := elems[3]
-	if name == "" || name[0] == '.' || strings.ContainsAny(name, "\\:\x00") {
+	if !index.ServableFilename(elems[3]) {
 		return pathOther
 	}
 	return pathOK

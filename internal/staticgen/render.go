@@ -141,22 +141,25 @@ func (p *projectPage) fileRelease(e fileEntry) *index.Release {
 	return nil
 }
 
-// writeFileURL writes the file's download URL without a fragment: the CDN
-// copy once the mirror worker has verified one, else the local copy.
+// writeFileURL writes the file's download URL without a fragment, as
+// index.AppendFileURL makes it (the JSON API uses the same function): the
+// CDN copy once the mirror worker has verified one, else the local copy.
 func writeFileURL(buf *bytes.Buffer, f *index.File, inJSON bool) {
 	if f.CDNURL != "" {
+		u := index.FileURL(packagesPrefix, f)
 		if inJSON {
-			writeJSONString(buf, f.CDNURL)
+			writeJSONString(buf, u)
 		} else {
-			writeHTML(buf, f.CDNURL)
+			writeHTML(buf, u)
 		}
 		return
 	}
+	// The local URL needs no escaping in either syntax: it is written
+	// straight into the page.
 	if inJSON {
 		buf.WriteByte('"')
 	}
-	buf.WriteString(packagesPrefix)
-	writeURLPath(buf, f.Path)
+	buf.Write(index.AppendFileURL(buf.AvailableBuffer(), packagesPrefix, f))
 	if inJSON {
 		buf.WriteByte('"')
 	}

@@ -1,6 +1,7 @@
 // Package upload implements the legacy upload API (POST /legacy/): HTTP Basic
 // authentication, streaming multipart parsing with hashing, every check of
-// PyPI's upload checklist, the durable placement of the file under the data
+// PyPI's upload checklist (those only a public index needs under
+// Config.PyPIRules; docs/uploads.md), the durable placement of the file under the data
 // directory's packages/ folder, the database commit, and the page rewrite
 // (through the Pages hook) before the reply.
 //

@@ -29,7 +29,14 @@ type request struct {
 	fields  map[string][]string
 	action  string
 	content *content // nil when the request had no content part
+	// distutils is set when the body came from distutils' upload or
+	// register (or setuptools' copy of them): their fixed boundary.
+	distutils bool
 }
+
+// distutilsFormBoundary is the multipart boundary distutils' upload and
+// register commands always use (PROTOCOL.md 1.2); nothing else sends it.
+const distutilsFormBoundary = "--------------GHSKFJDLGDS7543FJKLFHRE75642756743254"
 
 // content is the uploaded file as streamed to a temp file.
 type content struct {
@@ -75,6 +82,7 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 		req.action = first(req.fields[":action"])
 		return req, nil
 	}
+	req.distutils = params["boundary"] == distutilsFormBoundary
 	mr := multipart.NewReader(r.Body, params["boundary"])
 	var fieldBytes int64
 	for parts := 1; ; parts++ {

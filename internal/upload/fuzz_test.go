@@ -57,14 +57,6 @@ func fuzzSeeds(f *testing.F, handler bool) {
 	f.Add("", []byte(nil))
 }
 
-// item3Open leaves issue 14 item 3's register reproducers (a 300- and a
-// 100,000-character name: the release is committed, then refused) out of
-// FuzzUploadHandler's seeds, whose "nothing changed after a refusal" they
-// fail, until that item's fix (validation before any write, on another
-// branch) is merged; set it to false then. FuzzParseForm runs them
-// meanwhile.
-const item3Open = true
-
 // issue14Seeds are the reproducers of issue 14's items 3, 4, 8, 10 and 12,
 // scaled down: overlong names, odd wheel tags and sdist versions, archives
 // with long member names and headers, NUL and invalid UTF-8 in fields and
@@ -76,11 +68,8 @@ func issue14Seeds(f *testing.F, wheel []byte, handler bool) {
 	forms := []form{
 		// Item 3: names no page or file name can hold.
 		base().with("name", long),
-	}
-	if !handler || !item3Open {
-		forms = append(forms,
-			base().with(":action", "submit").with("name", long),
-			base().with(":action", "submit").with("name", strings.Repeat("b", 100_000)))
+		base().with(":action", "submit").with("name", long),
+		base().with(":action", "submit").with("name", strings.Repeat("b", 100_000)),
 	}
 	forms = append(forms, []form{
 		// Item 8: archive shapes that took memory.

@@ -30,6 +30,11 @@ type Config struct {
 	DataDir     string        // required: files go to DataDir/packages, temp files to DataDir/tmp
 	MaxFileSize int64         // per-file limit in bytes; 0 means DefaultMaxFileSize
 	DBTimeout   time.Duration // 0 means DefaultDBTimeout
+	// PyPIRules adds the refusals of a public index to the checks of an
+	// upload's metadata: local versions, e-mail addresses on special-use
+	// domains, classifiers outside the public list, direct URL references
+	// in Requires-Dist (docs/uploads.md). Off, a private index accepts them.
+	PyPIRules bool
 }
 
 // Store is what the upload handler needs from the database.

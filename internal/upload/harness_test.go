@@ -25,7 +25,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,6 +67,14 @@ type harness struct {
 // serve.go does, with maxFileSize as --max-file-size (0: the default).
 func newHarness(t testing.TB, maxFileSize int64) *harness {
 	t.Helper()
+	return newHarnessWith(t, Config{MaxFileSize: maxFileSize})
+}
+
+// newHarnessWith is newHarness with the upload handler's configuration
+// (its DataDir is the harness's own).
+func newHarnessWith(t testing.TB, cfg Config) *harness {
+	t.Helper()
+	maxFileSize := cfg.MaxFileSize
 	log := testLogger(t)
 	pool, _ := indextest.NewDB(t)
 	store := index.NewStore(pool)
@@ -83,7 +90,8 @@ func newHarness(t testing.TB, maxFileSize int64) *harness {
 	}
 	dataDir := t.TempDir()
 	pages := staticgen.New(staticgen.Config{DataDir: dataDir}, store, log)
-	up, err := New(Config{DataDir: dataDir, MaxFileSize: maxFileSize}, store, auth.New(store, nil), pages, log)
+	cfg.DataDir = dataDir
+	up, err := New(cfg, store, auth.New(store, nil), pages, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,11 +173,27 @@ func (p part) disposition() string {
 	cd := fmt.Sprintf(`form-data; name="%s"`, p.name)
 	switch {
 	case p.filenameStar:
-		cd += "; filename*=UTF-8''" + url.PathEscape(p.filename)
+		cd += "; filename*=UTF-8''" + rfc2231Escape(p.filename)
 	case p.filename != "":
 		cd += fmt.Sprintf(`; filename="%s"`, p.filename)
 	}
 	return cd
+}
+
+// rfc2231Escape percent-encodes every byte of s that is not an attr-char
+// of RFC 2231 (url.PathEscape keeps ':' and '@', which a MIME parameter
+// parser then refuses).
+func rfc2231Escape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 // form is an upload form in the order its parts are sent.

@@ -167,7 +167,12 @@ func errorRank(field string) string {
 // repeated "keywords" parts (distutils sends one per keyword) are joined
 // with ", ", and a field newer than the declared Metadata-Version is
 // accepted (distutils declares 1.0 and sends classifiers).
-func parseMetadata(form map[string][]string) (index.Metadata, error) {
+//
+// Without pypiRules, the refusals that only a public index needs are left
+// out (PROTOCOL.md 11, docs/uploads.md): local versions, e-mail addresses on
+// special-use domains, classifiers outside the public list, and direct URL
+// references in Requires-Dist. Every syntax check stays, with its message.
+func parseMetadata(form map[string][]string, pypiRules bool) (index.Metadata, error) {
 	var md index.Metadata
 	var errs metadataErrors
 	for _, f := range metadataFields {
@@ -197,7 +202,7 @@ func parseMetadata(form map[string][]string) (index.Metadata, error) {
 	if err := errs.err(); err != nil {
 		return index.Metadata{}, err
 	}
-	if err := checkWarehouse(&md, version).err(); err != nil {
+	if err := checkWarehouse(&md, version, pypiRules).err(); err != nil {
 		return index.Metadata{}, err
 	}
 	return md, nil
@@ -311,23 +316,26 @@ func checkPackaging(md *index.Metadata) (index.Version, metadataErrors) {
 }
 
 // checkWarehouse is Warehouse's own layer (forklift/metadata.py
-// _validate_metadata), run only on metadata packaging accepted.
-func checkWarehouse(md *index.Metadata, version index.Version) metadataErrors {
+// _validate_metadata), run only on metadata packaging accepted; the rules
+// of a public index apply only with pypiRules.
+func checkWarehouse(md *index.Metadata, version index.Version, pypiRules bool) metadataErrors {
 	var errs metadataErrors
-	if version.IsLocal() {
+	if pypiRules && version.IsLocal() {
 		errs.add("version", "The use of local versions in '%s' is not allowed.", version.String())
 	}
 	if utf8.RuneCountInString(md.Summary) > maxSummaryChars {
 		errs.add("summary", "'summary' field must be %d characters or less.", maxSummaryChars)
 	}
-	if msg := checkEmail(md.AuthorEmail); msg != "" {
+	if msg := checkEmail(md.AuthorEmail, pypiRules); msg != "" {
 		errs.add("author-email", "%s", msg)
 	}
-	if msg := checkEmail(md.MaintainerEmail); msg != "" {
+	if msg := checkEmail(md.MaintainerEmail, pypiRules); msg != "" {
 		errs.add("maintainer-email", "%s", msg)
 	}
-	for _, msg := range checkClassifiers(md.Classifiers) {
-		errs.add("classifier", "%s", msg)
+	if pypiRules {
+		for _, msg := range checkClassifiers(md.Classifiers) {
+			errs.add("classifier", "%s", msg)
+		}
 	}
 	if md.HomePage != "" && !validURL(md.HomePage) {
 		errs.add("home-page", "%s is not a valid url.", index.Repr(md.HomePage))
@@ -362,7 +370,9 @@ func checkWarehouse(md *index.Metadata, version index.Version) metadataErrors {
 		}
 	}
 	for _, s := range md.RequiresDist {
-		if r, err := index.ParseRequirement(s); err == nil && r.URL != "" {
+		// A private index serves packages that depend on internal
+		// repositories ("pkg @ git+https://git.corp/pkg"); PyPI may not.
+		if r, err := index.ParseRequirement(s); pypiRules && err == nil && r.URL != "" {
 			errs.add("requires-dist", "Can't have direct dependency: %s", strings.TrimSpace(s))
 		}
 	}
@@ -479,8 +489,11 @@ var reservedTLDs = map[string]bool{"arpa": true, "invalid": true, "local": true,
 // lenient email.utils and validates with email-validator; we parse with
 // net/mail and check the addr-spec's shape, with email-validator's wording.
 // A value net/mail cannot parse but that contains an '@' is let through, as
-// Python's parser gives up on such values without an error.
-func checkEmail(value string) string {
+// Python's parser gives up on such values without an error. Domains that
+// are special-use or reserved (RFC 6761: .local, .test, .invalid, home.arpa)
+// are refused only with pypiRules: a private index's users have addresses
+// on them.
+func checkEmail(value string, pypiRules bool) string {
 	if value == "" {
 		return ""
 	}
@@ -496,14 +509,14 @@ func checkEmail(value string) string {
 		}
 	}
 	for _, a := range list {
-		if reason := addrSpecProblem(a.Address); reason != "" {
+		if reason := addrSpecProblem(a.Address, pypiRules); reason != "" {
 			return fmt.Sprintf("%s is not a valid email address: %s", index.Repr(a.Address), reason)
 		}
 	}
 	return ""
 }
 
-func addrSpecProblem(addr string) string {
+func addrSpecProblem(addr string, pypiRules bool) string {
 	switch strings.Count(addr, "@") {
 	case 0:
 		return "An email address must have an @-sign."
@@ -526,7 +539,7 @@ func addrSpecProblem(addr string) string {
 	case strings.HasPrefix(domain, "-"):
 		return "An email address cannot have a hyphen immediately after the @-sign."
 	}
-	if reservedTLDs[strings.ToLower(domain[strings.LastIndexByte(domain, '.')+1:])] {
+	if pypiRules && reservedTLDs[strings.ToLower(domain[strings.LastIndexByte(domain, '.')+1:])] {
 		return "The part after the @-sign is a special-use or reserved name that cannot be used with email."
 	}
 	return ""

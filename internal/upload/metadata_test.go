@@ -2,6 +2,7 @@ package upload
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -133,30 +134,46 @@ func TestParseMetadataErrors(t *testing.T) {
 		{"duplicates before everything", map[string][]string{"metadata_version": {"3.0"}, "license": {"a", "b"}},
 			"'license' has invalid data."},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseMetadata(metadataForm(tt.changes))
-			want := tt.want
-			if !strings.HasSuffix(want, "for more information.") && !strings.HasSuffix(want, ": ") {
-				want += coreHelp
+	// The cases only a public index refuses; every other case is refused
+	// alike without --pypi-rules, with the same message.
+	pypiOnly := map[string]bool{
+		"local version": true, "local version normalized": true, "email reserved domain": true,
+		"unknown classifier": true, "unknown classifiers sorted": true, "deprecated classifier": true,
+		"deprecated classifier without replacement": true, "requires dist URL": true,
+	}
+	for _, pypiRules := range []bool{true, false} {
+		for _, tt := range tests {
+			if !pypiRules && pypiOnly[tt.name] {
+				continue
 			}
-			if err == nil {
-				t.Fatalf("accepted, want %q", want)
-			}
-			if !errors.Is(err, index.ErrInvalid) {
-				t.Fatalf("%v does not wrap index.ErrInvalid", err)
-			}
-			got := errDetail(err)
-			if strings.HasSuffix(want, ": ") {
-				if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, coreHelp) {
-					t.Errorf("got %q, want %q…%q", got, want, coreHelp)
-				}
-				return
-			}
-			if got != want {
-				t.Errorf("error text\n got %q\nwant %q", got, want)
-			}
-		})
+			t.Run(fmt.Sprintf("%s/pypi-rules=%v", tt.name, pypiRules), func(t *testing.T) {
+				checkMetadataError(t, tt.changes, tt.want, pypiRules)
+			})
+		}
+	}
+}
+
+func checkMetadataError(t *testing.T, changes map[string][]string, want string, pypiRules bool) {
+	t.Helper()
+	_, err := parseMetadata(metadataForm(changes), pypiRules)
+	if !strings.HasSuffix(want, "for more information.") && !strings.HasSuffix(want, ": ") {
+		want += coreHelp
+	}
+	if err == nil {
+		t.Fatalf("accepted, want %q", want)
+	}
+	if !errors.Is(err, index.ErrInvalid) {
+		t.Fatalf("%v does not wrap index.ErrInvalid", err)
+	}
+	got := errDetail(err)
+	if strings.HasSuffix(want, ": ") {
+		if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, coreHelp) {
+			t.Errorf("got %q, want %q…%q", got, want, coreHelp)
+		}
+		return
+	}
+	if got != want {
+		t.Errorf("error text\n got %q\nwant %q", got, want)
 	}
 }
 
@@ -266,7 +283,7 @@ func TestParseMetadataAccepted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			md, err := parseMetadata(metadataForm(tt.changes))
+			md, err := parseMetadata(metadataForm(tt.changes), true)
 			if err != nil {
 				t.Fatalf("parseMetadata: %v", err)
 			}
@@ -314,7 +331,7 @@ func FuzzParseMetadata(f *testing.F) {
 		for i := 0; i+1 < len(parts); i += 2 {
 			fm[parts[i]] = append(fm[parts[i]], parts[i+1])
 		}
-		md, err := parseMetadata(fm)
+		md, err := parseMetadata(fm, true)
 		if err != nil {
 			if !errors.Is(err, index.ErrInvalid) {
 				t.Fatalf("error %v does not wrap index.ErrInvalid", err)

@@ -47,12 +47,12 @@ func anonymousAllowed(r *http.Request, authErr error) bool {
 
 // registerForm validates a register form's metadata as an upload's is
 // validated (parseMetadata), without the file-only fields.
-func registerForm(req *request) (index.Metadata, index.Version, error) {
-	f := dropEmpty(req.fields)
+func registerForm(req *request, pypiRules bool) (index.Metadata, index.Version, error) {
+	f := dropEmpty(req.fields, req.distutils)
 	if pv := first(f["protocol_version"]); pv != "" && pv != "1" {
 		return index.Metadata{}, index.Version{}, index.Errorf(index.ErrInvalid, "Unknown protocol version.")
 	}
-	md, err := parseMetadata(f)
+	md, err := parseMetadata(f, pypiRules)
 	if err != nil {
 		return index.Metadata{}, index.Version{}, err
 	}
@@ -67,7 +67,7 @@ func registerForm(req *request) (index.Metadata, index.Version, error) {
 // new (the registrant becomes its owner), and the pages show the release
 // (in the JSON page's versions) before the reply.
 func (h *Handler) submit(ctx context.Context, id auth.Identity, req *request) error {
-	md, version, err := registerForm(req)
+	md, version, err := registerForm(req, h.cfg.PyPIRules)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (h *Handler) submit(ctx context.Context, id auth.Identity, req *request) er
 
 // verify checks a register form as submit would, and writes nothing.
 func (h *Handler) verify(ctx context.Context, req *request) error {
-	md, _, err := registerForm(req)
+	md, _, err := registerForm(req, h.cfg.PyPIRules)
 	if err != nil {
 		return err
 	}

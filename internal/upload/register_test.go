@@ -148,8 +148,8 @@ func TestVerifyWithoutCredentials(t *testing.T) {
 	if status, _, body := fx.post(t, "", registerFields("verify", "spam", "1.0")); status != 200 {
 		t.Fatalf("verify: %d %s", status, body)
 	}
-	status, _, body := fx.post(t, "", registerFields("verify", "spam", "1.0+local"))
-	if status != 400 || !strings.Contains(body, "The use of local versions in '1.0+local' is not allowed.") {
+	status, _, body := fx.post(t, "", registerFields("verify", "spam", "1.0+"))
+	if status != 400 || !strings.Contains(body, "'1.0+' is invalid for 'version'.") {
 		t.Fatalf("verify bad: %d %s", status, body)
 	}
 	if _, err := fx.store.Project(context.Background(), "spam"); err == nil {

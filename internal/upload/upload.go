@@ -80,13 +80,19 @@ func nameFieldError(value, msg string) error {
 }
 
 // dropEmpty removes empty values and distutils' "UNKNOWN" placeholder, which
-// mean "absent" (PROTOCOL.md 1.2).
-func dropEmpty(f map[string][]string) map[string][]string {
+// mean "absent" (PROTOCOL.md 1.2). From distutils (the request's fixed
+// boundary says so), it also removes "None": the copy of distutils in
+// setuptools ≥ 60, which Debian 12's `setup.py upload` and `register` use,
+// sends str(None) for every field setup() left unset (PROTOCOL.md 11). The
+// name and version are kept whatever they say: "None" is a valid project
+// name, and distutils never sends them unset.
+func dropEmpty(f map[string][]string, distutils bool) map[string][]string {
 	out := make(map[string][]string, len(f))
 	for k, vs := range f {
+		none := distutils && k != "name" && k != "version"
 		var keep []string
 		for _, v := range vs {
-			if v != "" && v != "UNKNOWN" {
+			if v != "" && v != "UNKNOWN" && !(none && v == "None") {
 				keep = append(keep, v)
 			}
 		}
@@ -98,11 +104,11 @@ func dropEmpty(f map[string][]string) map[string][]string {
 }
 
 func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request) error {
-	f := dropEmpty(req.fields)
+	f := dropEmpty(req.fields, req.distutils)
 	if err := checkForm(f); err != nil {
 		return err
 	}
-	md, err := parseMetadata(f)
+	md, err := parseMetadata(f, h.cfg.PyPIRules)
 	if err != nil {
 		return err
 	}
