@@ -49,6 +49,7 @@ type serveConfig struct {
 	rootRefresh time.Duration
 	mirror      mirrorFlags
 	repair      repairFlags
+	limits      limitFlags
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -61,6 +62,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
 	c.mirror.register(fs, e)
 	c.repair.register(fs, e)
+	c.limits.register(fs, e)
 	fs.DurationVar(&c.rootRefresh, "root-refresh", envDuration(e, "CHEESESHOP_ROOT_REFRESH", 10*time.Second),
 		"after a project's pages change, rewrite the root page (its per-project serials) in the background within this long; 0 only when a project is added (env CHEESESHOP_ROOT_REFRESH)")
 	if err := fs.Parse(args); err != nil {
@@ -75,6 +77,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	if c.maxFileSize <= 0 {
 		return fmt.Errorf("--max-file-size must be positive")
+	}
+	if err := c.limits.check(); err != nil {
+		return err
 	}
 	pool, err := c.openDB(ctx, c.createDB)
 	if err != nil {
@@ -95,8 +100,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	authn := auth.New(store, store)
-	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize}, store, authn, pages, log)
+	authn := auth.NewWithConfig(c.limits.auth(), store, store)
+	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, MaxUnauthenticated: c.limits.maxUnauthenticated}, store, authn, pages, log)
 	if err != nil {
 		return err
 	}
@@ -126,11 +131,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	log.Info("serving", "url", url, "base_url", c.baseURL, "data_dir", c.dataDir,
 		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize)
 
-	srv := &http.Server{
-		Handler:           routes(up, files, api),
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := c.limits.server(routes(up, files, api))
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runMirror(gctx) })
 	g.Go(func() error { return rep.Run(gctx) })

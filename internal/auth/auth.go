@@ -49,6 +49,10 @@ type Authenticator struct {
 	users  Users
 	tokens Tokens
 
+	gate      *gate    // bounds concurrent password checks (tokens never wait here)
+	byUser    *limiter // failed password attempts per user name
+	byAddress *limiter // … and per client address
+
 	mu    sync.Mutex
 	cache map[[32]byte]cached // verified user+password → identity
 }
@@ -58,9 +62,27 @@ type cached struct {
 	expires time.Time
 }
 
-// New returns an authenticator. tokens may be nil.
+// New returns an authenticator with the default limits. tokens may be nil.
 func New(users Users, tokens Tokens) *Authenticator {
-	return &Authenticator{users: users, tokens: tokens, cache: map[[32]byte]cached{}}
+	return NewWithConfig(Config{}, users, tokens)
+}
+
+// NewWithConfig returns an authenticator with cfg's limits. tokens may be nil.
+func NewWithConfig(cfg Config, users Users, tokens Tokens) *Authenticator {
+	cfg = cfg.withDefaults()
+	return &Authenticator{
+		users:     users,
+		tokens:    tokens,
+		gate:      newGate(cfg),
+		byUser:    newLimiter(cfg.UserFailures, cfg.FailureWindow),
+		byAddress: newLimiter(cfg.AddressFailures, cfg.FailureWindow),
+		cache:     map[[32]byte]cached{},
+	}
+}
+
+// Stats reports the password checks running and waiting.
+func (a *Authenticator) Stats() Stats {
+	return Stats{Running: int(a.gate.running.Load()), Peak: int(a.gate.peak.Load()), Waiting: int(a.gate.waiting.Load())}
 }
 
 // Authenticate returns the identity behind r's Authorization header: no header
@@ -80,7 +102,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (Iden
 	if user == "__token__" {
 		return a.token(ctx, strings.TrimSpace(pass))
 	}
-	return a.password(ctx, user, pass)
+	return a.password(ctx, user, pass, clientAddress(r))
 }
 
 func (a *Authenticator) token(ctx context.Context, secret string) (Identity, error) {
@@ -98,30 +120,60 @@ func (a *Authenticator) token(ctx context.Context, secret string) (Identity, err
 	return Identity{UserID: u.ID, UserName: u.Name, Token: &tok}, nil
 }
 
-func (a *Authenticator) password(ctx context.Context, name, pass string) (Identity, error) {
+// password checks a user name and password. An unknown name costs what a
+// wrong password costs (a check against dummyHash, under the same limits),
+// so neither the time of the answer nor the limits tell which names exist.
+// Verified credentials are answered from the cache before any limit: a
+// flood of wrong passwords does not lock out a user who has already
+// authenticated.
+func (a *Authenticator) password(ctx context.Context, name, pass, addr string) (Identity, error) {
 	u, err := a.users.UserByName(ctx, name)
-	if errors.Is(err, index.ErrNotFound) {
-		return Identity{}, fmt.Errorf("%w: %s", index.ErrForbidden, msgInvalidAuth)
-	}
-	if err != nil {
+	known := err == nil
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
 		return Identity{}, fmt.Errorf("user: %w", err)
 	}
-	// The key includes the stored hash, so a password change invalidates it.
-	key := sha256.Sum256([]byte(name + "\x00" + pass + "\x00" + u.PasswordHash))
+	hash := dummyHash
+	var key [32]byte
 	now := time.Now()
-	a.mu.Lock()
-	c, hit := a.cache[key]
-	a.mu.Unlock()
-	if hit && now.Before(c.expires) {
-		return c.id, nil
+	if known {
+		hash = u.PasswordHash
+		// The key includes the stored hash, so a password change invalidates it.
+		key = sha256.Sum256([]byte(name + "\x00" + pass + "\x00" + u.PasswordHash))
+		a.mu.Lock()
+		c, hit := a.cache[key]
+		a.mu.Unlock()
+		if hit && now.Before(c.expires) {
+			return c.id, nil
+		}
 	}
-	ok, err := CheckPassword(u.PasswordHash, pass)
+	if wait, ok := a.byUser.take(name, now); !ok {
+		return Identity{}, tooManyFailures(wait)
+	}
+	if wait, ok := a.byAddress.take(addr, now); !ok {
+		a.byUser.give(name, false)
+		return Identity{}, tooManyFailures(wait)
+	}
+	var match bool
+	var checkErr error
+	err = a.gate.run(ctx, func() { match, checkErr = CheckPassword(hash, pass) })
+	if err == nil {
+		err = checkErr
+	}
 	if err != nil {
+		// Nothing was checked (busy) or the stored hash is unreadable:
+		// not the client's failed attempt.
+		a.byUser.give(name, false)
+		a.byAddress.give(addr, false)
+		if errors.Is(err, index.ErrRateLimited) {
+			return Identity{}, err
+		}
 		return Identity{}, fmt.Errorf("user %q: %w", name, err)
 	}
-	if !ok {
+	if !known || !match {
 		return Identity{}, fmt.Errorf("%w: %s", index.ErrForbidden, msgInvalidAuth)
 	}
+	a.byUser.give(name, true)
+	a.byAddress.give(addr, false)
 	id := Identity{UserID: u.ID, UserName: u.Name}
 	a.mu.Lock()
 	if len(a.cache) >= cacheMax {
@@ -130,4 +182,10 @@ func (a *Authenticator) password(ctx context.Context, name, pass string) (Identi
 	a.cache[key] = cached{id: id, expires: now.Add(cacheTTL)}
 	a.mu.Unlock()
 	return id, nil
+}
+
+// tooManyFailures is PyPI's answer to a locked-out login, with the wait.
+func tooManyFailures(wait time.Duration) error {
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	return index.RetryAfter(fmt.Errorf("%w: There have been too many unsuccessful login attempts. Try again in %d seconds.", index.ErrRateLimited, secs), wait)
 }

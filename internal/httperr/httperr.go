@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -34,6 +35,8 @@ func statusOf(err error) (status int, sentinel error) {
 		return http.StatusBadRequest, index.ErrTooLarge
 	case errors.Is(err, index.ErrUnavailable):
 		return http.StatusServiceUnavailable, index.ErrUnavailable
+	case errors.Is(err, index.ErrRateLimited):
+		return http.StatusTooManyRequests, index.ErrRateLimited
 	case errors.Is(err, index.ErrStorage) && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)):
 		// RFC 4918's 507: the server cannot store what the request needs.
 		// twine shows the status and the message, and a retry later may
@@ -92,6 +95,11 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		// distutils' register only sends credentials after this challenge;
 		// its password manager is keyed on the realm "pypi".
 		h.Set("WWW-Authenticate", `Basic realm="pypi"`)
+	}
+	if status == http.StatusTooManyRequests {
+		// RFC 9110 10.2.3: whole seconds, at least one.
+		d, _ := index.RetryDelay(err)
+		h.Set("Retry-After", strconv.Itoa(max(1, int((d+time.Second-1)/time.Second))))
 	}
 	WriteText(w, r, status, msg)
 }

@@ -17,6 +17,6 @@
 // leaked from CI cannot delete releases.
 //
 // It declares the store methods it calls (Store) and the page hook (Pages);
-// cmd wires them to index and staticgen. It imports index, auth and httperr,
-// never upload, staticgen or mirror.
+// cmd wires them to index and staticgen. It imports index, auth, httperr
+// and crossorigin, never upload, staticgen or mirror.
 package manage

@@ -5,7 +5,8 @@
 // (through the Pages hook) before the reply.
 //
 // It declares the few store methods it calls (Store) and the page hook
-// (Pages); cmd wires them to index and staticgen. It imports index, auth and
-// httperr (the one place that turns errors into HTTP statuses), never
-// staticgen or mirror.
+// (Pages); cmd wires them to index and staticgen. It imports index, auth,
+// crossorigin (cross-site browser requests are refused) and httperr (the
+// one place that turns errors into HTTP statuses), never staticgen or
+// mirror.
 package upload
