@@ -123,18 +123,24 @@ func (a *Authenticator) token(ctx context.Context, secret string) (Identity, err
 // password checks a user name and password. An unknown name costs what a
 // wrong password costs (a check against dummyHash, under the same limits),
 // so neither the time of the answer nor the limits tell which names exist.
-// Verified credentials are answered from the cache before any limit: a
-// flood of wrong passwords does not lock out a user who has already
+// An address over its limit is refused first, before the database is
+// asked anything: a flood from one place costs little. Verified
+// credentials are answered from the cache before the user name's limit: a
+// flood of wrong passwords for a name does not lock out its user once
 // authenticated.
 func (a *Authenticator) password(ctx context.Context, name, pass, addr string) (Identity, error) {
+	now := time.Now()
+	if wait, ok := a.byAddress.take(addr, now); !ok {
+		return Identity{}, tooManyFailures(wait)
+	}
 	u, err := a.users.UserByName(ctx, name)
 	known := err == nil
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		a.byAddress.give(addr, false)
 		return Identity{}, fmt.Errorf("user: %w", err)
 	}
 	hash := dummyHash
 	var key [32]byte
-	now := time.Now()
 	if known {
 		hash = u.PasswordHash
 		// The key includes the stored hash, so a password change invalidates it.
@@ -143,14 +149,12 @@ func (a *Authenticator) password(ctx context.Context, name, pass, addr string) (
 		c, hit := a.cache[key]
 		a.mu.Unlock()
 		if hit && now.Before(c.expires) {
+			a.byAddress.give(addr, false)
 			return c.id, nil
 		}
 	}
 	if wait, ok := a.byUser.take(name, now); !ok {
-		return Identity{}, tooManyFailures(wait)
-	}
-	if wait, ok := a.byAddress.take(addr, now); !ok {
-		a.byUser.give(name, false)
+		a.byAddress.give(addr, false)
 		return Identity{}, tooManyFailures(wait)
 	}
 	var match bool
