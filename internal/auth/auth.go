@@ -49,9 +49,10 @@ type Authenticator struct {
 	users  Users
 	tokens Tokens
 
-	gate      *gate    // bounds concurrent password checks (tokens never wait here)
-	byUser    *limiter // failed password attempts per user name
-	byAddress *limiter // … and per client address
+	gate      *gate         // bounds concurrent password checks (tokens never wait here)
+	byUser    *limiter      // failed password attempts per user name
+	byAddress *limiter      // … and per client address
+	held      chan struct{} // slots of refusals held back (hold)
 
 	mu    sync.Mutex
 	cache map[[32]byte]cached // verified user+password → identity
@@ -76,6 +77,7 @@ func NewWithConfig(cfg Config, users Users, tokens Tokens) *Authenticator {
 		gate:      newGate(cfg),
 		byUser:    newLimiter(cfg.UserFailures, cfg.FailureWindow),
 		byAddress: newLimiter(cfg.AddressFailures, cfg.FailureWindow),
+		held:      make(chan struct{}, maxHeld),
 		cache:     map[[32]byte]cached{},
 	}
 }
@@ -131,6 +133,7 @@ func (a *Authenticator) token(ctx context.Context, secret string) (Identity, err
 func (a *Authenticator) password(ctx context.Context, name, pass, addr string) (Identity, error) {
 	now := time.Now()
 	if wait, ok := a.byAddress.take(addr, now); !ok {
+		a.hold(ctx, wait)
 		return Identity{}, tooManyFailures(wait)
 	}
 	u, err := a.users.UserByName(ctx, name)
@@ -155,6 +158,7 @@ func (a *Authenticator) password(ctx context.Context, name, pass, addr string) (
 	}
 	if wait, ok := a.byUser.take(name, now); !ok {
 		a.byAddress.give(addr, false)
+		a.hold(ctx, wait)
 		return Identity{}, tooManyFailures(wait)
 	}
 	var match bool

@@ -51,6 +51,11 @@ const (
 	DefaultUserFailures    = 10
 	DefaultAddressFailures = 50
 	DefaultFailureWindow   = 5 * time.Minute
+	// maxHeld bounds the refused requests held back at once (see hold):
+	// ~20 KiB each with their connections, so ~10 MiB at most.
+	maxHeld = 512
+	// maxHold is the longest a refusal is held back.
+	maxHold = time.Second
 	// maxTracked bounds each table of failure counts (user names and
 	// addresses): ~100 bytes an entry, so ~1 MB each at most whatever an
 	// attacker sends. When full, entries whose budget has refilled go
@@ -255,4 +260,25 @@ func clientAddress(r *http.Request) string {
 		return p.String()
 	}
 	return addr.String()
+}
+
+// hold delays the answer to a refused attempt by up to its wait (at most
+// maxHold), for at most maxHeld requests at once. A client that waits for
+// its answers, as HTTP clients do, then makes a request a second instead
+// of as many as the server can refuse: a flood of 200 clients that cost
+// ~1,500 refusals a second of CPU costs 200, and honest uploads keep the
+// CPU they need.
+func (a *Authenticator) hold(ctx context.Context, wait time.Duration) {
+	select {
+	case a.held <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-a.held }()
+	t := time.NewTimer(min(wait, maxHold))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
