@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -53,6 +55,7 @@ type Authenticator struct {
 	byUser    *limiter      // failed password attempts per user name
 	byAddress *limiter      // … and per client address
 	held      chan struct{} // slots of refusals held back (hold)
+	flight    singleflight.Group
 
 	mu    sync.Mutex
 	cache map[[32]byte]cached // verified user+password → identity
@@ -129,59 +132,59 @@ func (a *Authenticator) token(ctx context.Context, secret string) (Identity, err
 // asked anything: a flood from one place costs little. Verified
 // credentials are answered from the cache before the user name's limit: a
 // flood of wrong passwords for a name does not lock out its user once
-// authenticated.
+// authenticated. Identical checks running at once (a CI job uploading
+// files in parallel before the first is cached) share one argon2id run.
 func (a *Authenticator) password(ctx context.Context, name, pass, addr string) (Identity, error) {
 	now := time.Now()
-	if wait, ok := a.byAddress.take(addr, now); !ok {
+	if wait, ok := a.byAddress.allow(addr, now); !ok {
 		a.hold(ctx, wait)
 		return Identity{}, tooManyFailures(wait)
 	}
 	u, err := a.users.UserByName(ctx, name)
 	known := err == nil
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
-		a.byAddress.give(addr, false)
 		return Identity{}, fmt.Errorf("user: %w", err)
 	}
 	hash := dummyHash
-	var key [32]byte
 	if known {
 		hash = u.PasswordHash
-		// The key includes the stored hash, so a password change invalidates it.
-		key = sha256.Sum256([]byte(name + "\x00" + pass + "\x00" + u.PasswordHash))
+	}
+	// The key includes the stored hash, so a password change invalidates it.
+	key := sha256.Sum256([]byte(name + "\x00" + pass + "\x00" + hash))
+	if known {
 		a.mu.Lock()
 		c, hit := a.cache[key]
 		a.mu.Unlock()
 		if hit && now.Before(c.expires) {
-			a.byAddress.give(addr, false)
 			return c.id, nil
 		}
 	}
-	if wait, ok := a.byUser.take(name, now); !ok {
-		a.byAddress.give(addr, false)
+	if wait, ok := a.byUser.allow(name, now); !ok {
 		a.hold(ctx, wait)
 		return Identity{}, tooManyFailures(wait)
 	}
-	var match bool
-	var checkErr error
-	err = a.gate.run(ctx, func() { match, checkErr = CheckPassword(hash, pass) })
-	if err == nil {
-		err = checkErr
+	// The check runs detached from this request: others may be waiting
+	// for it. The queue's own bound (QueueWait) limits the wait.
+	res, err, _ := a.flight.Do(string(key[:]), func() (any, error) {
+		var match bool
+		var checkErr error
+		if err := a.gate.run(context.WithoutCancel(ctx), func() { match, checkErr = CheckPassword(hash, pass) }); err != nil {
+			return false, err
+		}
+		return match, checkErr
+	})
+	if errors.Is(err, index.ErrRateLimited) {
+		return Identity{}, err // nothing was checked: not the client's failure
 	}
 	if err != nil {
-		// Nothing was checked (busy) or the stored hash is unreadable:
-		// not the client's failed attempt.
-		a.byUser.give(name, false)
-		a.byAddress.give(addr, false)
-		if errors.Is(err, index.ErrRateLimited) {
-			return Identity{}, err
-		}
 		return Identity{}, fmt.Errorf("user %q: %w", name, err)
 	}
-	if !known || !match {
+	if !known || !res.(bool) {
+		a.byUser.fail(name, now)
+		a.byAddress.fail(addr, now)
 		return Identity{}, fmt.Errorf("%w: %s", index.ErrForbidden, msgInvalidAuth)
 	}
-	a.byUser.give(name, true)
-	a.byAddress.give(addr, false)
+	a.byUser.reset(name)
 	id := Identity{UserID: u.ID, UserName: u.Name}
 	a.mu.Lock()
 	if len(a.cache) >= cacheMax {

@@ -176,10 +176,29 @@ func (l *limiter) refill(b *bucket, now time.Time) bool {
 	return b.tokens >= l.burst
 }
 
-// take spends one attempt of key's budget, or returns how long until one
-// is available. Keys are hashed (with a per-process seed) so that a table
-// entry is small whatever the name's length.
-func (l *limiter) take(key string, now time.Time) (wait time.Duration, ok bool) {
+// allow reports whether key may make an attempt now, or how long until it
+// may. Only failures are counted (fail): concurrent attempts with the right
+// password must not use up a user's budget. Failures in flight can
+// overshoot the budget, by at most the password checks running and
+// queued.
+func (l *limiter) allow(key string, now time.Time) (wait time.Duration, ok bool) {
+	h := maphash.String(l.seed, key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[h]
+	if b == nil {
+		return 0, true
+	}
+	l.refill(b, now)
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
+	}
+	return 0, true
+}
+
+// fail counts a failed attempt of key. Keys are hashed (with a per-process
+// seed) so that a table entry is small whatever the name's length.
+func (l *limiter) fail(key string, now time.Time) {
 	h := maphash.String(l.seed, key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -192,25 +211,16 @@ func (l *limiter) take(key string, now time.Time) (wait time.Duration, ok bool) 
 		l.buckets[h] = b
 	}
 	l.refill(b, now)
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
-	}
-	b.tokens--
-	return 0, true
+	// An overshoot lengthens the wait, by at most another window.
+	b.tokens = max(b.tokens-1, -l.burst)
 }
 
-// give returns one attempt to key's budget (a success, or an attempt that
-// never ran); all of them when reset.
-func (l *limiter) give(key string, reset bool) {
+// reset forgets key's failures (its user authenticated).
+func (l *limiter) reset(key string) {
 	h := maphash.String(l.seed, key)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b := l.buckets[h]; b != nil {
-		b.tokens = min(l.burst, b.tokens+1)
-		if reset || b.tokens >= l.burst {
-			delete(l.buckets, h)
-		}
-	}
+	delete(l.buckets, h)
+	l.mu.Unlock()
 }
 
 // evict makes room: first the entries whose budget has refilled (they

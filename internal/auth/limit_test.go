@@ -106,13 +106,14 @@ func TestPasswordFloodIsBounded(t *testing.T) {
 			if i%2 == 1 {
 				user = fmt.Sprintf("ghost%d", i) // unknown names are checked too
 			}
-			for {
+			for n := 0; ; {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				_, err := a.Authenticate(ctx, basic(user, "wrong", fmt.Sprintf("198.51.100.%d", i)))
+				n++ // distinct passwords: identical ones would share a check
+				_, err := a.Authenticate(ctx, basic(user, fmt.Sprintf("wrong%d", n), fmt.Sprintf("198.51.100.%d", i)))
 				mu.Lock()
 				switch {
 				case errors.Is(err, index.ErrForbidden):
@@ -254,21 +255,47 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 	l := newLimiter(3, time.Hour)
 	now := time.Now()
 	for i := range 3 * maxTracked {
-		l.take(fmt.Sprintf("name%d", i), now)
+		l.fail(fmt.Sprintf("name%d", i), now)
 	}
 	if n := len(l.buckets); n > maxTracked {
 		t.Fatalf("%d entries tracked, want at most %d", n, maxTracked)
 	}
-	// A key's budget: three attempts, then a wait of window/3.
+	// A key's budget: three failures, then a wait of window/3.
 	for i := range 3 {
-		if _, ok := l.take("k", now); !ok {
+		if _, ok := l.allow("k", now); !ok {
 			t.Fatalf("attempt %d refused", i+1)
 		}
+		l.fail("k", now)
 	}
-	if wait, ok := l.take("k", now); ok || wait != 20*time.Minute {
+	if wait, ok := l.allow("k", now); ok || wait != 20*time.Minute {
 		t.Fatalf("fourth attempt: ok=%v wait=%v, want refused for 20m", ok, wait)
 	}
-	if _, ok := l.take("k", now.Add(20*time.Minute)); !ok {
+	if _, ok := l.allow("k", now.Add(20*time.Minute)); !ok {
 		t.Fatal("refused after the wait")
+	}
+	l.reset("k")
+	if _, ok := l.allow("k", now); !ok {
+		t.Fatal("refused after a reset")
+	}
+}
+
+// Concurrent uploads with the right password before it is cached (a CI
+// job uploading in parallel) share one check and use up no budget, even
+// with one check at a time, a short queue and a budget of 3.
+func TestConcurrentRightPasswordsShareACheck(t *testing.T) {
+	store, _ := fixture(t)
+	a := NewWithConfig(Config{Checks: 1, Queue: 1, UserFailures: 3, AddressFailures: 3}, store, store)
+	var wg sync.WaitGroup
+	errs := make([]error, 50)
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = a.Authenticate(context.Background(), basic("alice", "right", "192.0.2.1"))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
 	}
 }
