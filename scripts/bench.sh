@@ -13,6 +13,8 @@
 #   BENCH_SKIP_SEED=1       reuse the large index from a previous run
 #   BENCH_WRK_ONLY=1        with BENCH_SKIP_SEED=1: only the wrk comparison (BENCH_REPEAT=N runs it N times)
 #   BENCH_COLD_REGEN=1      also time regenerate --all with the page cache dropped (default where writable: root)
+#   BENCH_FLOOD=1           measure a wrong-password flood (issue 14 item 7; 0 skips); BENCH_FLOOD_ONLY=1: only that
+#   BENCH_FLOOD_CLIENTS=200 BENCH_FLOOD_DURATION=30s
 #   CHEESESHOP_BIN, BENCHLOAD_BIN   prebuilt binaries (default: built here)
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432   the PostgreSQL server
 #   BENCH_PGOPT=?sslmode=disable   appended to every database URL
@@ -111,6 +113,30 @@ sample_rss() {
   echo "$max" >"$DIR/rss.max"
 }
 WRK_ONLY=${BENCH_WRK_ONLY:-0}
+
+# ---- a wrong-password flood on an empty index ----
+# Issue 14 item 7: 200 clients send wrong passwords for a real user, each as
+# fast as it is answered, for 30 s, while one client uploads with an API
+# token. Targets: server RSS peak <= 150 MB, token-upload p99 <= 100 ms.
+if [ "${BENCH_FLOOD:-1}" = 1 ] && [ "$WRK_ONLY" != 1 ]; then
+  FLOOD_CLIENTS=${BENCH_FLOOD_CLIENTS:-200}
+  FLOOD_DURATION=${BENCH_FLOOD_DURATION:-30s}
+  say "wrong-password flood: $FLOOD_CLIENTS clients for $FLOOD_DURATION, token uploads meanwhile"
+  dropdb cheeseshop_bench_flood
+  rm -rf "$DIR/flood"
+  "$BIN" migrate --create-database --database-url "$PG/cheeseshop_bench_flood$PGOPT" --log-level warn
+  adduser cheeseshop_bench_flood "$DIR/flood"
+  token=$("$BIN" token create bench --database-url "$PG/cheeseshop_bench_flood$PGOPT" --data-dir "$DIR/flood" --log-level warn 2>/dev/null)
+  serve flood $P_EMPTY "$DIR/flood" cheeseshop_bench_flood
+  say "server RSS idle after start: $(rss "$PID_flood")"
+  rm -f "$DIR/rss.stop"; sample_rss "$PID_flood" & sp=$!
+  "$BL" flood -url "http://127.0.0.1:$P_EMPTY/legacy/" -user bench -token "$token" -clients "$FLOOD_CLIENTS" -duration "$FLOOD_DURATION" -prefix "fl$(date +%s)"
+  touch "$DIR/rss.stop"; wait $sp
+  say "server RSS peak during the flood: $(( $(cat "$DIR/rss.max") / 1024 )) MB (target <= 150 MB); idle after it: $(rss "$PID_flood")"
+  kill "$PID_flood"; wait "$PID_flood" 2>/dev/null || true
+  [ "${BENCH_FLOOD_ONLY:-0}" != 1 ] || exit 0
+fi
+
 if [ "$WRK_ONLY" != 1 ]; then
 # ---- upload latency on an empty index ----
 say "upload latency, empty index"

@@ -3,6 +3,7 @@
 // HTTP, or to its database and data directory directly:
 //
 //	benchload upload     -url URL -user U -password P -clients N -count K   upload latency p50/p99
+//	benchload flood      -url URL -user U -token T -clients N -duration D   token uploads during a wrong-password flood
 //	benchload get        -url URL/simple/NAME/ -count K                     GET latency p50/p99
 //	benchload regen      -database-url DB -data-dir D -project NAME...      page and root rewrite time
 //	benchload fileserver -listen ADDR -dir DIR                              net/http's FileServer over DIR
@@ -46,13 +47,15 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchload upload|get|regen|fileserver [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchload upload|flood|get|regen|fileserver [flags]")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
 	case "upload":
 		err = cmdUpload(ctx, os.Args[2:])
+	case "flood":
+		err = cmdFlood(ctx, os.Args[2:])
 	case "get":
 		err = cmdGet(ctx, os.Args[2:])
 	case "regen":
@@ -242,6 +245,87 @@ func cmdUpload(ctx context.Context, args []string) error {
 	s := summarize(lat)
 	fmt.Printf("upload clients=%d size=%d %s rate=%.1f/s new-project(first upload) %s\n",
 		*clients, len(jobs[0][0].body), s, float64(s.n)/elapsed.Seconds(), summarize(created))
+	return nil
+}
+
+// ---- flood ----
+
+// cmdFlood sends wrong passwords from many clients, each as fast as it is
+// answered (an attacker ignores Retry-After), while one client uploads with
+// an API token: issue 14 item 7's measurement. It prints the flood's
+// answers by status and the token uploads' latency.
+func cmdFlood(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("flood", flag.ContinueOnError)
+	url := fs.String("url", "http://127.0.0.1:8080/legacy/", "upload URL")
+	user := fs.String("user", "bench", "user name the flood guesses passwords for")
+	token := fs.String("token", "", "API token of the honest uploader")
+	clients := fs.Int("clients", 200, "concurrent wrong-password clients")
+	dur := fs.Duration("duration", 30*time.Second, "how long the flood lasts")
+	size := fs.Int("size", 100*1024, "token uploads' wheel size in bytes")
+	prefix := fs.String("prefix", "fl"+strconv.FormatInt(time.Now().Unix(), 36), "project name of the token uploads")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *token == "" {
+		return errors.New("flood: need -token")
+	}
+	ctx, cancel := context.WithTimeout(ctx, *dur)
+	defer cancel()
+	floodClient := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}}
+	guess, guessCT := uploadBody(*prefix+"-guess", "1.0", 1024)
+	var mu sync.Mutex
+	statuses := map[string]int{}
+	var wg sync.WaitGroup
+	for c := range *clients {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(guess))
+				if err != nil {
+					return
+				}
+				req.Header.Set("Content-Type", guessCT)
+				req.SetBasicAuth(*user, fmt.Sprintf("guess-%d-%d", c, i))
+				key := "error"
+				if resp, err := floodClient.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body) //nolint:errcheck
+					resp.Body.Close()
+					key = strconv.Itoa(resp.StatusCode)
+				} else if ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				statuses[key]++
+				mu.Unlock()
+			}
+		})
+	}
+	// The honest uploader: one client, one upload after the other, each
+	// body built before its clock starts.
+	tokenClient := &http.Client{Timeout: 60 * time.Second}
+	var lat []time.Duration
+	var firstErr error
+	time.Sleep(time.Second) // let the flood build up
+	for v := 0; ctx.Err() == nil; v++ {
+		b, ct := uploadBody(*prefix, fmt.Sprintf("1.0.%d", v), *size)
+		d, err := post(ctx, tokenClient, *url, "__token__", *token, b, ct)
+		if err != nil {
+			if ctx.Err() == nil && firstErr == nil {
+				firstErr = err
+			}
+			break
+		}
+		lat = append(lat, d)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	var total int
+	for _, n := range statuses {
+		total += n
+	}
+	fmt.Printf("flood clients=%d duration=%s requests=%d (%.0f/s) answers=%v\n", *clients, *dur, total, float64(total)/dur.Seconds(), statuses)
+	fmt.Printf("token upload during the flood size=%d %s\n", *size, summarize(lat))
 	return nil
 }
 

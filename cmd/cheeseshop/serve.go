@@ -48,6 +48,7 @@ type serveConfig struct {
 	rootRefresh time.Duration
 	mirror      mirrorFlags
 	repair      repairFlags
+	limits      limitFlags
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -61,6 +62,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&c.createDB, "create-database", false, "create the database when it does not exist")
 	c.mirror.register(fs)
 	c.repair.register(fs)
+	c.limits.register(fs)
 	fs.DurationVar(&c.rootRefresh, "root-refresh", fs.envDuration("CHEESESHOP_ROOT_REFRESH", 10*time.Second),
 		"after a project's pages change, rewrite the root page (its per-project serials) in the background within this long; 0 only when a project is added (env CHEESESHOP_ROOT_REFRESH)")
 	fs.check(func() error {
@@ -101,8 +103,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	authn := auth.New(store, store)
-	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules}, store, authn, pages, log)
+	authn := auth.NewWithConfig(c.limits.auth(), store, store)
+	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules, MaxUnauthenticated: c.limits.maxUnauthenticated}, store, authn, pages, log)
 	if err != nil {
 		return err
 	}
@@ -132,11 +134,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	log.Info("serving", "url", url, "base_url", c.baseURL, "data_dir", c.dataDir,
 		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize, "pypi_rules", c.pypiRules)
 
-	srv := &http.Server{
-		Handler:           routes(log, up, files, api),
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := c.limits.server(routes(log, up, files, api))
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runMirror(gctx) })
 	g.Go(func() error { return rep.Run(gctx) })

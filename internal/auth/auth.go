@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -49,6 +51,12 @@ type Authenticator struct {
 	users  Users
 	tokens Tokens
 
+	gate      *gate         // bounds concurrent password checks (tokens never wait here)
+	byUser    *limiter      // failed password attempts per user name
+	byAddress *limiter      // … and per client address
+	held      chan struct{} // slots of refusals held back (hold)
+	flight    singleflight.Group
+
 	mu    sync.Mutex
 	cache map[[32]byte]cached // verified user+password → identity
 }
@@ -58,9 +66,28 @@ type cached struct {
 	expires time.Time
 }
 
-// New returns an authenticator. tokens may be nil.
+// New returns an authenticator with the default limits. tokens may be nil.
 func New(users Users, tokens Tokens) *Authenticator {
-	return &Authenticator{users: users, tokens: tokens, cache: map[[32]byte]cached{}}
+	return NewWithConfig(Config{}, users, tokens)
+}
+
+// NewWithConfig returns an authenticator with cfg's limits. tokens may be nil.
+func NewWithConfig(cfg Config, users Users, tokens Tokens) *Authenticator {
+	cfg = cfg.withDefaults()
+	return &Authenticator{
+		users:     users,
+		tokens:    tokens,
+		gate:      newGate(cfg),
+		byUser:    newLimiter(cfg.UserFailures, cfg.FailureWindow),
+		byAddress: newLimiter(cfg.AddressFailures, cfg.FailureWindow),
+		held:      make(chan struct{}, maxHeld),
+		cache:     map[[32]byte]cached{},
+	}
+}
+
+// Stats reports the password checks running and waiting.
+func (a *Authenticator) Stats() Stats {
+	return Stats{Running: int(a.gate.running.Load()), Peak: int(a.gate.peak.Load()), Waiting: int(a.gate.waiting.Load())}
 }
 
 // Authenticate returns the identity behind r's Authorization header: no header
@@ -80,7 +107,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (Iden
 	if user == "__token__" {
 		return a.token(ctx, strings.TrimSpace(pass))
 	}
-	return a.password(ctx, user, pass)
+	return a.password(ctx, user, pass, clientAddress(r))
 }
 
 func (a *Authenticator) token(ctx context.Context, secret string) (Identity, error) {
@@ -98,30 +125,66 @@ func (a *Authenticator) token(ctx context.Context, secret string) (Identity, err
 	return Identity{UserID: u.ID, UserName: u.Name, Token: &tok}, nil
 }
 
-func (a *Authenticator) password(ctx context.Context, name, pass string) (Identity, error) {
-	u, err := a.users.UserByName(ctx, name)
-	if errors.Is(err, index.ErrNotFound) {
-		return Identity{}, index.Errorf(index.ErrForbidden, "%s", msgInvalidAuth)
+// password checks a user name and password. An unknown name costs what a
+// wrong password costs (a check against dummyHash, under the same limits),
+// so neither the time of the answer nor the limits tell which names exist.
+// An address over its limit is refused first, before the database is
+// asked anything: a flood from one place costs little. Verified
+// credentials are answered from the cache before the user name's limit: a
+// flood of wrong passwords for a name does not lock out its user once
+// authenticated. Identical checks running at once (a CI job uploading
+// files in parallel before the first is cached) share one argon2id run.
+func (a *Authenticator) password(ctx context.Context, name, pass, addr string) (Identity, error) {
+	now := time.Now()
+	if wait, ok := a.byAddress.allow(addr, now); !ok {
+		a.hold(ctx, wait)
+		return Identity{}, tooManyFailures(wait)
 	}
-	if err != nil {
+	u, err := a.users.UserByName(ctx, name)
+	known := err == nil
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
 		return Identity{}, fmt.Errorf("user: %w", err)
 	}
-	// The key includes the stored hash, so a password change invalidates it.
-	key := sha256.Sum256([]byte(name + "\x00" + pass + "\x00" + u.PasswordHash))
-	now := time.Now()
-	a.mu.Lock()
-	c, hit := a.cache[key]
-	a.mu.Unlock()
-	if hit && now.Before(c.expires) {
-		return c.id, nil
+	hash := dummyHash
+	if known {
+		hash = u.PasswordHash
 	}
-	ok, err := CheckPassword(u.PasswordHash, pass)
+	// The key includes the stored hash, so a password change invalidates it.
+	key := sha256.Sum256([]byte(name + "\x00" + pass + "\x00" + hash))
+	if known {
+		a.mu.Lock()
+		c, hit := a.cache[key]
+		a.mu.Unlock()
+		if hit && now.Before(c.expires) {
+			return c.id, nil
+		}
+	}
+	if wait, ok := a.byUser.allow(name, now); !ok {
+		a.hold(ctx, wait)
+		return Identity{}, tooManyFailures(wait)
+	}
+	// The check runs detached from this request: others may be waiting
+	// for it. The queue's own bound (QueueWait) limits the wait.
+	res, err, _ := a.flight.Do(string(key[:]), func() (any, error) {
+		var match bool
+		var checkErr error
+		if err := a.gate.run(context.WithoutCancel(ctx), func() { match, checkErr = CheckPassword(hash, pass) }); err != nil {
+			return false, err
+		}
+		return match, checkErr
+	})
+	if errors.Is(err, index.ErrRateLimited) {
+		return Identity{}, err // nothing was checked: not the client's failure
+	}
 	if err != nil {
 		return Identity{}, fmt.Errorf("user %q: %w", name, err)
 	}
-	if !ok {
+	if !known || !res.(bool) {
+		a.byUser.fail(name, now)
+		a.byAddress.fail(addr, now)
 		return Identity{}, index.Errorf(index.ErrForbidden, "%s", msgInvalidAuth)
 	}
+	a.byUser.reset(name)
 	id := Identity{UserID: u.ID, UserName: u.Name}
 	a.mu.Lock()
 	if len(a.cache) >= cacheMax {
@@ -130,4 +193,10 @@ func (a *Authenticator) password(ctx context.Context, name, pass string) (Identi
 	a.cache[key] = cached{id: id, expires: now.Add(cacheTTL)}
 	a.mu.Unlock()
 	return id, nil
+}
+
+// tooManyFailures is PyPI's answer to a locked-out login, with the wait.
+func tooManyFailures(wait time.Duration) error {
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	return index.RetryAfter(index.Errorf(index.ErrRateLimited, "There have been too many unsuccessful login attempts. Try again in %d seconds.", secs), wait)
 }

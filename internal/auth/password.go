@@ -23,6 +23,14 @@ const (
 
 var errBadHash = errors.New("malformed password hash")
 
+// dummyHash is what a password for an unknown user name is checked
+// against: the parameters of HashPassword, so the check takes as long as
+// a real one (issue 14 item 6: 0.4 ms for an unknown name against 31 ms for
+// a wrong password told which names exist). No password matches it (its
+// key is zeros), and a match would not count anyway.
+var dummyHash = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	base64.RawStdEncoding.EncodeToString([]byte("cheeseshop-dummy")), base64.RawStdEncoding.EncodeToString(make([]byte, argonKeyLen)))
+
 // HashPassword returns an argon2id hash of password in the PHC string format
 // ($argon2id$v=19$m=…,t=…,p=…$salt$hash).
 func HashPassword(password string) (string, error) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
@@ -63,6 +64,8 @@ func statusOf(err error) (status int, kind error) {
 		return http.StatusBadRequest, kind
 	case index.ErrInvalid, index.ErrTooLarge:
 		return http.StatusBadRequest, kind
+	case index.ErrRateLimited:
+		return http.StatusTooManyRequests, kind
 	case index.ErrUnavailable:
 		return http.StatusServiceUnavailable, kind
 	case index.ErrStorage:
@@ -135,6 +138,11 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		if errors.As(err, &me) {
 			h.Set("Allow", me.allow)
 		}
+	}
+	if status == http.StatusTooManyRequests {
+		// RFC 9110 10.2.3: whole seconds, at least one.
+		d, _ := index.RetryDelay(err)
+		h.Set("Retry-After", strconv.Itoa(max(1, int((d+time.Second-1)/time.Second))))
 	}
 	WriteText(w, r, status, msg)
 }

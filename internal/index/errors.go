@@ -31,6 +31,10 @@ var (
 	// the client may retry later. The HTTP layer tells "disk full" apart
 	// with errors.Is(err, syscall.ENOSPC).
 	ErrStorage = errors.New("storage failure")
+	// ErrRateLimited means the client asked too often or the server is
+	// too busy for this kind of request now; see RetryAfter for when to
+	// come back.
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // Error is a refusal decided somewhere in the program: its Kind (one of the

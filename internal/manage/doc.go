@@ -18,5 +18,6 @@
 //
 // It declares the store methods it calls (Store) and the page hook (Pages);
 // cmd wires them to index and staticgen. It imports index, auth, datadir
-// (where removed files are) and httperr, never upload, staticgen or mirror.
+// (where removed files are), httperr and crossorigin, never upload,
+// staticgen or mirror.
 package manage

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/crossorigin"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -33,14 +34,19 @@ type Handler struct {
 }
 
 // NewHandler returns the endpoint. Cross-origin browser requests are
-// refused (http.CrossOriginProtection): a browser that remembers Basic
-// credentials must not let another site's form yank a release.
+// refused (internal/crossorigin, as uploads are): a browser that remembers
+// Basic credentials must not let another site's form yank a release.
 func NewHandler(svc *Service, authn Authenticator, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{svc: svc, store: svc.store, auth: authn, log: log.With("component", "manage")}
-	h.h = http.NewCrossOriginProtection().Handler(httperr.Handler(h.log, h.serve))
+	h.h = httperr.Handler(h.log, func(w http.ResponseWriter, r *http.Request) error {
+		if err := crossorigin.Check(r); err != nil {
+			return err
+		}
+		return h.serve(w, r)
+	})
 	return h
 }
 

@@ -7,6 +7,7 @@
 //
 // It declares the few store methods it calls (Store) and the page hook
 // (Pages); cmd wires them to index and staticgen. It imports index, auth,
-// datadir (where files go) and httperr (the one place that turns errors into
-// HTTP statuses), never staticgen or mirror.
+// datadir (where files go), crossorigin (cross-site browser requests are
+// refused) and httperr (the one place that turns errors into HTTP
+// statuses), never staticgen or mirror.
 package upload

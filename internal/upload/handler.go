@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/crossorigin"
 	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
@@ -25,6 +26,11 @@ const DefaultMaxFileSize = 100 << 20
 // hang.
 const DefaultDBTimeout = 30 * time.Second
 
+// DefaultMaxUnauthenticated is how many requests without valid
+// credentials may have their bodies read at once (see
+// Config.MaxUnauthenticated).
+const DefaultMaxUnauthenticated = 32
+
 // Config configures the upload handler. Zero values mean the defaults.
 type Config struct {
 	DataDir     string        // required: files go to DataDir/packages, temp files to DataDir/tmp
@@ -35,6 +41,13 @@ type Config struct {
 	// domains, classifiers outside the public list, direct URL references
 	// in Requires-Dist (docs/uploads.md). Off, a private index accepts them.
 	PyPIRules bool
+
+	// MaxUnauthenticated caps the requests without valid credentials whose
+	// bodies are read at once: an anonymous verify, and the courtesy drain
+	// of a refused upload (so that its client reads the answer rather than
+	// a reset). Past it, a verify is answered 429 and a refused upload's
+	// connection is closed unread. 0 means DefaultMaxUnauthenticated.
+	MaxUnauthenticated int
 }
 
 // Store is what the upload handler needs from the database.
@@ -66,6 +79,7 @@ type Handler struct {
 	auth  Authenticator
 	pages Pages
 	log   *slog.Logger
+	anon  chan struct{} // slots of Config.MaxUnauthenticated
 }
 
 // New returns an upload handler; it creates the data directory's packages/
@@ -80,13 +94,17 @@ func New(cfg Config, store Store, authn Authenticator, pages Pages, log *slog.Lo
 	if cfg.DBTimeout <= 0 {
 		cfg.DBTimeout = DefaultDBTimeout
 	}
+	if cfg.MaxUnauthenticated <= 0 {
+		cfg.MaxUnauthenticated = DefaultMaxUnauthenticated
+	}
 	dir := datadir.New(cfg.DataDir)
 	for _, d := range []string{dir.Packages(), dir.Tmp()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("upload: %w", err)
 		}
 	}
-	return &Handler{cfg: cfg, dir: dir, store: store, auth: authn, pages: pages, log: log.With("component", "upload")}, nil
+	return &Handler{cfg: cfg, dir: dir, store: store, auth: authn, pages: pages, log: log.With("component", "upload"),
+		anon: make(chan struct{}, cfg.MaxUnauthenticated)}, nil
 }
 
 // ServeHTTP dispatches on the form's :action, as PyPI's one upload URL does.
@@ -106,18 +124,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "This is the cheeseshop upload endpoint. POST distribution files here with twine, e.g.\n  twine upload --repository-url <this URL> dist/*")
 		return
 	}
+	if err := crossorigin.Check(r); err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
 	// The whole body is capped a little above the file limit: the fields of
 	// one form (descriptions) come on top of the file.
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxFileSize+maxFieldBytes+1<<20)
-	if err := h.serve(w, r); err != nil {
-		// Drain what the client is still sending (bounded by MaxBytesReader)
-		// so it reads the answer rather than a reset connection.
-		io.Copy(io.Discard, r.Body) //nolint:errcheck
+	var authenticated bool
+	if err := h.serve(w, r, &authenticated); err != nil {
+		// Drain what the client is still sending (bounded by MaxBytesReader
+		// and the server's minimum body rate) so it reads the answer rather
+		// than a reset connection; for clients without valid credentials
+		// only while few are being drained.
+		if authenticated || h.enterAnonymous() {
+			io.Copy(io.Discard, r.Body) //nolint:errcheck
+			if !authenticated {
+				h.leaveAnonymous()
+			}
+		}
 		writeError(w, r, h.log, err)
 	}
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
+// enterAnonymous takes one of the slots for reading a body without valid
+// credentials, if one is free; leaveAnonymous gives it back.
+func (h *Handler) enterAnonymous() bool {
+	select {
+	case h.anon <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (h *Handler) leaveAnonymous() { <-h.anon }
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, authenticated *bool) error {
 	if err := checkUserName(r); err != nil {
 		return err
 	}
@@ -126,8 +169,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	actx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)
 	id, authErr := h.auth.Authenticate(actx, r)
 	cancel()
+	*authenticated = authErr == nil
 	if authErr != nil && !anonymousAllowed(r, authErr) {
 		return authErr
+	}
+	if authErr != nil {
+		if !h.enterAnonymous() {
+			return index.RetryAfter(index.Errorf(index.ErrRateLimited, "Too many requests without credentials in progress. Try again in a few seconds."), time.Second)
+		}
+		defer h.leaveAnonymous()
 	}
 	req, err := parseForm(r, h.dir.Tmp(), h.cfg.MaxFileSize)
 	if err != nil {
