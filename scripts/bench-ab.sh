@@ -76,13 +76,14 @@ for r in $(seq 1 "$ROUNDS"); do
     out=$("$BL" upload -url http://127.0.0.1:18090/legacy/ -user ab -password ab -clients 1 -count "$UPLOADS" -duration 30s -prefix "ab$r$which")
     stop "$SRV"
     echo "round $r $which upload: $out"
-    UP[$which]+="$(sed -n 's/.*p50=\([0-9.]*\)ms.*/\1/p' <<<"$out") "
+    UP[$which]+="$(grep -o 'p50=[0-9.]*' <<<"$out" | head -1 | cut -d= -f2) "
   done
 done
 
 db=cheeseshop_ab_small
 dropdb $db
 rm -rf "$DIR/small"
+"$NEW" migrate --create-database --database-url "$PG/$db$PGOPT" --log-level warn >/dev/null
 "$NEW" dev seed --projects 1000 --database-url "$PG/$db$PGOPT" --data-dir "$DIR/small" --log-level warn >/dev/null
 "${SRV_PIN[@]}" "$BL" fileserver -listen 127.0.0.1:18091 -dir "$DIR/small" &
 pids+=($!)
