@@ -107,6 +107,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (Iden
 	if user == "__token__" {
 		return a.token(ctx, strings.TrimSpace(pass))
 	}
+	// A NUL byte or invalid UTF-8 cannot be looked up (PostgreSQL refuses
+	// such text): a clear 400, before the database or the limits see it.
+	if err := index.CheckText("user name in the credentials", user); err != nil {
+		return Identity{}, err
+	}
 	return a.password(ctx, user, pass, clientAddress(r))
 }
 

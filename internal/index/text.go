@@ -21,3 +21,13 @@ func TextProblem(s string) string {
 	}
 	return ""
 }
+
+// CheckText refuses, as invalid input, a value that cannot be stored as
+// text, naming what it was ("The user name in the credentials contains a
+// NUL byte."). A 404 for a path is the caller's own wording.
+func CheckText(what, s string) error {
+	if p := TextProblem(s); p != "" {
+		return Errorf(ErrInvalid, "The %s %s.", what, p)
+	}
+	return nil
+}

@@ -67,13 +67,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return httperr.MethodNotAllowed(http.MethodPost)
 	}
 	ctx := r.Context()
-	if err := checkUserName(r); err != nil {
+	if err := index.CheckText("project name in the path", project); err != nil {
 		return err
 	}
-	if err := checkText("project name in the path", project); err != nil {
-		return err
-	}
-	if err := checkText("version in the path", version); err != nil {
+	if err := index.CheckText("version in the path", version); err != nil {
 		return err
 	}
 	id, err := h.auth.Authenticate(ctx, r)

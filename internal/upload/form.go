@@ -73,7 +73,7 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 				return nil, err
 			}
 			for _, v := range vs {
-				if err := checkText("value of form field "+index.Repr(k), v); err != nil {
+				if err := index.CheckText("value of form field "+index.Repr(k), v); err != nil {
 					return nil, err
 				}
 			}
@@ -149,7 +149,7 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 			return nil, index.Errorf(index.ErrTooLarge, "Form fields too large: more than %d MB.", maxFieldBytes>>20)
 		}
 		v := strings.ReplaceAll(string(b), "\x00", `\x00`)
-		if err := checkText("value of form field "+index.Repr(name), v); err != nil {
+		if err := index.CheckText("value of form field "+index.Repr(name), v); err != nil {
 			req.cleanup()
 			return nil, err
 		}

@@ -161,9 +161,6 @@ func (h *Handler) enterAnonymous() bool {
 func (h *Handler) leaveAnonymous() { <-h.anon }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, authenticated *bool) error {
-	if err := checkUserName(r); err != nil {
-		return err
-	}
 	// Only verify works without credentials (register.go), so a request
 	// without them is read only when it may be one.
 	actx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)

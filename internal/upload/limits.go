@@ -1,8 +1,6 @@
 package upload
 
 import (
-	"net/http"
-
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -20,25 +18,6 @@ const (
 	maxFieldNameBytes = 256
 )
 
-// checkText refuses a value PostgreSQL could not store as text (a NUL
-// byte, invalid UTF-8), naming what it was; nothing such reaches the store.
-func checkText(what, s string) error {
-	if p := index.TextProblem(s); p != "" {
-		return index.Errorf(index.ErrInvalid, "The %s %s.", what, p)
-	}
-	return nil
-}
-
-// checkUserName refuses Basic credentials whose user name could not be
-// looked up (a NUL byte, invalid UTF-8), before the authenticator sends it
-// to the database.
-func checkUserName(r *http.Request) error {
-	if user, _, ok := r.BasicAuth(); ok {
-		return checkText("user name in the credentials", user)
-	}
-	return nil
-}
-
 var errTooManyParts = index.Errorf(index.ErrInvalid, "Too many parts in the form: more than %d.", maxParts)
 
 // checkFieldName refuses a form field name that is absurdly long or not
@@ -47,5 +26,5 @@ func checkFieldName(name string) error {
 	if len(name) > maxFieldNameBytes {
 		return index.Errorf(index.ErrInvalid, "Form field name too long: more than %d bytes.", maxFieldNameBytes)
 	}
-	return checkText("name of a form field", name)
+	return index.CheckText("name of a form field", name)
 }

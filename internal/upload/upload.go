@@ -154,7 +154,7 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	if err := index.CheckUploadFilename(c.filename); err != nil {
 		return err
 	}
-	if err := checkText("filename", c.filename); err != nil {
+	if err := index.CheckText("filename", c.filename); err != nil {
 		return err
 	}
 	typ := index.PackageType(first(f["filetype"]))
