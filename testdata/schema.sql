@@ -91,7 +91,10 @@ CREATE TABLE public.projects (
     normalized text NOT NULL,
     last_serial bigint DEFAULT 0 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    page_serial bigint
+    page_serial bigint,
+    status text DEFAULT 'active'::text NOT NULL,
+    status_reason text DEFAULT ''::text NOT NULL,
+    CONSTRAINT projects_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text, 'deprecated'::text, 'quarantined'::text])))
 );
 
 CREATE SEQUENCE public.projects_id_seq

@@ -71,6 +71,7 @@ var commands = []command{
 	{"yank", "yank a release (PEP 592): installers skip it unless pinned", cmdYank},
 	{"unyank", "take a release's yank back", cmdUnyank},
 	{"delete", "delete a release, or one file of it; its filenames can never be uploaded again", cmdDelete},
+	{"project status", "set a project's PEP 792 status: active, archived, deprecated or quarantined", cmdProjectStatus},
 	{"check", "verify every file (size, sha256, metadata) and every page against the database; exit 1 on any problem", cmdCheck},
 	{"regenerate", "rewrite the /simple pages of the named projects (or --all) and the root page; safe while servers run", cmdRegenerate},
 	{"mirror run", "run the CDN mirror worker alone (serve runs it too when --mirror is set)", cmdMirrorRun},

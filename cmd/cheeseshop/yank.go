@@ -43,6 +43,9 @@ type manageCmd struct {
 	name, synopsis   string
 	minArgs, maxArgs int
 	flags            func(fs *flagSet)
+	// args, if set, checks the positional arguments before the database
+	// is opened.
+	args func(pos []string) error
 }
 
 // runManage parses a manage command's arguments, opens the service and
@@ -60,6 +63,11 @@ func runManage(ctx context.Context, e env, args []string, mc manageCmd, fn func(
 	}
 	if err := needArgs(fs, pos, mc.minArgs, mc.maxArgs); err != nil {
 		return err
+	}
+	if mc.args != nil {
+		if err := mc.args(pos); err != nil {
+			return err
+		}
 	}
 	svc, done, err := openManage(ctx, e, &c)
 	if err != nil {

@@ -145,7 +145,7 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 			relID = 0
 		case projErr != nil:
 			return fmt.Errorf("project: %w", translate(projErr))
-		case !hasRole:
+		case !hasRole || p.Status.RefusesUploads():
 			return roleError(userName, p)
 		}
 		if nf.Allowed != nil {
@@ -218,7 +218,7 @@ func checkRole(ctx context.Context, tx pgx.Tx, p Project, userID int64) error {
 		coalesce((SELECT name FROM users WHERE id = $2), '')`, p.ID, userID).Scan(&ok, &name); err != nil {
 		return fmt.Errorf("role check: %w", translate(err))
 	}
-	if !ok {
+	if !ok || p.Status.RefusesUploads() {
 		return roleError(name, p)
 	}
 	return nil
@@ -286,15 +286,15 @@ var urlPathSafe = func() (t [256]bool) {
 // wrapping ErrNotFound when there is no such project.
 func (s *Store) ProjectRole(ctx context.Context, name Normalized, userID int64) (Project, string, error) {
 	var p Project
-	var n, role string
-	err := s.pool.QueryRow(ctx, `SELECT p.id, p.name, p.normalized, p.last_serial, p.created_at,
+	var n, role, st string
+	err := s.pool.QueryRow(ctx, `SELECT p.id, p.name, p.normalized, p.last_serial, p.created_at, p.status, p.status_reason,
 			coalesce((SELECT role FROM roles WHERE project_id = p.id AND user_id = $2), '')
 		FROM projects p WHERE p.normalized = $1`, string(name), userID).
-		Scan(&p.ID, &p.Name, &n, &p.LastSerial, &p.CreatedAt, &role)
+		Scan(&p.ID, &p.Name, &n, &p.LastSerial, &p.CreatedAt, &st, &p.StatusReason, &role)
 	if err != nil {
 		return Project{}, "", fmt.Errorf("project %q: %w", name, noProject(translate(err), name))
 	}
-	p.Normalized = Normalized(n)
+	p.Normalized, p.Status = Normalized(n), Status(st)
 	return p, role, nil
 }
 

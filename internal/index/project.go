@@ -9,6 +9,10 @@ type Project struct {
 	Normalized Normalized
 	LastSerial int64
 	CreatedAt  time.Time
+	// Status is the PEP 792 status ("" reads as active); StatusReason the
+	// text shown with it.
+	Status       Status
+	StatusReason string
 }
 
 // Release is one version of a project. Version is the PEP 440 normalised

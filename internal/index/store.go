@@ -151,12 +151,14 @@ func (s *Store) GlobalSerial(ctx context.Context) (int64, error) {
 	return n, translate(err)
 }
 
-const projectCols = `id, name, normalized, last_serial, created_at`
+const projectCols = `id, name, normalized, last_serial, created_at, status, status_reason`
 
 func scanProject(row pgx.Row) (Project, error) {
 	var p Project
 	var n string
-	err := row.Scan(&p.ID, &p.Name, &n, &p.LastSerial, &p.CreatedAt)
+	var st string
+	err := row.Scan(&p.ID, &p.Name, &n, &p.LastSerial, &p.CreatedAt, &st, &p.StatusReason)
+	p.Status = Status(st)
 	p.Normalized = Normalized(n)
 	return p, err
 }

@@ -18,9 +18,16 @@ type document struct {
 	Info            info                  `json:"info"`
 	LastSerial      int64                 `json:"last_serial"`
 	Ownership       ownership             `json:"ownership"`
+	ProjectStatus   projectStatus         `json:"project-status"`     // PEP 792, as on the simple pages
 	Releases        map[string][]fileJSON `json:"releases,omitempty"` // project URL only; keys sorted by encoding/json, as PyPI's
 	URLs            []fileJSON            `json:"urls"`
 	Vulnerabilities []struct{}            `json:"vulnerabilities"`
+}
+
+// projectStatus is the PEP 792 status, in the simple API's shape.
+type projectStatus struct {
+	Status string  `json:"status"`
+	Reason *string `json:"reason,omitempty"`
 }
 
 type info struct {
@@ -145,6 +152,9 @@ func build(d index.ProjectDetail, version, base string) (document, error) {
 	})
 	for i := range sorted {
 		f := &sorted[i]
+		if !p.Status.OffersFiles() {
+			break // PEP 792: a quarantined project offers no files
+		}
 		if r := byID[f.ReleaseID]; r != nil {
 			files[r.ID] = append(files[r.ID], fileDoc(f, r, base))
 		}
@@ -154,8 +164,12 @@ func build(d index.ProjectDetail, version, base string) (document, error) {
 		Info:            infoDoc(p, sel.r, base),
 		LastSerial:      p.LastSerial,
 		Ownership:       ownership{Roles: []roleJSON{}},
+		ProjectStatus:   projectStatus{Status: p.Status.String()},
 		URLs:            nonNil(files[sel.r.ID]),
 		Vulnerabilities: []struct{}{},
+	}
+	if p.StatusReason != "" {
+		doc.ProjectStatus.Reason = &p.StatusReason
 	}
 	for _, ra := range d.Roles {
 		doc.Ownership.Roles = append(doc.Ownership.Roles, roleJSON{Role: index.RoleTitle(ra.Role), User: ra.User})

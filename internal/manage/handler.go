@@ -56,11 +56,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.h.ServeH
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/manage/")
 	parts := strings.Split(rest, "/")
-	if !ok || len(parts) != 3 || parts[0] == "" || parts[1] == "" {
-		return index.Errorf(index.ErrNotFound, "use POST /manage/<project>/<version>/yank, unyank or delete")
+	if ok && len(parts) == 2 && parts[0] != "" && parts[1] == "status" {
+		// POST /manage/<project>/status: the PEP 792 status, for the
+		// whole project.
+		parts = []string{parts[0], "", "status"}
+	} else if !ok || len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+		return index.Errorf(index.ErrNotFound, "use POST /manage/<project>/<version>/yank, unyank or delete, or POST /manage/<project>/status")
 	}
 	project, version, action := parts[0], parts[1], parts[2]
-	if action != "yank" && action != "unyank" && action != "delete" {
+	if action != "yank" && action != "unyank" && action != "delete" && action != "status" {
 		return index.Errorf(index.ErrNotFound, "unknown action %q: use yank, unyank or delete", action)
 	}
 	if r.Method != http.MethodPost {
@@ -99,6 +103,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	case "delete":
 		ch, err = h.svc.Delete(ctx, project, version, r.FormValue("filename"), id.UserName)
 		done = fmt.Sprintf("deleted (%d files)", len(ch.Removed))
+	case "status":
+		var st index.Status
+		if st, err = index.ParseStatus(r.PostFormValue("status")); err != nil {
+			return err
+		}
+		var sc index.StatusChange
+		sc, err = h.svc.SetStatus(ctx, project, st, r.PostFormValue("reason"), id.UserName)
+		ch, done, version = sc.Change, "status "+st.String(), "status"
 	}
 	if err != nil {
 		return err

@@ -28,6 +28,8 @@ type Store interface {
 	DeleteRelease(ctx context.Context, project index.Normalized, version, by string) (index.Change, error)
 	AddRole(ctx context.Context, project index.Normalized, userName, role string) (index.Change, error)
 	RemoveRole(ctx context.Context, project index.Normalized, userName string) (index.Change, error)
+	SetProjectStatus(ctx context.Context, project index.Normalized, st index.Status, reason, by string) (index.StatusChange, error)
+	ProjectFiles(ctx context.Context, project index.Normalized) ([]index.FileRef, error)
 }
 
 // Pages rewrites a project's /simple pages from the committed state; cmd

@@ -150,6 +150,13 @@ func (c *checker) file(f index.File) {
 		c.problem(rel, "unservable: file row %d's name %s is one the file server refuses to serve, so it cannot be downloaded", f.ID, index.Repr(f.Filename))
 	}
 	size, sum, err := c.digest(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A quarantined project's files (PEP 792) wait in quarantine/
+		// until its status changes; check that copy instead.
+		if qs, qsum, qerr := c.digest(c.dir.Quarantined(f.Path)); qerr == nil {
+			path, size, sum, err = c.dir.Quarantined(f.Path), qs, qsum, nil
+		}
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		c.problem(rel, "missing: file row %d (%s) has no file on disk", f.ID, f.Filename)

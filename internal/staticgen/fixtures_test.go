@@ -39,7 +39,18 @@ func projectCases() []projectCase {
 		{"project-bare", index.ProjectState{
 			Project: index.Project{ID: 4, Name: "bare", Normalized: "bare", LastSerial: 1},
 		}},
+		// PEP 792: every status with a reason that needs escaping; the
+		// quarantined page keeps its versions and lists no file.
+		{"project-archived", withStatus(fullProject(), index.StatusArchived, `Moved to "foo-baz" <for good> & more`)},
+		{"project-deprecated", withStatus(fullProject(), index.StatusDeprecated, "")},
+		{"project-quarantined", withStatus(fullProject(), index.StatusQuarantined, "malware, see INC-7")},
 	}
+}
+
+// withStatus returns st with its project's PEP 792 status and reason set.
+func withStatus(st index.ProjectState, s index.Status, reason string) index.ProjectState {
+	st.Project.Status, st.Project.StatusReason = s, reason
+	return st
 }
 
 // fullProject covers PEP 440 ordering (1.9 < 1.10, rc before final), a

@@ -11,10 +11,12 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
-// apiVersion is the simple API version the pages declare. 1.1 (PEP 700)
-// because they carry versions, size and upload-time; nothing from 1.3
-// (provenance) or 1.4 (project status) is emitted.
-const apiVersion = "1.1"
+// apiVersion is the simple API version the pages declare: 1.4 because
+// project pages carry the PEP 792 project status (1.1, PEP 700: versions,
+// size and upload-time, as before). Nothing from 1.3 (PEP 740 provenance)
+// is emitted: attestations are not verified, so none are advertised. The
+// root declares the same version, as Warehouse's does.
+const apiVersion = "1.4"
 
 // packagesPrefix turns a File.Path into a URL relative to the project page
 // /simple/<name>/, so it works under any base URL and when nginx serves the
@@ -23,8 +25,12 @@ const packagesPrefix = "../../packages/"
 
 // htmlHead is the shared page start. The charset declaration is not required
 // by PEP 503 but keeps browsers from guessing for non-ASCII names.
-const htmlHead = "<!DOCTYPE html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n" +
-	"    <meta name=\"pypi:repository-version\" content=\"" + apiVersion + "\">\n    <title>"
+const htmlHead = htmlHeadMeta + "    <title>"
+
+// htmlHeadMeta is htmlHead up to the head's meta elements; a project page
+// adds its PEP 792 status meta elements after it.
+const htmlHeadMeta = "<!DOCTYPE html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n" +
+	"    <meta name=\"pypi:repository-version\" content=\"" + apiVersion + "\">\n"
 
 // releaseEntry is a release with its parsed version, in page order.
 type releaseEntry struct {
@@ -133,6 +139,16 @@ func compareReleases(a, b releaseEntry) int {
 	return cmp.Compare(a.r.ID, b.r.ID)
 }
 
+// offered returns the files the page lists: none for a quarantined
+// project (PEP 792: the index must not offer any of its files), all of
+// them otherwise. The versions stay listed.
+func (p *projectPage) offered() []fileEntry {
+	if !p.project.Status.OffersFiles() {
+		return nil
+	}
+	return p.files
+}
+
 // fileRelease returns the release of a file, or nil when the state lacks it.
 func (p *projectPage) fileRelease(e fileEntry) *index.Release {
 	if e.rank < len(p.releases) {
@@ -183,7 +199,7 @@ func RenderProjectHTML(buf *bytes.Buffer, st index.ProjectState) {
 	p.release()
 }
 
-// RenderProjectJSON appends the project's PEP 691 (api-version 1.1, PEP 700)
+// RenderProjectJSON appends the project's PEP 691 (api-version 1.4: PEP 700, PEP 792)
 // page to buf, followed by a newline.
 func RenderProjectJSON(buf *bytes.Buffer, st index.ProjectState) {
 	p := newProjectPage(st)
@@ -218,13 +234,23 @@ func (p *projectPage) writeHTML(buf *bytes.Buffer) {
 	// ~250 bytes per link; growing once avoids repeated copying of big pages.
 	buf.Grow(400 + 250*len(p.files))
 	name := displayName(&p.project)
-	buf.WriteString(htmlHead)
-	buf.WriteString("Links for ")
+	buf.WriteString(htmlHeadMeta)
+	// PEP 792: the status is always stated (Warehouse does too); the reason
+	// only when there is one.
+	buf.WriteString(`    <meta name="pypi:project-status" content="`)
+	writeHTML(buf, p.project.Status.String())
+	buf.WriteString("\">\n")
+	if p.project.StatusReason != "" {
+		buf.WriteString(`    <meta name="pypi:project-status-reason" content="`)
+		writeHTML(buf, p.project.StatusReason)
+		buf.WriteString("\">\n")
+	}
+	buf.WriteString("    <title>Links for ")
 	writeHTML(buf, name)
 	buf.WriteString("</title>\n  </head>\n  <body>\n    <h1>Links for ")
 	writeHTML(buf, name)
 	buf.WriteString("</h1>\n")
-	for _, e := range p.files {
+	for _, e := range p.offered() {
 		f := e.f
 		buf.WriteString(`    <a href="`)
 		writeFileURL(buf, f, false)
@@ -279,6 +305,15 @@ func (p *projectPage) writeJSON(buf *bytes.Buffer) {
 	writeJSONMeta(buf, p.project.LastSerial)
 	buf.WriteString(`,"name":`)
 	writeJSONString(buf, string(p.project.Normalized))
+	// PEP 792 (api 1.4): top-level "project-status" with Warehouse's key
+	// "status" (the PEP's prose says "state"; PROTOCOL.md 4.4).
+	buf.WriteString(`,"project-status":{"status":`)
+	writeJSONString(buf, p.project.Status.String())
+	if p.project.StatusReason != "" {
+		buf.WriteString(`,"reason":`)
+		writeJSONString(buf, p.project.StatusReason)
+	}
+	buf.WriteByte('}')
 
 	// PEP 700: every release, including ones without files (after a
 	// register), as a set: equal strings are adjacent after sorting.
@@ -296,7 +331,7 @@ func (p *projectPage) writeJSON(buf *bytes.Buffer) {
 	}
 
 	buf.WriteString(`],"files":[`)
-	for i, e := range p.files {
+	for i, e := range p.offered() {
 		f := e.f
 		if i > 0 {
 			buf.WriteByte(',')

@@ -107,6 +107,9 @@ func TestRenderDoesNotModifyState(t *testing.T) {
 // PEP 440 version, then filename.
 func expectedOrder(t *testing.T, st index.ProjectState) []index.File {
 	t.Helper()
+	if !st.Project.Status.OffersFiles() {
+		return nil // PEP 792: a quarantined project offers no files
+	}
 	files := slices.Clone(st.Files)
 	slices.SortStableFunc(files, func(a, b index.File) int {
 		va, vb := mustVersion(t, fileRelease(st, a).Version), mustVersion(t, fileRelease(st, b).Version)
@@ -193,11 +196,12 @@ var (
 // checkHTMLShape is the structural check shared by project and root pages:
 // every '<' starts a well-formed tag, elements nest, attribute values are
 // quoted and escaped, and the page ends with the serial comment.
-func checkHTMLShape(t *testing.T, page []byte, title string, serial int64) {
+func checkHTMLShape(t *testing.T, page []byte, title, extraMeta string, serial int64) {
 	t.Helper()
 	s := string(page)
 	head := "<!DOCTYPE html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n" +
-		"    <meta name=\"pypi:repository-version\" content=\"1.1\">\n    <title>" + html.EscapeString(title) + "</title>\n"
+		"    <meta name=\"pypi:repository-version\" content=\"1.4\">\n" + extraMeta +
+		"    <title>" + html.EscapeString(title) + "</title>\n"
 	if !strings.HasPrefix(s, head) {
 		t.Errorf("page does not start with the expected head:\n%s", s)
 	}
@@ -276,7 +280,12 @@ func links(page []byte) []link {
 
 func checkProjectHTML(t *testing.T, page []byte, st index.ProjectState) {
 	t.Helper()
-	checkHTMLShape(t, page, "Links for "+st.Project.Name, st.Project.LastSerial)
+	// PEP 792 (api 1.4): the status always, the reason when there is one.
+	status := "    <meta name=\"pypi:project-status\" content=\"" + st.Project.Status.String() + "\">\n"
+	if st.Project.StatusReason != "" {
+		status += "    <meta name=\"pypi:project-status-reason\" content=\"" + html.EscapeString(st.Project.StatusReason) + "\">\n"
+	}
+	checkHTMLShape(t, page, "Links for "+st.Project.Name, status, st.Project.LastSerial)
 	// PROTOCOL.md conformance case 61.
 	for _, bad := range []string{"data-dist-info-metadata", `data-core-metadata="false"`} {
 		if bytes.Contains(page, []byte(bad)) {
@@ -325,7 +334,7 @@ func checkAttr(t *testing.T, l link, name, want string, present bool) {
 
 func checkRootHTML(t *testing.T, page []byte, st index.RootState) {
 	t.Helper()
-	checkHTMLShape(t, page, "Simple index", st.Serial)
+	checkHTMLShape(t, page, "Simple index", "", st.Serial)
 	want := slices.Clone(st.Projects)
 	slices.SortFunc(want, func(a, b index.Project) int { return strings.Compare(string(a.Normalized), string(b.Normalized)) })
 	got := links(page)
@@ -355,10 +364,15 @@ type (
 		LastSerial int64  `json:"_last-serial"`
 	}
 	pep691Project struct {
-		Meta     pep691Meta   `json:"meta"`
-		Name     string       `json:"name"`
-		Versions []string     `json:"versions"`
-		Files    []pep691File `json:"files"`
+		Meta          pep691Meta   `json:"meta"`
+		Name          string       `json:"name"`
+		ProjectStatus pep792Status `json:"project-status"`
+		Versions      []string     `json:"versions"`
+		Files         []pep691File `json:"files"`
+	}
+	pep792Status struct {
+		Status string `json:"status"`
+		Reason string `json:"reason,omitempty"`
 	}
 	pep691File struct {
 		Filename       string            `json:"filename"`
@@ -421,10 +435,11 @@ func checkProjectJSON(t *testing.T, page []byte, st index.ProjectState) {
 	}
 
 	want := pep691Project{
-		Meta:     pep691Meta{APIVersion: "1.1", LastSerial: st.Project.LastSerial},
-		Name:     string(st.Project.Normalized),
-		Versions: expectedVersions(t, st),
-		Files:    []pep691File{},
+		Meta:          pep691Meta{APIVersion: "1.4", LastSerial: st.Project.LastSerial},
+		Name:          string(st.Project.Normalized),
+		ProjectStatus: pep792Status{Status: st.Project.Status.String(), Reason: st.Project.StatusReason},
+		Versions:      expectedVersions(t, st),
+		Files:         []pep691File{},
 	}
 	for _, f := range expectedOrder(t, st) {
 		if !uploadTimeRE.MatchString(f.UploadTime.UTC().Format(uploadTimeLayout)) {
@@ -481,7 +496,7 @@ func checkRootJSON(t *testing.T, page []byte, st index.RootState) {
 	}
 	sorted := slices.Clone(st.Projects)
 	slices.SortFunc(sorted, func(a, b index.Project) int { return strings.Compare(string(a.Normalized), string(b.Normalized)) })
-	want := pep691Root{Meta: pep691Meta{APIVersion: "1.1", LastSerial: st.Serial}, Projects: []pep691RootProject{}}
+	want := pep691Root{Meta: pep691Meta{APIVersion: "1.4", LastSerial: st.Serial}, Projects: []pep691RootProject{}}
 	for _, p := range sorted {
 		want.Projects = append(want.Projects, pep691RootProject{Name: p.Name, LastSerial: p.LastSerial})
 	}

@@ -32,6 +32,12 @@ type request struct {
 	// distutils is set when the body came from distutils' upload or
 	// register (or setuptools' copy of them): their fixed boundary.
 	distutils bool
+	// attestations is the size of a PEP 740 "attestations" field the
+	// client sent (uv publish sends one when *.publish.attestation files
+	// sit beside the dists); -1 when there was none. The field is read and
+	// dropped: nothing verifies attestations yet, so nothing is stored and
+	// no provenance is advertised (docs/uploads.md).
+	attestations int64
 }
 
 // distutilsFormBoundary is the multipart boundary distutils' upload and
@@ -54,7 +60,7 @@ type content struct {
 // whatever the size; BLAKE2b-512 only when asked, see blake2b512); it stops writing after limit bytes. The
 // caller removes req.content.path.
 func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
-	req := &request{fields: map[string][]string{}}
+	req := &request{fields: map[string][]string{}, attestations: -1}
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
 		// A urlencoded or query-only request can still carry an action
@@ -126,6 +132,17 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 				return nil, err
 			}
 			req.content = c
+			continue
+		case name == "attestations":
+			// PEP 740: read and dropped, never kept in memory, so its size
+			// does not count against the fields' limit.
+			n, err := io.Copy(io.Discard, part)
+			part.Close()
+			if err != nil {
+				req.cleanup()
+				return nil, index.Errorf(index.ErrInvalid, "Invalid multipart form data: %v", cleanErr(err))
+			}
+			req.attestations = max(req.attestations, 0) + n
 			continue
 		case name == "gpg_signature":
 			// A detached GPG signature: PyPI ignores them since 2023.

@@ -181,6 +181,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, authenticated *b
 		return cmp.Or(authErr, err)
 	}
 	defer req.cleanup()
+	if req.attestations >= 0 {
+		h.log.InfoContext(r.Context(), "upload carries PEP 740 attestations: ignored, not verified, not stored", "bytes", req.attestations)
+	}
 	// The body is read; from here on the request only waits for the
 	// database (and the page rewrite, which has its own bound).
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)

@@ -336,7 +336,10 @@ func (h *Handler) authorize(ctx context.Context, id auth.Identity, name string) 
 		project = index.Project{Name: name, Normalized: norm}
 	case err != nil:
 		return index.Project{}, err
-	case role == "":
+	case role == "" || project.Status.RefusesUploads():
+		// PEP 792: archived and quarantined projects refuse uploads. PyPI
+		// refuses them through its permission check, so with the same
+		// words as a missing role; the store checks again under its lock.
 		return index.Project{}, forbidden(id, project)
 	}
 	if err := tokenAllows(id, project); err != nil {
