@@ -69,8 +69,8 @@ func keep(e entry) bool {
 
 func fileURL(rel string) string { return packagesPrefix + rel }
 
-// renderHTML writes a PEP 503 page with the PEP 592, 629-era
-// data-requires-python, and PEP 658/714 attributes the upstream gave,
+// renderHTML writes a PEP 503 page with the data-requires-python, PEP 592
+// and PEP 714 attributes the upstream gave,
 // ending in the serial comment datadir reads.
 func renderHTML(name string, files []entry, rels []string, serial int64) []byte {
 	var b bytes.Buffer
@@ -102,7 +102,9 @@ func renderHTML(name string, files []entry, rels []string, serial int64) []byte 
 			if e.metadataSHA256 != "" {
 				v = "sha256=" + html.EscapeString(e.metadataSHA256)
 			}
-			b.WriteString(` data-dist-info-metadata="` + v + `" data-core-metadata="` + v + `"`)
+			// PEP 714's name only, as staticgen writes it: pip 22.3-23.1
+			// crash on data-dist-info-metadata (PROTOCOL.md 5.1).
+			b.WriteString(` data-core-metadata="` + v + `"`)
 		}
 		b.WriteByte('>')
 		b.WriteString(html.EscapeString(e.filename))
@@ -145,9 +147,8 @@ func renderJSON(name string, files []entry, rels []string, p page) []byte {
 				md = appendJSON([]byte(`{"sha256":`), e.metadataSHA256)
 				md = append(md, '}')
 			}
+			// Never "dist-info-metadata": pip 22.3-23.1 crash on it.
 			b = append(b, `,"core-metadata":`...)
-			b = append(b, md...)
-			b = append(b, `,"dist-info-metadata":`...)
 			b = append(b, md...)
 		}
 		if e.yanked {
