@@ -29,9 +29,9 @@ type upstreamFlags struct {
 }
 
 func (u *upstreamFlags) register(fs *flagSet) {
-	fs.StringVar(&u.url, "upstream", fs.envString("CHEESESHOP_UPSTREAM", ""),
+	fs.StringVar(&u.url, "upstream", fs.envString("CHEESESHOP_UPSTREAM_URL", ""),
 		"serve every project that does not exist here from this simple index (PEP 503/691 root, e.g. https://pypi.org/simple/), "+
-			"cached in the data directory; local projects always win. Credentials may be given as user:password@ (env CHEESESHOP_UPSTREAM)")
+			"cached in the data directory; local projects always win. Credentials may be given as user:password@ (env CHEESESHOP_UPSTREAM_URL)")
 	fs.DurationVar(&u.ttl, "upstream-ttl", fs.envDuration("CHEESESHOP_UPSTREAM_TTL", upstream.DefaultTTL),
 		"serve a cached upstream page this long before revalidating it (env CHEESESHOP_UPSTREAM_TTL)")
 	fs.DurationVar(&u.timeout, "upstream-timeout", fs.envDuration("CHEESESHOP_UPSTREAM_TIMEOUT", upstream.DefaultTimeout),
@@ -44,7 +44,7 @@ func (u *upstreamFlags) register(fs *flagSet) {
 			return nil
 		}
 		if _, err := upstream.ParseURL(u.url); err != nil {
-			return fmt.Errorf("%s: %w", fs.origin("upstream", "CHEESESHOP_UPSTREAM"), err)
+			return fmt.Errorf("%s: %w", fs.origin("upstream", "CHEESESHOP_UPSTREAM_URL"), err)
 		}
 		if u.ttl <= 0 {
 			return fmt.Errorf("%s must be positive", fs.origin("upstream-ttl", "CHEESESHOP_UPSTREAM_TTL"))
