@@ -45,6 +45,7 @@ func TestScript(t *testing.T) {
 			"startweb":  cmdStartWeb,
 			"webmatch":  cmdWebMatch,
 			"webfiles":  cmdWebFiles,
+			"staticweb": cmdStaticWeb,
 			// newdb VAR: VAR is the URL of another fresh database, for a
 			// second server in the same script (an upstream index).
 			"newdb": func(ts *testscript.TestScript, neg bool, args []string) {
