@@ -152,9 +152,20 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, f index.UpstreamFi
 		c.log.ErrorContext(r.Context(), "upstream file does not match its sha256; not kept", "filename", fileName(rel),
 			"url", u.Redacted(), "sha256", want, "got_sha256", got)
 	}
+	if err == nil && stream {
+		// Verified: the client may have the rest now, before the fsync
+		// that only this server's copy needs.
+		hb.flush()
+	}
 	if err == nil {
 		if err = pf.Finish(true); err == nil {
 			err = pf.Rename()
+		}
+		if err != nil && stream {
+			// The client has the whole, verified file; only the cache
+			// copy failed, and the next request fetches it again.
+			c.log.ErrorContext(r.Context(), "keep upstream file", "filename", fileName(rel), "err", err)
+			return true
 		}
 	}
 	if err != nil {
@@ -174,11 +185,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, f index.UpstreamFi
 		c.log.WarnContext(r.Context(), "record cached upstream file", "filename", fileName(rel), "err", err)
 	}
 	c.log.InfoContext(r.Context(), "cached upstream file", "project", f.Project, "filename", fileName(rel), "size", n)
-	if stream {
-		hb.flush()
-		return true
-	}
-	return false
+	return stream
 }
 
 // fileName is a cached file's name for messages: rel's last element.

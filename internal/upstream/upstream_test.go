@@ -27,7 +27,7 @@ import (
 // projects it holds, files by path, request counts, and switches for
 // trouble.
 type fakeUpstream struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	mu      sync.Mutex
 	pages   map[string]string // normalized name -> JSON page ("" none)
@@ -42,7 +42,7 @@ type fakeUpstream struct {
 	authSaw atomic.Bool
 }
 
-func newFakeUpstream(t *testing.T) *fakeUpstream {
+func newFakeUpstream(t testing.TB) *fakeUpstream {
 	u := &fakeUpstream{t: t, pages: map[string]string{}, files: map[string][]byte{}, etag: `"v1"`}
 	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
 	t.Cleanup(u.srv.Close)
@@ -130,13 +130,13 @@ type fixture struct {
 	srv   *httptest.Server
 }
 
-func newFixture(t *testing.T, up *fakeUpstream, cfg upstream.Config) *fixture {
+func newFixture(t testing.TB, up *fakeUpstream, cfg upstream.Config) *fixture {
 	t.Helper()
 	pool, _ := indextest.NewDB(t)
 	return newFixtureOn(t, up, index.NewStore(pool), t.TempDir(), cfg)
 }
 
-func newFixtureOn(t *testing.T, up *fakeUpstream, store *index.Store, dir string, cfg upstream.Config) *fixture {
+func newFixtureOn(t testing.TB, up *fakeUpstream, store *index.Store, dir string, cfg upstream.Config) *fixture {
 	t.Helper()
 	cfg.URL = up.srv.URL + "/simple/"
 	cfg.DataDir = dir
