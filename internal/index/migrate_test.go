@@ -26,8 +26,14 @@ func TestSchemaVersion(t *testing.T) {
 	if _, err := pool.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, need); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := index.SchemaVersion(ctx, pool); err != nil || got != need-1 {
-		t.Fatalf("SchemaVersion after forgetting %d = %d, %v; want %d", need, got, err, need-1)
+	// The previous migration: numbers may have gaps (each branch is given
+	// its own), so it is read, not computed as need-1.
+	var prev int
+	if err := pool.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&prev); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := index.SchemaVersion(ctx, pool); err != nil || got != prev {
+		t.Fatalf("SchemaVersion after forgetting %d = %d, %v; want %d", need, got, err, prev)
 	}
 	if _, err := pool.Exec(ctx, `DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
