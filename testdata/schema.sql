@@ -133,6 +133,39 @@ CREATE TABLE public.roles (
     CONSTRAINT roles_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'maintainer'::text])))
 );
 
+CREATE TABLE public.upstream_claims (
+    normalized text NOT NULL,
+    claimed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.upstream_files (
+    path text NOT NULL,
+    project text NOT NULL,
+    filename text NOT NULL,
+    sha256 text NOT NULL,
+    url text NOT NULL,
+    metadata_sha256 text,
+    size bigint,
+    metadata_size bigint
+);
+
+CREATE TABLE public.upstream_projects (
+    normalized text NOT NULL,
+    name text NOT NULL,
+    found boolean NOT NULL,
+    etag text DEFAULT ''::text NOT NULL,
+    last_modified text DEFAULT ''::text NOT NULL,
+    checked_at timestamp with time zone NOT NULL
+);
+
+CREATE TABLE public.upstream_stats (
+    id integer NOT NULL,
+    hits bigint DEFAULT 0 NOT NULL,
+    misses bigint DEFAULT 0 NOT NULL,
+    stale bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT upstream_stats_id_check CHECK ((id = 1))
+);
+
 CREATE TABLE public.users (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -197,6 +230,18 @@ ALTER TABLE ONLY public.releases
 ALTER TABLE ONLY public.roles
     ADD CONSTRAINT roles_pkey PRIMARY KEY (project_id, user_id);
 
+ALTER TABLE ONLY public.upstream_claims
+    ADD CONSTRAINT upstream_claims_pkey PRIMARY KEY (normalized);
+
+ALTER TABLE ONLY public.upstream_files
+    ADD CONSTRAINT upstream_files_pkey PRIMARY KEY (path);
+
+ALTER TABLE ONLY public.upstream_projects
+    ADD CONSTRAINT upstream_projects_pkey PRIMARY KEY (normalized);
+
+ALTER TABLE ONLY public.upstream_stats
+    ADD CONSTRAINT upstream_stats_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_name_key UNIQUE (name);
 
@@ -218,6 +263,8 @@ CREATE INDEX projects_root_order_idx ON public.projects USING btree (normalized 
 CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized) WHERE (page_serial IS DISTINCT FROM last_serial);
 
 CREATE INDEX roles_user_idx ON public.roles USING btree (user_id);
+
+CREATE INDEX upstream_files_project_idx ON public.upstream_files USING btree (project);
 
 CREATE TRIGGER files_mirror_notify AFTER INSERT ON public.files FOR EACH ROW EXECUTE FUNCTION public.files_mirror_notify();
 
@@ -241,3 +288,6 @@ ALTER TABLE ONLY public.roles
 
 ALTER TABLE ONLY public.roles
     ADD CONSTRAINT roles_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.upstream_files
+    ADD CONSTRAINT upstream_files_project_fkey FOREIGN KEY (project) REFERENCES public.upstream_projects(normalized) ON DELETE CASCADE;

@@ -45,6 +45,15 @@ func TestScript(t *testing.T) {
 			"startweb":  cmdStartWeb,
 			"webmatch":  cmdWebMatch,
 			"webfiles":  cmdWebFiles,
+			"staticweb": cmdStaticWeb,
+			// newdb VAR: VAR is the URL of another fresh database, for a
+			// second server in the same script (an upstream index).
+			"newdb": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: newdb VAR")
+				}
+				ts.Setenv(args[0], indextest.NewDBURL(t))
+			},
 		},
 	})
 }

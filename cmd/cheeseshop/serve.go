@@ -49,6 +49,7 @@ type serveConfig struct {
 	mirror      mirrorFlags
 	repair      repairFlags
 	limits      limitFlags
+	upstream    upstreamFlags
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -63,6 +64,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	c.mirror.register(fs)
 	c.repair.register(fs)
 	c.limits.register(fs)
+	c.upstream.register(fs)
 	fs.DurationVar(&c.rootRefresh, "root-refresh", fs.envDuration("CHEESESHOP_ROOT_REFRESH", 10*time.Second),
 		"after a project's pages change, rewrite the root page (its per-project serials) in the background within this long; 0 only when a project is added (env CHEESESHOP_ROOT_REFRESH)")
 	fs.check(func() error {
@@ -108,7 +110,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	files := static.New(static.Config{DataDir: c.dataDir}, log)
+	cache, err := c.upstream.newCache(c.dataDir, store, log)
+	if err != nil {
+		return err
+	}
+	files := static.New(c.upstream.staticConfig(c.dataDir, cache), log)
 	api, err := apiRoutes(c.dataDir, c.baseURL, store, pages, authn, log)
 	if err != nil {
 		return err
@@ -139,6 +145,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runMirror(gctx) })
 	g.Go(func() error { return rep.Run(gctx) })
+	if cache != nil {
+		g.Go(func() error { return cache.Run(gctx) })
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

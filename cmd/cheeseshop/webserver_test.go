@@ -235,3 +235,37 @@ func compareResponses(ts *testscript.TestScript, what string, app, web webRespon
 		}
 	}
 }
+
+// cmdStaticWeb starts plain nginx serving DIR as a static tree on a free
+// loopback port (a bandersnatch-style mirror: simple/<name>/index.html and
+// the files its links name) and sets $STATICWEB to its URL. It is stopped
+// when the script ends.
+//
+//	staticweb DIR
+func cmdStaticWeb(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: staticweb DIR")
+	}
+	if err := deploytest.Missing(deploytest.Nginx); err != nil {
+		ts.Fatalf("%v", err)
+	}
+	root := ts.MkAbs(args[0])
+	ts.Check(deploytest.OpenPath(root))
+	srv, err := deploytest.Start(deploytest.Nginx, ts.MkAbs("staticweb"), func(listen string) ([]byte, error) {
+		return fmt.Appendf(nil, `server {
+    listen %s;
+    root %s;
+    index index.html;
+    types { text/html html; }
+    default_type application/octet-stream;
+}
+`, listen, root), nil
+	})
+	ts.Check(err)
+	ts.Defer(func() {
+		if err := srv.Stop(); err != nil {
+			ts.Logf("%v", err)
+		}
+	})
+	ts.Setenv("STATICWEB", srv.URL)
+}

@@ -15,6 +15,7 @@ const (
 	SimpleDir   = "simple"   // the simple repository pages, derived from the database
 	TmpDir      = "tmp"      // uploads being received
 	OrphansDir  = "orphans"  // package files no row refers to, moved aside by repair
+	CacheDir    = "cache"    // the upstream cache (--upstream): its own simple/, packages/ and tmp/
 )
 
 // MetadataSuffix turns a package file's path into its PEP 658 sidecar's.
@@ -75,4 +76,45 @@ func SimpleRel(elem ...string) string {
 // component ("ab/cd/ef…/demo-1.0.tar.gz").
 func PackagePath(blake2hex, filename string) string {
 	return blake2hex[0:2] + "/" + blake2hex[2:4] + "/" + blake2hex[4:] + "/" + filename
+}
+
+// Cache is DATA/cache, the upstream cache: pages and files of the upstream
+// index, kept apart from the local trees so that check, regenerate and the
+// sweep never mistake one for the other (doc.go).
+func (d Dir) Cache() string { return filepath.Join(d.root, CacheDir) }
+
+// CacheSimple is DATA/cache/simple, one directory per cached project.
+func (d Dir) CacheSimple() string { return filepath.Join(d.root, CacheDir, SimpleDir) }
+
+// CacheProjectPages is the directory of a cached project's pages,
+// DATA/cache/simple/<name>.
+func (d Dir) CacheProjectPages(name index.Normalized) string {
+	return filepath.Join(d.root, CacheDir, SimpleDir, string(name))
+}
+
+// CacheProjectPage is the cached project page p,
+// DATA/cache/simple/<name>/<p's name>.
+func (d Dir) CacheProjectPage(name index.Normalized, p Page) string {
+	return filepath.Join(d.root, CacheDir, SimpleDir, string(name), p.Name())
+}
+
+// CachePackages is DATA/cache/packages.
+func (d Dir) CachePackages() string { return filepath.Join(d.root, CacheDir, PackagesDir) }
+
+// CachePackage is the cached upstream file at rel inside
+// DATA/cache/packages; rel is slash-separated, as PackagePath returns it
+// (for a cached file, from the upstream's sha256) and as it appears in the
+// URL below /packages/.
+func (d Dir) CachePackage(rel string) string {
+	return filepath.Join(d.root, CacheDir, PackagesDir, filepath.FromSlash(rel))
+}
+
+// CacheTmp is DATA/cache/tmp, which holds the lock files that make one
+// process fetch each upstream file. (A download in progress is a
+// temporary dot-file beside its place in DATA/cache/packages.)
+func (d Dir) CacheTmp() string { return filepath.Join(d.root, CacheDir, TmpDir) }
+
+// CacheLock is the lock file for key (lower-case hex) in DATA/cache/tmp.
+func (d Dir) CacheLock(key string) string {
+	return filepath.Join(d.root, CacheDir, TmpDir, key+".lock")
 }

@@ -17,13 +17,30 @@
 //	  tmp/                               upload: uploads being received, removed when old by repair
 //	  orphans/                           repair: package files no row refers to, moved aside, never deleted
 //	    <same relative path as under packages/>[.<n>]
+//	  cache/                             upstream: the cache of the upstream index (--upstream), derived, purgeable
+//	    simple/<normalized>/index.html   a cached project's page, rewritten to link this server (CacheProjectPage)
+//	    simple/<normalized>/index.v1_json   its PEP 691 twin; the mtime is when the upstream last confirmed it
+//	    packages/<s0:2>/<s2:4>/<s4:>/<filename>   a cached upstream file, addressed by its upstream sha256
+//	    packages/<…>/<filename>.metadata          its PEP 658 sidecar
+//	    packages/<…>/.<filename><digits>          a download in progress (PendingFile)
+//	    tmp/<hex>.lock                   lock files: one process downloads each file (CacheLock)
+//
+// The cache is a tree of its own, not a marker inside simple/ and
+// packages/: check, regenerate and the sweep look at simple/ and packages/
+// only, so they never report a cached page as a page without a project nor
+// a cached file as an orphan, and purging the cache is removing cache/.
+// Cached files are linked as /packages/<s0:2>/<s2:4>/<s4:>/<filename>, the
+// same URL shape as local files (a sha256 where a local file has its
+// blake2b-256; the two never meet): a web server looks under packages/,
+// then under cache/packages/, then asks the app. The root page lists local
+// projects only.
 //
 // Names starting with a dot anywhere in the tree are temporary files of a
 // replacement in progress (".<name><digits>", see Replace) or a page
 // directory being removed (".<name>.removed-*"); the web servers never
 // serve them and repair removes them once they are old.
 //
-// Trees that come next (human pages under project/, an upstream cache) get a
+// Trees that come next (human pages under project/) get a
 // constant beside PackagesDir and friends, a method on Dir, and a line above;
 // their contents' rules (names, serials, atomic replacement) live here too.
 //

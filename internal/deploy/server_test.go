@@ -53,6 +53,10 @@ func writeData(t *testing.T, dir string) {
 		"simple/foo-bar/index.html.orig":          "stray",
 		"packages/3f/a2/9c0d1e/sub/" + sdist:      "too deep",
 		"packages/3f/a2/9c0d1e/" + sdist + ".asc": "sig",
+		// The upstream cache (--upstream): a cached file and a cached page.
+		"cache/packages/5e/f5/cd5a/up_lib-1.0.tar.gz": "cached upstream bytes",
+		"cache/simple/up-lib/index.html":              "<!--SERIAL 3-->",
+		"cache/simple/up-lib/index.v1_json":           `{"meta":{"api-version":"1.0","_last-serial":3}}`,
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -392,7 +396,6 @@ func testServer(t *testing.T, kind string) {
 		// Missing files, temporary files, odd paths under /packages: 404
 		// from the web server, never a listing and never the app.
 		for _, p := range []string{
-			"/" + fileDir + "/missing-1.0.tar.gz",
 			"/" + fileDir + "/.upload-123.part",
 			"/" + fileDir + "/",
 			"/packages/3f/a2/",
@@ -422,11 +425,21 @@ func testServer(t *testing.T, kind string) {
 			{"/", ""},
 			{"/healthz", ""},
 			{"/legacy/?a=1&b=%2F", ""},
+			// A file on neither tree: the app fetches it from the
+			// upstream (--upstream) or answers 404.
+			{"/" + fileDir + "/missing-1.0.tar.gz", ""},
+			// A cached upstream page: the app revalidates it.
+			{"/simple/up-lib/", ""},
 		} {
 			r := do(t, "GET", u+tc.path, nil, "Accept", tc.accept)
 			if r.status != http.StatusOK || r.body != "app GET "+tc.path {
 				t.Errorf("GET %s: status %d, body %q; want the app's answer", tc.path, r.status, r.body)
 			}
+		}
+		// A cached upstream file comes from disk, like a local one.
+		if r := do(t, "GET", u+"/packages/5e/f5/cd5a/up_lib-1.0.tar.gz", nil); r.status != http.StatusOK ||
+			r.body != "cached upstream bytes" || r.header.Get("X-App") != "" {
+			t.Errorf("cached upstream file: status %d, X-App %q, body %q", r.status, r.header.Get("X-App"), r.body)
 		}
 		// Static mode ignores ?format= (PROTOCOL.md 4.1 allows it): the page
 		// comes from disk as Accept says.
@@ -473,6 +486,21 @@ func testServer(t *testing.T, kind string) {
 		checkPage(t, do(t, "GET", u+"/simple/foo-bar/", nil), false, pageHTML)
 		if r := do(t, "GET", u+"/"+fileDir+"/"+wheel, nil); r.status != http.StatusOK {
 			t.Errorf("file with the app down: status %d", r.status)
+		}
+		if r := do(t, "GET", u+"/packages/5e/f5/cd5a/up_lib-1.0.tar.gz", nil); r.status != http.StatusOK {
+			t.Errorf("cached upstream file with the app down: status %d", r.status)
+		}
+		// nginx serves a cached upstream page as it stands (stale-if-error);
+		// Apache leaves cached pages to the app.
+		if kind == deploytest.Nginx {
+			r := do(t, "GET", u+"/simple/up-lib/", nil)
+			if r.status != http.StatusOK || r.body != "<!--SERIAL 3-->" || r.header.Get("Content-Type") != "text/html; charset=utf-8" {
+				t.Errorf("cached upstream page with the app down: status %d, %q, %q", r.status, r.header.Get("Content-Type"), r.body)
+			}
+			r = do(t, "GET", u+"/simple/up-lib/", nil, "Accept", "application/vnd.pypi.simple.v1+json")
+			if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/vnd.pypi.simple.v1+json" {
+				t.Errorf("cached upstream JSON page with the app down: status %d, %q", r.status, r.header.Get("Content-Type"))
+			}
 		}
 		// Uploads and pages not on disk fail fast with a gateway error.
 		for _, p := range []string{"/legacy/", "/simple/nope/"} {

@@ -68,6 +68,10 @@ func statusOf(err error) (status int, kind error) {
 		return http.StatusTooManyRequests, kind
 	case index.ErrUnavailable:
 		return http.StatusServiceUnavailable, kind
+	case index.ErrBadGateway:
+		return http.StatusBadGateway, kind
+	case index.ErrGatewayTimeout:
+		return http.StatusGatewayTimeout, kind
 	case index.ErrStorage:
 		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 			// RFC 4918's 507: the server cannot store what the request

@@ -37,6 +37,8 @@ func TestWrite(t *testing.T) {
 		{&index.Error{Kind: index.ErrNotFound, Err: driver}, 404, "Not Found", ""},
 		{&index.Error{Kind: index.ErrExists, Message: "user alice already exists", Err: driver}, 400, "user alice already exists", ""},
 		{&index.Error{Kind: index.ErrUnavailable, Message: "secret", Err: driver}, 503, "Service temporarily unavailable", ""},
+		{index.Errorf(index.ErrBadGateway, "the upstream index failed"), 502, "the upstream index failed", ""},
+		{index.Errorf(index.ErrGatewayTimeout, "the upstream index did not answer"), 504, "the upstream index did not answer", ""},
 		// The outermost refusal decides status and text.
 		{fmt.Errorf("auth: %w", index.WrapErrorf(index.ErrForbidden, &index.Error{Kind: index.ErrNotFound, Message: "secret user"}, "denied")), 403, "denied", ""},
 		{fmt.Errorf("route: %w", MethodNotAllowed("GET", "HEAD", "OPTIONS")), 405, "Method Not Allowed. Use GET, HEAD or OPTIONS.", "GET, HEAD, OPTIONS"},

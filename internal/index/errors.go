@@ -35,6 +35,11 @@ var (
 	// too busy for this kind of request now; see RetryAfter for when to
 	// come back.
 	ErrRateLimited = errors.New("rate limited")
+	// ErrBadGateway means the upstream index this server proxies (--upstream)
+	// failed or answered something unusable.
+	ErrBadGateway = errors.New("bad gateway")
+	// ErrGatewayTimeout means the upstream index did not answer in time.
+	ErrGatewayTimeout = errors.New("gateway timeout")
 )
 
 // Error is a refusal decided somewhere in the program: its Kind (one of the

@@ -107,6 +107,9 @@ func (s *Store) RegisterRelease(ctx context.Context, nr NewRelease) (AddResult, 
 // createProject inserts a project with userID as its owner and journals
 // both, as PyPI does ("create", then "add Owner <user>").
 func createProject(ctx context.Context, tx querier, name string, userID int64) (Project, error) {
+	if err := checkNotUpstream(ctx, tx, Normalize(name)); err != nil {
+		return Project{}, err
+	}
 	p, err := scanProject(tx.QueryRow(ctx, `INSERT INTO projects (name, normalized) VALUES ($1, $2) RETURNING `+projectCols,
 		name, string(Normalize(name))))
 	if err != nil {

@@ -8,6 +8,11 @@
 // permission, anything else, as net/http does). A method it does not serve
 // is refused through httperr's table, as every dynamic handler's is.
 //
+// With an upstream cache (Config.Cache), a project page or a file that is
+// not local is looked up in DATA/cache the same way (a page only while it
+// is younger than the TTL); what is not there, or stale, is handed to the
+// Cache, which never serves cached bytes itself.
+//
 // It must not write to the data directory, render pages or touch the
 // database; pages are produced by staticgen and replaced atomically by rename
 // (datadir), which is what makes the stat-validated page cache here correct.

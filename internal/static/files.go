@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
@@ -43,7 +44,23 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f, fi, ok := s.openRegular(w, r, s.dir.Package(rel))
+	f, err := datadir.Open(s.dir.Package(rel))
+	if err != nil && s.cache != nil && missing(err) {
+		// Not a local file: a cached upstream file, or one to fetch.
+		if f, err = datadir.Open(s.dir.CachePackage(rel)); err == nil {
+			s.cache.Hit()
+		} else if missing(err) {
+			if s.cache.FetchFile(w, r, rel) {
+				return
+			}
+			f, err = datadir.Open(s.dir.CachePackage(rel))
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, fi, ok := s.statRegular(w, r, f)
 	if !ok {
 		return
 	}

@@ -11,9 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/cors"
 	"github.com/cheeseshop/cheeseshop/internal/datadir"
+	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -83,7 +85,21 @@ func (s *Server) serveSimple(w http.ResponseWriter, r *http.Request) {
 	// Open first and derive everything from the open handle, so the ETag and
 	// serial describe the very bytes sent even if the page is replaced
 	// meanwhile (a rename does not disturb an open file).
-	f, fi, ok := s.openRegular(w, r, path)
+	f, err := datadir.Open(path)
+	if err != nil && s.cache != nil && sub != "" && missing(err) {
+		// Not a local project: the upstream cache's, if anybody's.
+		if f, path, err = s.cachedPage(r, index.Normalized(sub[:len(sub)-1]), page); err != nil {
+			if index.KindOf(err) != nil {
+				httperr.Write(w, r, s.logger, err)
+				return
+			}
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, fi, ok := s.statRegular(w, r, f)
 	if !ok {
 		return
 	}
@@ -127,6 +143,26 @@ func (s *Server) serveSimple(w http.ResponseWriter, r *http.Request) {
 	// one-second resolution); pip and uv send If-None-Match, which
 	// ServeContent prefers.
 	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// cachedPage opens the cached page of name, a name with no local page:
+// straight from disk while it is younger than the TTL, after the cache
+// revalidated or fetched it otherwise. An error of an index kind is a
+// refusal to send as it is.
+func (s *Server) cachedPage(r *http.Request, name index.Normalized, page datadir.Page) (*os.File, string, error) {
+	path := s.dir.CacheProjectPage(name, page)
+	if f, err := datadir.Open(path); err == nil {
+		if fi, err := f.Stat(); err == nil && time.Since(fi.ModTime()) < s.cacheTTL {
+			s.cache.Hit()
+			return f, path, nil
+		}
+		f.Close()
+	}
+	if err := s.cache.RefreshPage(r.Context(), name); err != nil {
+		return nil, path, err
+	}
+	f, err := datadir.Open(path)
+	return f, path, err
 }
 
 // conditional reports whether r carries a precondition or a range, the

@@ -2,16 +2,19 @@ package static
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/cors"
 	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
+	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/reqlog"
 )
 
@@ -20,6 +23,31 @@ type Config struct {
 	// DataDir is cheeseshop's data directory, the one holding simple/ and
 	// packages/. Empty means the current directory.
 	DataDir string
+	// Cache, when set, is the upstream cache (internal/upstream, --upstream).
+	// A project page that is not local is served from the cache tree while
+	// younger than CacheTTL, and after Cache.RefreshPage otherwise; a file
+	// under neither DATA/packages nor the cache tree is Cache.ServeFile's.
+	Cache    Cache
+	CacheTTL time.Duration
+}
+
+// Cache is what the static server asks of the upstream cache. It never
+// serves a page itself: the static server serves cached pages from disk
+// exactly as local ones, so both take the same hot path.
+type Cache interface {
+	// RefreshPage brings the cached pages of a name that is not local up to
+	// date with the upstream. nil means a page is on disk to be served
+	// (fresh, or stale when the upstream fails); any other error is a
+	// refusal for httperr (a 404, a 502, a 504).
+	RefreshPage(ctx context.Context, name index.Normalized) error
+	// FetchFile is called for a GET or HEAD of /packages/<rel>, a file that
+	// is neither local nor cached yet. It either answers r itself (a first
+	// download streamed from the upstream, a refusal) and returns true, or
+	// makes the file present in the cache tree (another request fetched it
+	// meanwhile) and returns false for the static server to serve it.
+	FetchFile(w http.ResponseWriter, r *http.Request, rel string) (answered bool)
+	// Hit counts a request answered from the cache without the upstream.
+	Hit()
 }
 
 // Server serves the pages and files of one data directory. It is safe for
@@ -29,6 +57,8 @@ type Server struct {
 	simpleDir string // dir.Simple()
 	logger    *slog.Logger
 	pages     pageCache
+	cache     Cache
+	cacheTTL  time.Duration
 }
 
 // New returns a Server for cfg.DataDir. A nil logger discards.
@@ -42,6 +72,8 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		simpleDir: dir.Simple(),
 		logger:    logger.With("component", "static"),
 		pages:     pageCache{m: make(map[string]pageEntry)},
+		cache:     cfg.Cache,
+		cacheTTL:  cfg.CacheTTL,
 	}
 }
 
@@ -96,6 +128,11 @@ func (s *Server) openRegular(w http.ResponseWriter, r *http.Request, path string
 		s.fail(w, r, err)
 		return nil, nil, false
 	}
+	return s.statRegular(w, r, f)
+}
+
+// statRegular is openRegular for a file already open.
+func (s *Server) statRegular(w http.ResponseWriter, r *http.Request, f *os.File) (*os.File, fs.FileInfo, bool) {
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -108,6 +145,12 @@ func (s *Server) openRegular(w http.ResponseWriter, r *http.Request, path string
 		return nil, nil, false
 	}
 	return f, fi, true
+}
+
+// missing reports whether err from opening a data file means there is no
+// such file.
+func missing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 func notFound(w http.ResponseWriter) {
