@@ -70,6 +70,19 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 	if n := repair.PageReaders(workers); n > runtime.GOMAXPROCS(0) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
 	}
+	// READMEs first: the pages show them. Only those an older renderer
+	// made are rendered again.
+	var readmeNames []index.Normalized
+	if !all {
+		readmeNames = names
+	}
+	rendered, err := rerenderReadmes(ctx, store, readmeNames)
+	if err != nil {
+		return fmt.Errorf("regenerate: %w", err)
+	}
+	if rendered > 0 {
+		fmt.Fprintf(e.stdout, "rendered %d READMEs again\n", rendered)
+	}
 	bar := newBar(e.stdout, len(names), "regenerating")
 	var failures []string
 	ok, failed, err := repair.Regenerate(ctx, pages, names, workers, func(done, _ int) { bar.Set(done) }, func(n index.Normalized, err error) {

@@ -104,7 +104,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	authn := auth.NewWithConfig(c.limits.auth(), store, store)
-	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules, MaxUnauthenticated: c.limits.maxUnauthenticated}, store, authn, pages, log)
+	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules, MaxUnauthenticated: c.limits.maxUnauthenticated,
+		RenderReadme: readmeRenderer()}, store, authn, pages, log)
 	if err != nil {
 		return err
 	}

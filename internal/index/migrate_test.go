@@ -26,8 +26,13 @@ func TestSchemaVersion(t *testing.T) {
 	if _, err := pool.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, need); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := index.SchemaVersion(ctx, pool); err != nil || got != need-1 {
-		t.Fatalf("SchemaVersion after forgetting %d = %d, %v; want %d", need, got, err, need-1)
+	// The numbers need not be consecutive (branches take numbers ahead).
+	var prev int
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&prev); err != nil || prev >= need || prev < 1 {
+		t.Fatalf("versions left after forgetting %d: %d, %v", need, prev, err)
+	}
+	if got, err := index.SchemaVersion(ctx, pool); err != nil || got != prev {
+		t.Fatalf("SchemaVersion after forgetting %d = %d, %v; want %d", need, got, err, prev)
 	}
 	if _, err := pool.Exec(ctx, `DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
