@@ -50,7 +50,7 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 	// Writing through the Generator takes the same PostgreSQL locks as the
 	// servers' page rewrites, so this never writes a page from an older
 	// state than theirs.
-	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, AllReleasePages: true}, store, log)
 	if all {
 		// Creation order is disk order, which matters when the pages
 		// are not in the page cache (a rebuild after a restore).

@@ -2,7 +2,10 @@ package index
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Readme is a release's README rendered for people: sanitised HTML, and the
@@ -55,4 +58,67 @@ func (s *Store) SetReadme(ctx context.Context, releaseID int64, r Readme) error 
 		return fmt.Errorf("store readme of release %d: %w", releaseID, translate(err))
 	}
 	return nil
+}
+
+// releaseDetails reads the metadata, without the description, and the
+// rendered README of the releases ids.
+func releaseDetails(ctx context.Context, q querier, ids []int64) ([]ReleaseDetail, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := q.Query(ctx, `SELECT id, metadata - 'description', description_html FROM releases WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("release details: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []ReleaseDetail
+	for rows.Next() {
+		var d ReleaseDetail
+		var md []byte
+		if err := rows.Scan(&d.ID, &md, &d.Readme); err != nil {
+			return nil, fmt.Errorf("scan release details: %w", err)
+		}
+		if err := json.Unmarshal(md, &d.Metadata); err != nil {
+			return nil, fmt.Errorf("decode metadata of release %d: %w", d.ID, err)
+		}
+		out = append(out, d)
+	}
+	return out, translate(rows.Err())
+}
+
+// HomeStats is what the home page shows of the whole index.
+type HomeStats struct {
+	Projects int
+	Files    int64
+	Recent   []Project // the projects changed last, newest first (Name, Normalized, LastSerial)
+}
+
+// HomeStats counts projects and files and lists the recent projects
+// changed last. It scans the projects table; the root rewrite, which calls
+// it, is rare.
+func (s *Store) HomeStats(ctx context.Context, recent int) (HomeStats, error) {
+	var h HomeStats
+	b := &pgx.Batch{}
+	b.Queue(`SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM files)`)
+	b.Queue(`SELECT name, normalized, last_serial FROM projects ORDER BY last_serial DESC, normalized LIMIT $1`, recent)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if err := br.QueryRow().Scan(&h.Projects, &h.Files); err != nil {
+		return h, fmt.Errorf("count projects: %w", translate(err))
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return h, fmt.Errorf("recent projects: %w", translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p Project
+		var n string
+		if err := rows.Scan(&p.Name, &n, &p.LastSerial); err != nil {
+			return h, fmt.Errorf("scan project: %w", err)
+		}
+		p.Normalized = Normalized(n)
+		h.Recent = append(h.Recent, p)
+	}
+	return h, translate(rows.Err())
 }
