@@ -114,7 +114,9 @@ CREATE TABLE public.releases (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     yanked boolean DEFAULT false NOT NULL,
     yanked_reason text DEFAULT ''::text NOT NULL,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    description_html text DEFAULT ''::text NOT NULL,
+    description_html_version integer DEFAULT 0 NOT NULL
 );
 
 CREATE SEQUENCE public.releases_id_seq

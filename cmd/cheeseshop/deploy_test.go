@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cheeseshop/cheeseshop/internal/deploy"
+	"github.com/cheeseshop/cheeseshop/internal/static"
 )
 
 var updateDeploy = flag.Bool("update-deploy", false, "rewrite deploy/nginx and deploy/apache from `cheeseshop deploy …`")
@@ -98,6 +101,25 @@ func TestDeployFlags(t *testing.T) {
 		out, err := deployOut(t, getenv, args...)
 		if err == nil || out != "" {
 			t.Errorf("%q: err %v, printed %d bytes; want an error and nothing printed", args, err, len(out))
+		}
+	}
+}
+
+// TestDeployWebHeaders: nginx and Apache send the pages for people with
+// the app's security headers.
+func TestDeployWebHeaders(t *testing.T) {
+	want := map[string]string{
+		"Content-Security-Policy": deploy.WebCSP,
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         deploy.WebReferrer,
+		"X-Frame-Options":         deploy.WebFrame,
+	}
+	if len(static.WebSecurityHeaders) != len(want) {
+		t.Errorf("the app sends %d security headers, deploy %d", len(static.WebSecurityHeaders), len(want))
+	}
+	for _, kv := range static.WebSecurityHeaders {
+		if want[kv[0]] != kv[1] {
+			t.Errorf("%s: the app sends %q, deploy %q", kv[0], kv[1], want[kv[0]])
 		}
 	}
 }

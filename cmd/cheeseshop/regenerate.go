@@ -50,7 +50,7 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 	// Writing through the Generator takes the same PostgreSQL locks as the
 	// servers' page rewrites, so this never writes a page from an older
 	// state than theirs.
-	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, AllReleasePages: true}, store, log)
 	if all {
 		// Creation order is disk order, which matters when the pages
 		// are not in the page cache (a rebuild after a restore).
@@ -69,6 +69,19 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 	// CPUs; GOMAXPROCS is restored when the command returns.
 	if n := repair.PageReaders(workers); n > runtime.GOMAXPROCS(0) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
+	}
+	// READMEs first: the pages show them. Only those an older renderer
+	// made are rendered again.
+	var readmeNames []index.Normalized
+	if !all {
+		readmeNames = names
+	}
+	rendered, err := rerenderReadmes(ctx, store, readmeNames)
+	if err != nil {
+		return fmt.Errorf("regenerate: %w", err)
+	}
+	if rendered > 0 {
+		fmt.Fprintf(e.stdout, "rendered %d READMEs again\n", rendered)
 	}
 	bar := newBar(e.stdout, len(names), "regenerating")
 	var failures []string

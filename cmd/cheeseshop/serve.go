@@ -99,14 +99,15 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 
 	store := index.NewStore(pool)
-	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh, DeferSync: true}, store, log)
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh, DeferSync: true, BaseURL: c.baseURL}, store, log)
 	defer pages.Close()
 	runMirror, err := c.mirror.newMirror(target, c.dataDir, store, pages, log)
 	if err != nil {
 		return err
 	}
 	authn := auth.NewWithConfig(c.limits.auth(), store, store)
-	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules, MaxUnauthenticated: c.limits.maxUnauthenticated}, store, authn, pages, log)
+	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules, MaxUnauthenticated: c.limits.maxUnauthenticated,
+		RenderReadme: readmeRenderer()}, store, authn, pages, log)
 	if err != nil {
 		return err
 	}
@@ -184,9 +185,12 @@ func routes(log *slog.Logger, up *upload.Handler, files *static.Server, mounts .
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/simple/", http.StatusFound)
-	})
+	// The pages for people: static files, like /simple (DATA/web).
+	web := files.WebHandler()
+	r.Handle("/", web)
+	r.Handle("/static/*", web)
+	r.Handle("/project", web)
+	r.Handle("/project/*", web)
 	for _, mount := range mounts {
 		mount(r)
 	}

@@ -14,6 +14,12 @@
 //	    index.v1_json                    root, PEP 691 JSON
 //	    <normalized>/index.html          project, PEP 503/592/629/658/714 HTML
 //	    <normalized>/index.v1_json       project, PEP 691/700 JSON
+//	  web/                               staticgen: the pages for people, laid out as their URLs
+//	    index.html                       home page (root rewrite)
+//	    404.html                         page for an unknown project or version (root rewrite)
+//	    static/style.css                 the one stylesheet (root rewrite)
+//	    project/<normalized>/index.html  project page (project rewrite, with the /simple pages)
+//	    project/<normalized>/<version>/index.html   release page (project rewrite)
 //	  tmp/                               upload: uploads being received, removed when old by repair
 //	  orphans/                           repair: package files no row refers to, moved aside, never deleted
 //	    <same relative path as under packages/>[.<n>]

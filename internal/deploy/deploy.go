@@ -93,7 +93,26 @@ type data struct {
 	PagePath    string
 	FilePath    string
 	CORS        corsValues
+	WebPath     string
+	Web         webValues
 }
+
+// webValues are the security headers of the pages for people, the values
+// internal/static sends (static.WebSecurityHeaders; a test in cmd keeps the
+// two equal).
+type webValues struct{ CSP, Referrer, Frame string }
+
+// WebCSP, WebReferrer and WebFrame are those values.
+const (
+	WebCSP      = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+	WebReferrer = "same-origin"
+	WebFrame    = "DENY"
+)
+
+// webPath matches the URL of a project's or a release's page for people,
+// capturing it whole: a normalised name, then optionally a version in PEP
+// 440's normal form (no leading dot, so never "..").
+const webPath = `^(/project/[a-z0-9][a-z0-9-]*/(?:[0-9a-z!+][0-9a-z.!+]*/)?)$`
 
 // corsValues are the CORS header values the app sends (internal/cors).
 type corsValues struct{ AllowOrigin, AllowMethods, AllowHeaders, MaxAge string }
@@ -138,7 +157,7 @@ func prepare(cfg Config) (data, error) {
 	d := data{AcceptJSON: acceptJSON, PagePath: pagePath, FilePath: filePath, CORS: corsValues{
 		AllowOrigin: cors.AllowOrigin, AllowMethods: cors.AllowMethods, AllowHeaders: cors.AllowHeaders,
 		MaxAge: cors.MaxAge,
-	}}
+	}, WebPath: webPath, Web: webValues{CSP: WebCSP, Referrer: WebReferrer, Frame: WebFrame}}
 	if host, port, err := splitListen(cfg.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen address %q: %w", cfg.Listen, err))
 	} else if host == "" {

@@ -46,7 +46,7 @@ func TestDeployDefaults(t *testing.T) {
 		"add_header Vary Accept;",
 		"application/vnd.pypi.simple.v1+json v1_json;",
 		"rewrite ^ $uri$cheeseshop_page break;",
-		"error_page 404 = @cheeseshop_page;", "try_files $uri /cache$uri @cheeseshop;", "root /var/lib/cheeseshop/cache;",
+		"error_page 404 = @cheeseshop_page;", "try_files $uri /cache$uri @cheeseshop_file;", "root /var/lib/cheeseshop/cache;",
 	)
 	mustContain(t, "apache", apache,
 		"<VirtualHost *:80>",

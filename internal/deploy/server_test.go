@@ -57,6 +57,12 @@ func writeData(t *testing.T, dir string) {
 		"cache/packages/5e/f5/cd5a/up_lib-1.0.tar.gz": "cached upstream bytes",
 		"cache/simple/up-lib/index.html":              "<!--SERIAL 3-->",
 		"cache/simple/up-lib/index.v1_json":           `{"meta":{"api-version":"1.0","_last-serial":3}}`,
+		"web/index.html":                              "home page",
+		"web/404.html":                                "not found page",
+		"web/static/style.css":                        "body{}",
+		"web/project/foo-bar/index.html":              "project page",
+		"web/project/foo-bar/1.0/index.html":          "release page",
+		"web/project/foo-bar/.index.html777":          "half-written page",
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -291,6 +297,38 @@ func testServer(t *testing.T, kind string) {
 		checkHeaders(t, r, map[string]string{"Content-Type": "application/vnd.pypi.simple.v1+json", "Content-Length": fmt.Sprint(len(pageJSON))})
 	})
 
+	t.Run("people", func(t *testing.T) {
+		// The pages for people come from disk, with the app's security
+		// headers, so they are read while the app is down.
+		for _, tc := range []struct{ path, body, ct string }{
+			{"/", "home page", "text/html; charset=utf-8"},
+			{"/static/style.css", "body{}", "text/css; charset=utf-8"},
+			{"/project/foo-bar/", "project page", "text/html; charset=utf-8"},
+			{"/project/foo-bar/1.0/", "release page", "text/html; charset=utf-8"},
+		} {
+			r := do(t, "GET", u+tc.path, nil)
+			if r.status != http.StatusOK || r.body != tc.body {
+				t.Errorf("GET %s: status %d, body %q; want 200, %q", tc.path, r.status, r.body, tc.body)
+			}
+			checkHeaders(t, r, map[string]string{
+				"Content-Type":            tc.ct,
+				"Content-Security-Policy": deploy.WebCSP,
+				"X-Content-Type-Options":  "nosniff",
+				"Referrer-Policy":         deploy.WebReferrer,
+				"X-Frame-Options":         deploy.WebFrame,
+				"X-App":                   "",
+			})
+		}
+		// Names and versions to normalise, unknown projects and search go
+		// to the app.
+		for _, p := range []string{"/project/Foo_Bar/", "/project/nope/", "/project/foo-bar/2.0/",
+			"/project/foo-bar/.index.html777", "/project/foo-bar/index.html", "/search/?q=x"} {
+			if r := do(t, "GET", u+p, nil); r.header.Get("X-App") == "" {
+				t.Errorf("GET %s: status %d, not from the app", p, r.status)
+			}
+		}
+	})
+
 	t.Run("gzip", func(t *testing.T) {
 		// The fixture turns gzip on, as Debian's nginx.conf does: nginx then
 		// compresses both pages. Whatever a server sends, it unpacks to the
@@ -422,7 +460,6 @@ func testServer(t *testing.T, kind string) {
 			{"/simple/-x/", ""},
 			{"/simple/half/", "application/vnd.pypi.simple.v1+json"},
 			{"/tmp/upload-1.part", ""},
-			{"/", ""},
 			{"/healthz", ""},
 			{"/legacy/?a=1&b=%2F", ""},
 			// A file on neither tree: the app fetches it from the

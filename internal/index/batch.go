@@ -75,14 +75,16 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 		ids[i] = st.Project.ID
 	}
 	// Only what pages show, in no order (the renderer sorts), as lockedPageState reads.
-	rows, err = tx.Query(ctx, `SELECT id, project_id, version, yanked, yanked_reason
-		FROM releases WHERE project_id = ANY($1)`, ids)
+	rows, err = tx.Query(ctx, `SELECT r.id, r.project_id, r.version, r.yanked, r.yanked_reason, r.created_at, coalesce(j.serial, 0)
+		FROM releases r LEFT JOIN (SELECT project_id, version, max(id) AS serial FROM journal
+			WHERE project_id = ANY($1) GROUP BY project_id, version) j ON j.project_id = r.project_id AND j.version = r.version
+		WHERE r.project_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load releases: %w", translate(err))
 	}
 	for rows.Next() {
 		var r Release
-		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Version, &r.Yanked, &r.YankedReason); err != nil {
+		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Version, &r.Yanked, &r.YankedReason, &r.CreatedAt, &r.Serial); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan release: %w", err)
 		}
@@ -100,6 +102,10 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 	for _, f := range files {
 		st := &states[byID[f.ProjectID]]
 		st.Files = append(st.Files, f)
+	}
+	details := func(ctx context.Context, ids []int64) ([]ReleaseDetail, error) { return releaseDetails(ctx, tx, ids) }
+	for i := range states {
+		states[i].details = details
 	}
 	return states, nil
 }

@@ -14,6 +14,7 @@ type NewFile struct {
 	Project  string              // display name as uploaded
 	Version  Version             // parsed release version
 	Metadata Metadata            // release metadata from the form; used only when the release is new
+	Readme   Readme              // Metadata's description rendered; stored only when the release is new
 	File     File                // ID, ReleaseID, ProjectID and UploadTime are filled in by AddFile
 	Uploader int64               // user id; becomes owner of a new project
 	Allowed  func(Project) error // optional extra authorisation (e.g. token scope) checked inside the transaction
@@ -167,7 +168,7 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 
 		if relID == 0 {
 			var err error
-			if relID, err = createRelease(ctx, tx, p, nf.Version, nf.Metadata); err != nil {
+			if relID, err = createRelease(ctx, tx, p, nf.Version, nf.Metadata, nf.Readme); err != nil {
 				return err
 			}
 		}
@@ -228,15 +229,17 @@ func roleError(userName string, p Project) error {
 	return Errorf(ErrForbidden, "The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", userName, p.Name)
 }
 
-// createRelease creates the project's release v with metadata md.
-func createRelease(ctx context.Context, tx querier, p Project, v Version, md Metadata) (int64, error) {
+// createRelease creates the project's release v with metadata md and its
+// rendered README.
+func createRelease(ctx context.Context, tx querier, p Project, v Version, md Metadata, rd Readme) (int64, error) {
 	var id int64
 	mdJSON, err := json.Marshal(md)
 	if err != nil {
 		return 0, fmt.Errorf("encode metadata: %w", err)
 	}
-	id, _, err = journaled(ctx, tx, `INSERT INTO releases (project_id, version, canonical, metadata) VALUES ($1, $2, $3, $4) RETURNING id`,
-		[]any{p.ID, v.String(), v.Canonical(), mdJSON}, p.ID, p.Name, v.String(), "new release")
+	id, _, err = journaled(ctx, tx, `INSERT INTO releases (project_id, version, canonical, metadata, description_html, description_html_version)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		[]any{p.ID, v.String(), v.Canonical(), mdJSON, rd.HTML, rd.Version}, p.ID, p.Name, v.String(), "new release")
 	if err != nil {
 		return 0, fmt.Errorf("create release: %w", translate(err))
 	}

@@ -28,8 +28,8 @@ func TestSchemaVersion(t *testing.T) {
 	if _, err := pool.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, need); err != nil {
 		t.Fatal(err)
 	}
-	// The previous migration is the highest below need: numbers are
-	// handed out to parallel branches, so a branch may lack one in between.
+	// The previous migration is the highest below need: the numbers need
+	// not be consecutive.
 	prev := 0
 	names, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil {

@@ -27,6 +27,7 @@ type Release struct {
 	Yanked       bool
 	YankedReason string
 	Metadata     Metadata
+	Serial       int64 // the last journal entry naming the release (page reads only)
 }
 
 // Metadata is the core metadata of a release as sent in the upload form

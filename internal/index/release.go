@@ -15,6 +15,7 @@ type NewRelease struct {
 	Project    string              // display name as registered
 	Version    Version             // parsed release version
 	Metadata   Metadata            // the release's metadata
+	Readme     Readme              // Metadata's description rendered
 	Registrant int64               // user id; becomes owner of a new project
 	Allowed    func(Project) error // optional extra authorisation (token scope), checked inside the transaction
 }
@@ -66,14 +67,16 @@ func (s *Store) RegisterRelease(ctx context.Context, nr NewRelease) (AddResult, 
 		err = tx.QueryRow(ctx, `SELECT id FROM releases WHERE project_id = $1 AND canonical = $2`, p.ID, nr.Version.Canonical()).Scan(&relID)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			if _, err := tx.Exec(ctx, `INSERT INTO releases (project_id, version, canonical, metadata) VALUES ($1, $2, $3, $4)`,
-				p.ID, nr.Version.String(), nr.Version.Canonical(), mdJSON); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO releases (project_id, version, canonical, metadata, description_html, description_html_version)
+				VALUES ($1, $2, $3, $4, $5, $6)`,
+				p.ID, nr.Version.String(), nr.Version.Canonical(), mdJSON, nr.Readme.HTML, nr.Readme.Version); err != nil {
 				return fmt.Errorf("create release: %w", translate(err))
 			}
 		case err != nil:
 			return fmt.Errorf("release: %w", translate(err))
 		default:
-			tag, err := tx.Exec(ctx, `UPDATE releases SET metadata = $2 WHERE id = $1 AND metadata <> $2::jsonb`, relID, mdJSON)
+			tag, err := tx.Exec(ctx, `UPDATE releases SET metadata = $2, description_html = $3, description_html_version = $4
+				WHERE id = $1 AND metadata <> $2::jsonb`, relID, mdJSON, nr.Readme.HTML, nr.Readme.Version)
 			if err != nil {
 				return fmt.Errorf("update release: %w", translate(err))
 			}

@@ -45,7 +45,12 @@ func (s *Store) lockedPageState(ctx context.Context, name Normalized, fn func(q 
 	b := &pgx.Batch{}
 	b.Queue(projectLockSQL, string(name))
 	b.Queue(`SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(name))
-	b.Queue(`SELECT id, version, yanked, yanked_reason FROM releases WHERE project_id = `+byName, string(name))
+	// Each release's serial is the last journal entry naming it: the
+	// pages for people rewrite a release's page only when it changed.
+	b.Queue(`SELECT r.id, r.version, r.yanked, r.yanked_reason, r.created_at, coalesce(j.serial, 0)
+		FROM releases r LEFT JOIN (SELECT version, max(id) AS serial FROM journal
+			WHERE project_id = `+byName+` GROUP BY version) j ON j.version = r.version
+		WHERE r.project_id = `+byName, string(name))
 	b.Queue(`SELECT `+pageFileCols+` FROM files WHERE project_id = `+byName, string(name))
 	buf := getPageSlices()
 	var st ProjectState
@@ -69,6 +74,9 @@ func (s *Store) lockedPageState(ctx context.Context, name Normalized, fn func(q 
 		}
 		if err := br.Close(); err != nil {
 			return translate(err)
+		}
+		st.details = func(ctx context.Context, ids []int64) ([]ReleaseDetail, error) {
+			return releaseDetails(ctx, q, ids)
 		}
 		return fn(q, st)
 	})
@@ -103,8 +111,9 @@ func (b *pageSlices) put(st ProjectState) {
 	pageSlicesPool.Put(b)
 }
 
-// scanPageReleases reads rows of (id, version, yanked, yanked_reason), the
-// columns of a release that pages show, for the project projectID.
+// scanPageReleases reads rows of (id, version, yanked, yanked_reason,
+// created_at, serial), the columns of a release that pages show, for the
+// project projectID.
 func scanPageReleases(out []Release, projectID int64, rows pgx.Rows, err error) ([]Release, error) {
 	if err != nil {
 		return nil, translate(err)
@@ -112,7 +121,7 @@ func scanPageReleases(out []Release, projectID int64, rows pgx.Rows, err error) 
 	defer rows.Close()
 	for rows.Next() {
 		r := Release{ProjectID: projectID}
-		if err := rows.Scan(&r.ID, &r.Version, &r.Yanked, &r.YankedReason); err != nil {
+		if err := rows.Scan(&r.ID, &r.Version, &r.Yanked, &r.YankedReason, &r.CreatedAt, &r.Serial); err != nil {
 			return nil, fmt.Errorf("scan release: %w", err)
 		}
 		out = append(out, r)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -253,14 +254,17 @@ func (r *Repairer) syncProject(name index.Normalized) bool {
 	return true
 }
 
-// rootPresent reports whether both root pages exist and record a serial.
+// rootPresent reports whether both root pages exist and record a serial,
+// and the home page for people exists: a data directory from before the
+// pages for people has none, and gets every page rewritten once.
 func (r *Repairer) rootPresent() bool {
 	for _, p := range datadir.Pages {
 		if _, ok := datadir.ReadSerial(r.dir.RootPage(p), p); !ok {
 			return false
 		}
 	}
-	return true
+	_, err := os.Stat(r.dir.WebHome())
+	return err == nil
 }
 
 // diskSerial returns the serial both pages of a project record, false when

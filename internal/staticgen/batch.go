@@ -60,7 +60,7 @@ func (g *Generator) RegenerateProjects(ctx context.Context, names []index.Normal
 		for range workers {
 			wg.Go(func() {
 				for st := range next {
-					if err := g.writeProjectNoSync(st); err != nil {
+					if err := g.writeProjectNoSync(ctx, st); err != nil {
 						mu.Lock()
 						firstErr = cmpErr(firstErr, err)
 						mu.Unlock()
@@ -102,7 +102,7 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-func (g *Generator) writeProjectNoSync(st *index.ProjectState) error {
+func (g *Generator) writeProjectNoSync(ctx context.Context, st *index.ProjectState) error {
 	dir := g.dir.ProjectPages(st.Project.Normalized)
 	if _, err := mkdirOnce(dir); err != nil {
 		return err
@@ -129,6 +129,10 @@ func (g *Generator) writeProjectNoSync(st *index.ProjectState) error {
 	}
 	if err := renderFileNoSync(datadir.PageFile(dir, datadir.HTML), p.writeHTML, cur); err != nil {
 		return fmt.Errorf("write pages of %s: %w", st.Project.Normalized, err)
+	}
+	// The batch's file-system sync makes these durable too.
+	if _, err := g.writePeople(ctx, *st, true, false); err != nil {
+		return fmt.Errorf("write pages for people of %s: %w", st.Project.Normalized, err)
 	}
 	return nil
 }

@@ -33,6 +33,13 @@ type Config struct {
 	// for no page fsync. It needs a store that is also a DeferredStore;
 	// without one, or when false, every rewrite is durable when it returns.
 	DeferSync bool
+	// BaseURL is the index's public URL, shown in the home page's
+	// instructions; "" shows a placeholder.
+	BaseURL string
+	// AllReleasePages makes every project rewrite write the page of every
+	// release, not only of those that changed (regenerate: after a new
+	// binary or new READMEs).
+	AllReleasePages bool
 }
 
 // Store is what a Generator reads page state from; *index.Store implements
@@ -63,6 +70,9 @@ type Generator struct {
 
 	syncer *pageSyncer // nil unless Config.DeferSync
 
+	baseURL     string // Config.BaseURL
+	allReleases bool   // Config.AllReleasePages
+
 	refresh      time.Duration
 	refreshMu    sync.Mutex
 	refreshTimer *time.Timer // the scheduled background root rewrite, if any
@@ -80,6 +90,9 @@ func New(cfg Config, store Store, logger *slog.Logger) *Generator {
 		store:   store,
 		logger:  logger.With("component", "staticgen"),
 		refresh: cfg.RootRefresh,
+
+		baseURL:     cfg.BaseURL,
+		allReleases: cfg.AllReleasePages,
 	}
 	if ds, ok := store.(DeferredStore); ok && cfg.DeferSync {
 		g.syncer = newPageSyncer(g.dir, ds, g.logger)
@@ -175,6 +188,9 @@ func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized
 		if err := removePageDir(g.simple, string(name)); err != nil {
 			return fmt.Errorf("remove pages of deleted project %s: %w", name, err)
 		}
+		if err := g.removePeople(name); err != nil {
+			return fmt.Errorf("remove pages for people of deleted project %s: %w", name, err)
+		}
 		g.logger.DebugContext(ctx, "removed pages of missing project", "project", name)
 		return nil
 	}
@@ -231,6 +247,13 @@ func (g *Generator) writeProjectPages(ctx context.Context, name index.Normalized
 		return false, newDir, nil
 	}
 	if err := writePages(dir, p.writeJSON, p.writeHTML, durable); err != nil {
+		return false, newDir, err
+	}
+	files, err := g.writePeople(ctx, st, g.allReleases, durable)
+	if g.syncer != nil && !durable {
+		g.syncer.addFiles(files)
+	}
+	if err != nil {
 		return false, newDir, err
 	}
 	g.logger.DebugContext(ctx, "wrote project pages", "project", name,
@@ -362,8 +385,13 @@ func (g *Generator) rewriteRoot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	files, err := g.writeHome(ctx, durable)
 	if !durable {
+		g.syncer.addFiles(files)
 		g.syncer.addRoot()
+	}
+	if err != nil {
+		return fmt.Errorf("home page: %w", err)
 	}
 	g.logger.DebugContext(ctx, "wrote root pages", "serial", serial, "projects", projects, "durable", durable)
 	return nil

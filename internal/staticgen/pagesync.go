@@ -41,6 +41,7 @@ type pageSyncer struct {
 	pending  map[index.Normalized]int64 // project → highest serial written
 	newDir   bool                       // a project directory was created since the last round
 	root     bool                       // the root pages were written since the last round
+	files    []string                   // pages for people written since the last round
 	queued   uint64                     // handed-over rewrites so far
 	synced   uint64                     // of those, the ones whose round ended
 	roundEnd chan struct{}              // closed and replaced when a round ends
@@ -82,6 +83,17 @@ func (s *pageSyncer) add(name index.Normalized, serial int64, newDir bool) {
 }
 
 // addRoot hands over the root pages, which have no recorded serial.
+// addFiles hands over pages for people written without fsync; the next
+// round syncs them, with their directories, before it records serials.
+func (s *pageSyncer) addFiles(files []string) {
+	if len(files) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.files = append(s.files, files...)
+	s.mu.Unlock()
+}
+
 func (s *pageSyncer) addRoot() {
 	s.mu.Lock()
 	s.root = true
@@ -122,9 +134,15 @@ func (s *pageSyncer) run() {
 // round syncs what was handed over so far and records the serials.
 func (s *pageSyncer) round() {
 	s.mu.Lock()
-	batch, newDir, root, upto := s.pending, s.newDir, s.root, s.queued
-	s.pending, s.newDir, s.root = make(map[index.Normalized]int64), false, false
+	batch, newDir, root, upto, files := s.pending, s.newDir, s.root, s.queued, s.files
+	s.pending, s.newDir, s.root, s.files = make(map[index.Normalized]int64), false, false, nil
 	s.mu.Unlock()
+
+	if err := syncWritten(s.dir.Web(), files); err != nil {
+		// Their projects' serials are still recorded below: after a crash
+		// the page may be lost, and `check` reports it.
+		s.log.Warn("sync pages for people", "err", err)
+	}
 
 	if root {
 		if err := datadir.SyncPages(s.dir.Simple()); err != nil {

@@ -48,6 +48,12 @@ type Config struct {
 	// a reset). Past it, a verify is answered 429 and a refused upload's
 	// connection is closed unread. 0 means DefaultMaxUnauthenticated.
 	MaxUnauthenticated int
+
+	// RenderReadme renders a release's description for the pages for
+	// people (cmd passes internal/readme's renderer). It runs before the
+	// upload's transaction, while the file is being placed; nil stores no
+	// README and leaves it to `regenerate`.
+	RenderReadme func(ctx context.Context, description, contentType string) index.Readme
 }
 
 // Store is what the upload handler needs from the database.
@@ -105,6 +111,14 @@ func New(cfg Config, store Store, authn Authenticator, pages Pages, log *slog.Lo
 	}
 	return &Handler{cfg: cfg, dir: dir, store: store, auth: authn, pages: pages, log: log.With("component", "upload"),
 		anon: make(chan struct{}, cfg.MaxUnauthenticated)}, nil
+}
+
+// readme renders md's description, or returns none without a renderer.
+func (h *Handler) readme(ctx context.Context, md index.Metadata) index.Readme {
+	if h.cfg.RenderReadme == nil {
+		return index.Readme{}
+	}
+	return h.cfg.RenderReadme(ctx, md.Description, md.DescriptionContentType)
 }
 
 // ServeHTTP dispatches on the form's :action, as PyPI's one upload URL does.

@@ -80,6 +80,7 @@ func (h *Handler) submit(ctx context.Context, id auth.Identity, req *request) er
 		Project:    name,
 		Version:    version,
 		Metadata:   md,
+		Readme:     h.readme(ctx, md),
 		Registrant: id.UserID,
 		Allowed:    func(p index.Project) error { return tokenAllows(id, p) },
 	})

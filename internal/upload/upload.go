@@ -269,6 +269,7 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 		Project:      name,
 		Version:      version,
 		Metadata:     md,
+		Readme:       h.readme(ctx, md),
 		File:         file,
 		Uploader:     id.UserID,
 		Allowed:      func(p index.Project) error { return tokenAllows(id, p) },

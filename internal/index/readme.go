@@ -1,0 +1,124 @@
+package index
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Readme is a release's README rendered for people: sanitised HTML, and the
+// version of the renderer that made it (0: render again).
+type Readme struct {
+	HTML    string
+	Version int
+}
+
+// ReadmeSource is a stored release whose README is to be rendered again.
+type ReadmeSource struct {
+	ReleaseID   int64
+	Version     string
+	Description string
+	ContentType string
+}
+
+// StaleReadmes returns up to limit releases, in id order after the
+// release id after, whose README was rendered by a renderer older than
+// version (or never): those of the named project, or of every project when
+// name is "".
+func (s *Store) StaleReadmes(ctx context.Context, name Normalized, version int, after int64, limit int) ([]ReadmeSource, error) {
+	rows, err := s.pool.Query(ctx, `SELECT r.id, r.version, coalesce(r.metadata->>'description', ''),
+			coalesce(r.metadata->>'description_content_type', '')
+		FROM releases r
+		WHERE r.description_html_version < $2 AND r.id > $3
+			AND ($1 = '' OR r.project_id = (SELECT id FROM projects WHERE normalized = $1))
+		ORDER BY r.id LIMIT $4`, string(name), version, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("stale readmes: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []ReadmeSource
+	for rows.Next() {
+		var r ReadmeSource
+		if err := rows.Scan(&r.ReleaseID, &r.Version, &r.Description, &r.ContentType); err != nil {
+			return nil, fmt.Errorf("scan readme: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err())
+}
+
+// SetReadme stores a release's rendered README. It is no change to the
+// release (no journal entry, no serial): the README is derived from the
+// stored description, as the pages are.
+func (s *Store) SetReadme(ctx context.Context, releaseID int64, r Readme) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE releases SET description_html = $2, description_html_version = $3 WHERE id = $1`,
+		releaseID, r.HTML, r.Version); err != nil {
+		return fmt.Errorf("store readme of release %d: %w", releaseID, translate(err))
+	}
+	return nil
+}
+
+// releaseDetails reads the metadata, without the description, and the
+// rendered README of the releases ids.
+func releaseDetails(ctx context.Context, q querier, ids []int64) ([]ReleaseDetail, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := q.Query(ctx, `SELECT id, metadata - 'description', description_html FROM releases WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("release details: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []ReleaseDetail
+	for rows.Next() {
+		var d ReleaseDetail
+		var md []byte
+		if err := rows.Scan(&d.ID, &md, &d.Readme); err != nil {
+			return nil, fmt.Errorf("scan release details: %w", err)
+		}
+		if err := json.Unmarshal(md, &d.Metadata); err != nil {
+			return nil, fmt.Errorf("decode metadata of release %d: %w", d.ID, err)
+		}
+		out = append(out, d)
+	}
+	return out, translate(rows.Err())
+}
+
+// HomeStats is what the home page shows of the whole index.
+type HomeStats struct {
+	Projects int
+	Files    int64
+	Recent   []Project // the projects changed last, newest first (Name, Normalized, LastSerial)
+}
+
+// HomeStats counts projects and files and lists the recent projects
+// changed last. It scans the projects table; the root rewrite, which calls
+// it, is rare.
+func (s *Store) HomeStats(ctx context.Context, recent int) (HomeStats, error) {
+	var h HomeStats
+	b := &pgx.Batch{}
+	b.Queue(`SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM files)`)
+	b.Queue(`SELECT name, normalized, last_serial FROM projects ORDER BY last_serial DESC, normalized LIMIT $1`, recent)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if err := br.QueryRow().Scan(&h.Projects, &h.Files); err != nil {
+		return h, fmt.Errorf("count projects: %w", translate(err))
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return h, fmt.Errorf("recent projects: %w", translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p Project
+		var n string
+		if err := rows.Scan(&p.Name, &n, &p.LastSerial); err != nil {
+			return h, fmt.Errorf("scan project: %w", err)
+		}
+		p.Normalized = Normalized(n)
+		h.Recent = append(h.Recent, p)
+	}
+	return h, translate(rows.Err())
+}

@@ -1,0 +1,218 @@
+package staticgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
+	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/webpage"
+)
+
+// The pages for people (DATA/web, see datadir) are written by the same
+// rewrites as the /simple pages, under the same lock, after them and from
+// the same state: a project rewrite writes the project's page and the
+// pages of the releases that changed since their page was written (a
+// release page records the serial of the last journal entry naming the
+// release); the root rewrite writes the home page, the stylesheet and the
+// page for unknown projects.
+
+// writePeople writes the project page of st, the release pages that are
+// missing or behind (every one when all is set), and removes the pages of
+// releases that no longer exist. It returns the files it wrote; with
+// durable set they and their directories are durable when it returns,
+// otherwise the caller syncs them (pageSyncer.addFiles).
+func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all, durable bool) ([]string, error) {
+	name := st.Project.Normalized
+	for _, d := range []string{g.dir.Web(), g.dir.WebProjects()} {
+		if _, err := mkdirOnce(d); err != nil {
+			return nil, err
+		}
+	}
+	projDir := g.dir.WebProject(name)
+	madeProj, err := mkdirOnce(projDir)
+	if err != nil {
+		return nil, err
+	}
+	sorted, latest := webpage.Sorted(st)
+	var ids []int64
+	if latest >= 0 {
+		ids = append(ids, sorted[latest].ID)
+	}
+	var todo []index.Release
+	keep := make(map[string]bool, len(sorted)+1)
+	keep[datadir.WebPageName] = true
+	for _, r := range sorted {
+		if !datadir.ValidVersionDir(r.Version) {
+			continue
+		}
+		keep[r.Version] = true
+		if !all && r.Serial > 0 && !madeProj {
+			if old, ok := datadir.ReadSerial(g.dir.WebReleasePage(name, r.Version), datadir.HTML); ok && old == r.Serial {
+				continue
+			}
+		}
+		todo = append(todo, r)
+		if latest < 0 || r.ID != sorted[latest].ID {
+			ids = append(ids, r.ID)
+		}
+	}
+	details, err := st.ReleaseDetails(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]index.ReleaseDetail, len(details))
+	for _, d := range details {
+		byID[d.ID] = d
+	}
+
+	var written []string
+	buf := getBuf()
+	defer putBuf(buf)
+	webpage.RenderProject(buf, st, sorted, latest, byID)
+	buf.Write(datadir.AppendHTMLSerial(nil, st.Project.LastSerial))
+	page := g.dir.WebProjectPage(name)
+	if err := datadir.Replace(page, buf.Bytes(), pagePerm, durable); err != nil {
+		return nil, fmt.Errorf("write page of %s: %w", name, err)
+	}
+	written = append(written, page)
+	syncDirs := []string{projDir}
+	for _, r := range todo {
+		dir := g.dir.WebRelease(name, r.Version)
+		if _, err := mkdirOnce(dir); err != nil {
+			return written, err
+		}
+		buf.Reset()
+		webpage.RenderRelease(buf, st, sorted, r, byID[r.ID])
+		buf.Write(datadir.AppendHTMLSerial(nil, r.Serial))
+		page := g.dir.WebReleasePage(name, r.Version)
+		if err := datadir.Replace(page, buf.Bytes(), pagePerm, durable); err != nil {
+			return written, fmt.Errorf("write page of %s %s: %w", name, r.Version, err)
+		}
+		written = append(written, page)
+		syncDirs = append(syncDirs, dir)
+	}
+	if err := removeStaleReleases(projDir, keep); err != nil {
+		return written, err
+	}
+	if durable {
+		if madeProj {
+			syncDirs = append(syncDirs, g.dir.WebProjects(), g.dir.Web())
+		}
+		for _, d := range syncDirs {
+			if err := datadir.SyncDir(d); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// removeStaleReleases removes the release directories in projDir that
+// keep does not name (releases deleted since their page was written).
+func removeStaleReleases(projDir string, keep map[string]bool) error {
+	entries, err := os.ReadDir(projDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if keep[n] || strings.HasPrefix(n, ".") {
+			continue
+		}
+		if err := removePageDir(projDir, n); err != nil {
+			return fmt.Errorf("remove page of deleted release %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// removePeople removes the pages for people of a deleted project.
+func (g *Generator) removePeople(name index.Normalized) error {
+	if _, err := os.Lstat(g.dir.WebProjects()); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return removePageDir(g.dir.WebProjects(), string(name))
+}
+
+// HomeStore is the optional part of a Store that the home page needs;
+// *index.Store implements it. Without it the home page is not written.
+type HomeStore interface {
+	HomeStats(ctx context.Context, recent int) (index.HomeStats, error)
+}
+
+// HomeRecent is how many recently changed projects the home page lists.
+const HomeRecent = 20
+
+// writeHome writes the home page, the stylesheet and the page for unknown
+// projects, and returns the files it wrote (see writePeople for durable).
+func (g *Generator) writeHome(ctx context.Context, durable bool) ([]string, error) {
+	hs, ok := g.store.(HomeStore)
+	if !ok {
+		return nil, nil
+	}
+	stats, err := hs.HomeStats(ctx, HomeRecent)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{g.dir.Web(), g.dir.WebStatic()} {
+		if err := ensureDir(d); err != nil {
+			return nil, err
+		}
+	}
+	var home, notFound bytes.Buffer
+	webpage.RenderHome(&home, webpage.Home{BaseURL: g.baseURL, Projects: stats.Projects, Files: stats.Files, Recent: stats.Recent})
+	webpage.RenderNotFound(&notFound)
+	files := []struct {
+		path string
+		data []byte
+	}{
+		{g.dir.WebStyle(), webpage.Stylesheet},
+		{g.dir.WebNotFound(), notFound.Bytes()},
+		{g.dir.WebHome(), home.Bytes()},
+	}
+	var written []string
+	for _, f := range files {
+		if err := datadir.Replace(f.path, f.data, pagePerm, durable); err != nil {
+			return written, err
+		}
+		written = append(written, f.path)
+	}
+	if durable {
+		for _, d := range []string{g.dir.WebStatic(), g.dir.Web()} {
+			if err := datadir.SyncDir(d); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// syncWritten makes files written without fsync durable, with their
+// directories up to DATA/web.
+func syncWritten(web string, files []string) error {
+	dirs := map[string]bool{}
+	for _, f := range files {
+		if err := datadir.SyncFile(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		for d := filepath.Dir(f); len(d) >= len(web); d = filepath.Dir(d) {
+			dirs[d] = true
+			if d == web {
+				break
+			}
+		}
+	}
+	for d := range dirs {
+		if err := datadir.SyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}

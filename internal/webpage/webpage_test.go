@@ -1,0 +1,112 @@
+package webpage_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/webpage"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func fixture() (index.ProjectState, map[int64]index.ReleaseDetail) {
+	t0 := time.Date(2025, 3, 1, 12, 30, 0, 0, time.UTC)
+	st := index.ProjectState{
+		Project: index.Project{ID: 1, Name: "Cheese_Shop", Normalized: "cheese-shop", LastSerial: 42},
+		Releases: []index.Release{
+			{ID: 1, Version: "1.0", CreatedAt: t0, Serial: 10},
+			{ID: 2, Version: "1.1", CreatedAt: t0.Add(24 * time.Hour), Yanked: true, YankedReason: "broken <wheel>", Serial: 30},
+			{ID: 3, Version: "2.0b1", CreatedAt: t0.Add(48 * time.Hour), Serial: 40},
+		},
+		Files: []index.File{
+			{ID: 1, ReleaseID: 1, Filename: "cheese_shop-1.0-py3-none-any.whl", Size: 12345, SHA256: strings.Repeat("ab", 32),
+				UploadTime: t0, Path: "ab/cd/ef/cheese_shop-1.0-py3-none-any.whl", MetadataSHA256: strings.Repeat("cd", 32)},
+			{ID: 2, ReleaseID: 1, Filename: "cheese_shop-1.0.tar.gz", Size: 2 << 20, SHA256: strings.Repeat("ef", 32),
+				UploadTime: t0.Add(time.Minute), Path: "12/34/56/cheese_shop-1.0.tar.gz"},
+		},
+	}
+	d := map[int64]index.ReleaseDetail{
+		1: {ID: 1, Readme: `<h1 id="cheese">Cheese</h1><pre><code class="language-python">import cheese</code></pre>`,
+			Metadata: index.Metadata{Summary: "Sells <cheese>", RequiresPython: ">=3.9", LicenseExpression: "MIT",
+				Author: "Ann", AuthorEmail: "ann@example.com", Classifiers: []string{"Programming Language :: Python :: 3"},
+				ProjectURLs: []index.ProjectURL{{Label: "Bug Tracker", URL: "https://example.com/issues"},
+					{Label: "Evil", URL: "javascript:alert(1)"}, {Label: "repository", URL: "https://example.com/src"}}}},
+		3: {ID: 3, Metadata: index.Metadata{Summary: "Beta"}},
+	}
+	return st, d
+}
+
+func TestGolden(t *testing.T) {
+	st, d := fixture()
+	sorted, latest := webpage.Sorted(st)
+	if latest < 0 || sorted[latest].Version != "1.0" {
+		t.Fatalf("latest %d of %v, want 1.0 (2.0b1 is a pre-release, 1.1 is yanked)", latest, sorted)
+	}
+	pages := map[string]func(*bytes.Buffer){
+		"project.html": func(b *bytes.Buffer) { webpage.RenderProject(b, st, sorted, latest, d) },
+		"release.html": func(b *bytes.Buffer) { webpage.RenderRelease(b, st, sorted, sorted[0], d[3]) },
+		"home.html": func(b *bytes.Buffer) {
+			webpage.RenderHome(b, webpage.Home{BaseURL: "https://pypi.example.com/", Projects: 2, Files: 5,
+				Recent: []index.Project{{Name: "Cheese_Shop", Normalized: "cheese-shop"}}})
+		},
+		"search.html": func(b *bytes.Buffer) {
+			webpage.RenderSearch(b, webpage.Search{Query: "che<ese", Total: 30, Page: 2, Next: 3,
+				Results: []webpage.Result{{Name: "Cheese_Shop", Normalized: "cheese-shop", Version: "1.0", Summary: "Sells <cheese>"}}})
+		},
+		"notfound.html": func(b *bytes.Buffer) { webpage.RenderNotFound(b) },
+	}
+	for name, render := range pages {
+		var b bytes.Buffer
+		render(&b)
+		golden := filepath.Join("testdata", name)
+		if *update {
+			if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b.Bytes(), want) {
+			t.Errorf("%s differs from %s (run with -update):\n%s", name, golden, b.String())
+		}
+		for _, bad := range []string{"<script", "javascript:", " style=", "<cheese>", "<wheel>"} {
+			if strings.Contains(b.String(), bad) {
+				t.Errorf("%s contains %q", name, bad)
+			}
+		}
+	}
+}
+
+func TestPageContent(t *testing.T) {
+	st, d := fixture()
+	sorted, latest := webpage.Sorted(st)
+	var b bytes.Buffer
+	webpage.RenderProject(&b, st, sorted, latest, d)
+	page := b.String()
+	for _, want := range []string{
+		"pip install Cheese_Shop==1.0",
+		`<code class="language-python">import cheese</code>`,
+		">Issue tracker</a>", ">Source</a>",
+		"cheese_shop-1.0-py3-none-any.whl.metadata",
+		"12 kB", "2.0 MB", "2025-03-01 12:30:00",
+		`<span class="badge yanked">yanked</span> <span class="muted">broken &lt;wheel&gt;</span>`,
+		`2.0b1</a> <span class="muted">2025-03-03</span> <span class="badge">pre-release</span>`,
+		"Requires Python", "&gt;=3.9", "MIT", "Ann &lt;ann@example.com&gt;",
+		`href="/project/cheese-shop/2.0b1/"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("project page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "Evil") {
+		t.Error("a javascript: project URL is shown")
+	}
+}
