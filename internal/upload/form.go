@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bufio"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -23,6 +25,9 @@ import (
 // maxFieldBytes caps the non-file fields of one request together: long
 // descriptions are common, but a form must not fill memory.
 const maxFieldBytes = 16 << 20
+
+// bodyBufs are the read buffers under the multipart reader (see parseForm).
+var bodyBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
 
 // request is a parsed upload form: fields in memory, the file on disk.
 type request struct {
@@ -83,7 +88,12 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 		return req, nil
 	}
 	req.distutils = params["boundary"] == distutilsFormBoundary
-	mr := multipart.NewReader(r.Body, params["boundary"])
+	// multipart reads its input 4 KiB at a time; a larger buffer under it
+	// turns a large file's many small reads of the connection into few.
+	br := bodyBufs.Get().(*bufio.Reader)
+	br.Reset(r.Body)
+	defer func() { br.Reset(nil); bodyBufs.Put(br) }()
+	mr := multipart.NewReader(br, params["boundary"])
 	var fieldBytes int64
 	for parts := 1; ; parts++ {
 		part, err := mr.NextRawPart()
@@ -191,8 +201,9 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	if wrap := wrapTempFile.Load(); wrap != nil {
 		tw.w = (*wrap)(c.filename, f)
 	}
-	w := io.MultiWriter(tw, m5, s256, b256)
-	n, err := io.Copy(w, io.LimitReader(part, limit+1))
+	// The temp file and each digest on its own goroutine (fanout.go): the
+	// upload costs the slowest of them, not their sum.
+	n, err := fanOut(io.LimitReader(part, limit+1), tw, m5, s256, b256)
 	if err == nil && n > limit {
 		c.tooLarge = true
 		// Read (and drop) the rest so the client gets to read our answer
