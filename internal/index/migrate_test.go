@@ -2,6 +2,8 @@ package index_test
 
 import (
 	"context"
+	"io/fs"
+	"strconv"
 	"testing"
 	"testing/fstest"
 
@@ -26,8 +28,17 @@ func TestSchemaVersion(t *testing.T) {
 	if _, err := pool.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, need); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := index.SchemaVersion(ctx, pool); err != nil || got != need-1 {
-		t.Fatalf("SchemaVersion after forgetting %d = %d, %v; want %d", need, got, err, need-1)
+	// The highest migration before it: numbers may have gaps on a branch
+	// whose neighbours' migrations are not merged yet.
+	names, _ := fs.Glob(migrations.FS, "*.sql")
+	prev := 0
+	for _, n := range names {
+		if v, err := strconv.Atoi(n[:4]); err == nil && v < need {
+			prev = max(prev, v)
+		}
+	}
+	if got, err := index.SchemaVersion(ctx, pool); err != nil || got != prev {
+		t.Fatalf("SchemaVersion after forgetting %d = %d, %v; want %d", need, got, err, prev)
 	}
 	if _, err := pool.Exec(ctx, `DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ type request struct {
 	// distutils is set when the body came from distutils' upload or
 	// register (or setuptools' copy of them): their fixed boundary.
 	distutils bool
+	limit     streamLimit // the file limit the content was streamed under
 }
 
 // distutilsFormBoundary is the multipart boundary distutils' upload and
@@ -59,6 +60,12 @@ type content struct {
 // whatever the size; BLAKE2b-512 only when asked, see blake2b512); it stops writing after limit bytes. The
 // caller removes req.content.path.
 func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
+	return parseFormWith(r, tmpDir, func(map[string][]string) (int64, error) { return limit, nil })
+}
+
+// parseFormWith is parseForm with the content's limit decided when its part
+// begins, from the fields read before it (the project's own limit).
+func parseFormWith(r *http.Request, tmpDir string, contentLimit func(fields map[string][]string) (int64, error)) (*request, error) {
 	req := &request{fields: map[string][]string{}}
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
@@ -128,6 +135,12 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 				part.Close()
 				req.cleanup()
 				return nil, index.Errorf(index.ErrInvalid, "Upload payload has more than one file.")
+			}
+			limit, err := contentLimit(req.fields)
+			if err != nil {
+				part.Close()
+				req.cleanup()
+				return nil, err
 			}
 			c, err := saveContent(part, tmpDir, limit)
 			part.Close()
