@@ -58,10 +58,18 @@ sample_rss() {
   rm -f "$fifo"
   echo "$max" >"$DIR/rss.max"
 }
-start_rss() { rm -f "$DIR/rss.stop"; sample_rss "$PID_cs" & SAMPLER=$!; }
+# cpu_ticks PID: the process's user+system time so far, in clock ticks. On a
+# machine shared with other work, the server's CPU time per upload is the
+# figure the load does not inflate.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICKS=$(getconf CLK_TCK)
+start_rss() { rm -f "$DIR/rss.stop"; sample_rss "$PID_cs" & SAMPLER=$!; CPU0=$(cpu_ticks "$PID_cs"); }
 # stop_rss sets RSS_MB to the peak above idle (not in a $(...) subshell,
 # which cannot wait for the sampler).
-stop_rss() { touch "$DIR/rss.stop"; wait "$SAMPLER"; RSS_MB=$(( ($(cat "$DIR/rss.max") - IDLE_KB) / 1024 )); }
+stop_rss() {
+  CPU_S=$(awk -v a="$CPU0" -v b="$(cpu_ticks "$PID_cs")" -v t="$TICKS" 'BEGIN { printf "%.2f", (b - a) / t }')
+  touch "$DIR/rss.stop"; wait "$SAMPLER"; RSS_MB=$(( ($(cat "$DIR/rss.max") - IDLE_KB) / 1024 ))
+}
 
 DATA=$DIR/data
 rm -rf "$DATA"; mkdir -p "$DATA"
@@ -131,15 +139,15 @@ upload() {
   stop_rss
   mb=$RSS_MB
   if [ "${out%% *}" != 200 ]; then echo "bench: upload to $1 answered $out: $(cat "$DIR/upload.body")" >&2; exit 1; fi
-  echo "${out#* } $mb"
+  echo "${out#* } $mb $CPU_S"
 }
 say "upload of $((BYTES >> 20)) MiB"
 upload $P_CS "$W_BIN" big_bin >"$DIR/up.cs"
 upload $P_NGX "$W_NGX" big_ngx >"$DIR/up.ngx"
-read -r UP_CS RSS_UP_CS <"$DIR/up.cs"
-read -r UP_NGX RSS_UP_NGX <"$DIR/up.ngx"
-awk -v t="$UP_CS" -v l="$LIMIT" -v b="$BYTES" -v r="$RSS_UP_CS" 'BEGIN { printf "upload to the binary      %6.2f s  %7.0f MB/s  %.2fx the digest limit (target <= 1.6)  RSS +%d MB (target <= 64)\n", t, b/1048576/t, t/l, r }'
-awk -v t="$UP_NGX" -v l="$LIMIT" -v b="$BYTES" -v r="$RSS_UP_NGX" 'BEGIN { printf "upload through nginx      %6.2f s  %7.0f MB/s  %.2fx the digest limit (target <= 1.9)  RSS +%d MB (target <= 64)\n", t, b/1048576/t, t/l, r }'
+read -r UP_CS RSS_UP_CS CPU_UP_CS <"$DIR/up.cs"
+read -r UP_NGX RSS_UP_NGX CPU_UP_NGX <"$DIR/up.ngx"
+awk -v t="$UP_CS" -v l="$LIMIT" -v b="$BYTES" -v r="$RSS_UP_CS" -v c="$CPU_UP_CS" 'BEGIN { printf "upload to the binary      %6.2f s  %7.0f MB/s  %.2fx the digest limit (target <= 1.6)  RSS +%d MB (target <= 64)  server cpu %.2f s\n", t, b/1048576/t, t/l, r, c }'
+awk -v t="$UP_NGX" -v l="$LIMIT" -v b="$BYTES" -v r="$RSS_UP_NGX" -v c="$CPU_UP_NGX" 'BEGIN { printf "upload through nginx      %6.2f s  %7.0f MB/s  %.2fx the digest limit (target <= 1.9)  RSS +%d MB (target <= 64)  server cpu %.2f s\n", t, b/1048576/t, t/l, r, c }'
 leftover=$(find "$NGX/tmp/body" -type f 2>/dev/null | wc -l)
 echo "nginx client-body temp files left: $leftover"
 
@@ -161,7 +169,9 @@ for r in $(seq 1 "$ROUNDS"); do
       best_ngx=$(awk -v a="$best_ngx" -v b="$t" 'BEGIN { print (b < a ? b : a) }')
       who=nginx
     fi
-    awk -v t="$t" -v b="$BYTES" -v w="$who" -v r="$r" 'BEGIN { printf "round %d  %-7s %6.2f s  %7.0f MB/s\n", r, w, t, b/1048576/t }'
+    cpu=""
+    [ "$who" = binary ] && cpu="server cpu $CPU_S s"
+    awk -v t="$t" -v b="$BYTES" -v w="$who" -v r="$r" -v c="$cpu" 'BEGIN { printf "round %d  %-7s %6.2f s  %7.0f MB/s  %s\n", r, w, t, b/1048576/t, c }'
   done
 done
 awk -v a="$best_cs" -v b="$best_ngx" -v n="$BYTES" -v r="$rss_dl" 'BEGIN {
