@@ -15,6 +15,8 @@
 #   BENCH_COLD_REGEN=1      also time regenerate --all with the page cache dropped (default where writable: root)
 #   BENCH_FLOOD=1           measure a wrong-password flood (issue 14 item 7; 0 skips); BENCH_FLOOD_ONLY=1: only that
 #   BENCH_FLOOD_CLIENTS=200 BENCH_FLOOD_DURATION=30s
+#   BENCH_LARGE=1           1 GiB upload and download, binary and nginx, beside the disk's and
+#                           digests' limits (scripts/bench-large.sh; 0 skips); BENCH_LARGE_ONLY=1: only that
 #   CHEESESHOP_BIN, BENCHLOAD_BIN   prebuilt binaries (default: built here)
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432   the PostgreSQL server
 #   BENCH_PGOPT=?sslmode=disable   appended to every database URL
@@ -135,6 +137,12 @@ if [ "${BENCH_FLOOD:-1}" = 1 ] && [ "$WRK_ONLY" != 1 ]; then
   say "server RSS peak during the flood: $(( $(cat "$DIR/rss.max") / 1024 )) MB (target <= 150 MB); idle after it: $(rss "$PID_flood")"
   kill "$PID_flood"; wait "$PID_flood" 2>/dev/null || true
   [ "${BENCH_FLOOD_ONLY:-0}" != 1 ] || exit 0
+fi
+
+# ---- large files (issue 20): scripts/bench-large.sh ----
+if [ "${BENCH_LARGE:-1}" = 1 ] && [ "$WRK_ONLY" != 1 ]; then
+  CHEESESHOP_BIN=$BIN BENCHLOAD_BIN=$BL BENCH_DIR=$DIR BENCH_PG=$PG BENCH_PGOPT=$PGOPT scripts/bench-large.sh
+  [ "${BENCH_LARGE_ONLY:-0}" != 1 ] || exit 0
 fi
 
 if [ "$WRK_ONLY" != 1 ]; then

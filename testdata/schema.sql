@@ -94,7 +94,11 @@ CREATE TABLE public.projects (
     page_serial bigint,
     status text DEFAULT 'active'::text NOT NULL,
     status_reason text DEFAULT ''::text NOT NULL,
-    CONSTRAINT projects_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text, 'deprecated'::text, 'quarantined'::text])))
+    upload_limit bigint,
+    total_size_limit bigint,
+    CONSTRAINT projects_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text, 'deprecated'::text, 'quarantined'::text]))),
+    CONSTRAINT projects_total_size_limit_check CHECK ((total_size_limit > 0)),
+    CONSTRAINT projects_upload_limit_check CHECK ((upload_limit > 0))
 );
 
 CREATE SEQUENCE public.projects_id_seq
@@ -263,6 +267,8 @@ CREATE INDEX journal_project_idx ON public.journal USING btree (project_id);
 CREATE INDEX projects_root_order_idx ON public.projects USING btree (normalized COLLATE "C") INCLUDE (name, last_serial);
 
 CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized) WHERE (page_serial IS DISTINCT FROM last_serial);
+
+CREATE INDEX projects_upload_limit_idx ON public.projects USING btree (upload_limit) WHERE (upload_limit IS NOT NULL);
 
 CREATE INDEX roles_user_idx ON public.roles USING btree (user_id);
 

@@ -7,6 +7,8 @@
 //	benchload get        -url URL/simple/NAME/ -count K                     GET latency p50/p99
 //	benchload regen      -database-url DB -data-dir D -project NAME...      page and root rewrite time
 //	benchload fileserver -listen ADDR -dir DIR                              net/http's FileServer over DIR
+//	benchload bigwheel   -out PATH -size BYTES                              a large valid wheel (large.go)
+//	benchload limits     -file PATH -dir DIR                                write+fsync and digest limits (large.go)
 //
 // Every loop is bounded by a count and a duration. It is a benchmark tool,
 // not part of the server, and only ever meant for loopback.
@@ -47,7 +49,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchload upload|flood|get|regen|fileserver [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchload upload|flood|get|regen|fileserver|bigwheel|limits [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -62,6 +64,10 @@ func main() {
 		err = cmdRegen(ctx, os.Args[2:])
 	case "fileserver":
 		err = cmdFileServer(ctx, os.Args[2:])
+	case "bigwheel":
+		err = cmdBigWheel(os.Args[2:])
+	case "limits":
+		err = cmdLimits(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

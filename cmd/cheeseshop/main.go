@@ -68,6 +68,7 @@ var commands = []command{
 	{"token revoke", "revoke an API token by its id", cmdTokenRevoke},
 	{"role add", "give a user the owner or maintainer role on a project", cmdRoleAdd},
 	{"role remove", "take a user's role on a project away", cmdRoleRemove},
+	{"project limit", "show or set a project's own size limits: --file-size (in place of --max-file-size) and --total-size", cmdProjectLimit},
 	{"yank", "yank a release (PEP 592): installers skip it unless pinned", cmdYank},
 	{"unyank", "take a release's yank back", cmdUnyank},
 	{"delete", "delete a release, or one file of it; its filenames can never be uploaded again", cmdDelete},

@@ -47,6 +47,9 @@ func TestDeployDefaults(t *testing.T) {
 		"application/vnd.pypi.simple.v1+json v1_json;",
 		"rewrite ^ $uri$cheeseshop_page break;",
 		"error_page 404 = @cheeseshop_page;", "try_files $uri /cache$uri @cheeseshop_file;", "root /var/lib/cheeseshop/cache;",
+		// Uploads stream to the app; files go out by sendfile.
+		"proxy_request_buffering off;",
+		"sendfile on;",
 	)
 	mustContain(t, "apache", apache,
 		"<VirtualHost *:80>",

@@ -96,6 +96,7 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 		coalesce((SELECT name FROM users WHERE id = $2), '')`, string(norm), nf.Uploader)
 	b.Queue(`SELECT coalesce((SELECT id FROM releases WHERE project_id = `+byName+` AND canonical = $2), 0)`,
 		string(norm), nf.Version.Canonical())
+	b.Queue(projectSizeSQL, string(norm))
 	err := s.pipelinedTx(ctx, b, func(tx querier, br pgx.BatchResults) error {
 		var (
 			ref              FileRef
@@ -118,6 +119,10 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 		}
 		if err := br.QueryRow().Scan(&relID); err != nil {
 			return fmt.Errorf("release: %w", translate(err))
+		}
+		var totalLimit, totalSize int64
+		if err := br.QueryRow().Scan(&totalLimit, &totalSize); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("project size: %w", translate(err))
 		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("upload checks: %w", translate(err))
@@ -158,6 +163,11 @@ func (s *Store) AddFile(ctx context.Context, nf NewFile) (AddResult, error) {
 			res.Project = p
 			res.Serial = p.LastSerial
 			return beforeCommit(nf)
+		}
+		// The project's total size limit, decided under its lock: two
+		// uploads at once cannot both fit in the last free bytes.
+		if totalLimit > 0 && totalSize+f.Size > totalLimit {
+			return ProjectTooLargeError(p.Name, totalLimit)
 		}
 		if p.Name != nf.Project {
 			if _, err := tx.Exec(ctx, `UPDATE projects SET name = $2 WHERE id = $1`, p.ID, nf.Project); err != nil {

@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bufio"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -23,6 +25,9 @@ import (
 // maxFieldBytes caps the non-file fields of one request together: long
 // descriptions are common, but a form must not fill memory.
 const maxFieldBytes = 16 << 20
+
+// bodyBufs are the read buffers under the multipart reader (see parseForm).
+var bodyBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
 
 // request is a parsed upload form: fields in memory, the file on disk.
 type request struct {
@@ -38,6 +43,7 @@ type request struct {
 	// dropped: nothing verifies attestations yet, so nothing is stored and
 	// no provenance is advertised (docs/uploads.md).
 	attestations int64
+	limit     streamLimit // the file limit the content was streamed under
 }
 
 // distutilsFormBoundary is the multipart boundary distutils' upload and
@@ -60,6 +66,12 @@ type content struct {
 // whatever the size; BLAKE2b-512 only when asked, see blake2b512); it stops writing after limit bytes. The
 // caller removes req.content.path.
 func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
+	return parseFormWith(r, tmpDir, func(map[string][]string) (int64, error) { return limit, nil })
+}
+
+// parseFormWith is parseForm with the content's limit decided when its part
+// begins, from the fields read before it (the project's own limit).
+func parseFormWith(r *http.Request, tmpDir string, contentLimit func(fields map[string][]string) (int64, error)) (*request, error) {
 	req := &request{fields: map[string][]string{}, attestations: -1}
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
@@ -89,7 +101,12 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 		return req, nil
 	}
 	req.distutils = params["boundary"] == distutilsFormBoundary
-	mr := multipart.NewReader(r.Body, params["boundary"])
+	// multipart reads its input 4 KiB at a time; a larger buffer under it
+	// turns a large file's many small reads of the connection into few.
+	br := bodyBufs.Get().(*bufio.Reader)
+	br.Reset(r.Body)
+	defer func() { br.Reset(nil); bodyBufs.Put(br) }()
+	mr := multipart.NewReader(br, params["boundary"])
 	var fieldBytes int64
 	for parts := 1; ; parts++ {
 		part, err := mr.NextRawPart()
@@ -124,6 +141,12 @@ func parseForm(r *http.Request, tmpDir string, limit int64) (*request, error) {
 				part.Close()
 				req.cleanup()
 				return nil, index.Errorf(index.ErrInvalid, "Upload payload has more than one file.")
+			}
+			limit, err := contentLimit(req.fields)
+			if err != nil {
+				part.Close()
+				req.cleanup()
+				return nil, err
 			}
 			c, err := saveContent(part, tmpDir, limit)
 			part.Close()
@@ -204,12 +227,13 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	c.path = f.Name()
 	m5, s256 := md5.New(), sha256.New()
 	b256, _ := blake2b.New256(nil)
-	tw := &tempWriter{w: f}
+	tw := &tempWriter{w: &writeback{f: f}}
 	if wrap := wrapTempFile.Load(); wrap != nil {
 		tw.w = (*wrap)(c.filename, f)
 	}
-	w := io.MultiWriter(tw, m5, s256, b256)
-	n, err := io.Copy(w, io.LimitReader(part, limit+1))
+	// The temp file and each digest on its own goroutine (fanout.go): the
+	// upload costs the slowest of them, not their sum.
+	n, err := fanOut(io.LimitReader(part, limit+1), tw, m5, s256, b256)
 	if err == nil && n > limit {
 		c.tooLarge = true
 		// Read (and drop) the rest so the client gets to read our answer

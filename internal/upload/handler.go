@@ -144,9 +144,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The whole body is capped a little above the file limit: the fields of
 	// one form (descriptions) come on top of the file.
-	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxFileSize+maxFieldBytes+1<<20)
+	// A project's own file limit raises the cap once the form names it.
+	body := newBodyLimit(w, r.Body, h.cfg.MaxFileSize+maxFieldBytes+1<<20)
+	r.Body = body
 	var authenticated bool
-	if err := h.serve(w, r, &authenticated); err != nil {
+	if err := h.serve(w, r, body, &authenticated); err != nil {
 		// Drain what the client is still sending (bounded by MaxBytesReader
 		// and the server's minimum body rate) so it reads the answer rather
 		// than a reset connection; for clients without valid credentials
@@ -174,7 +176,7 @@ func (h *Handler) enterAnonymous() bool {
 
 func (h *Handler) leaveAnonymous() { <-h.anon }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, authenticated *bool) error {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body *bodyLimit, authenticated *bool) error {
 	// Only verify works without credentials (register.go), so a request
 	// without them is read only when it may be one.
 	actx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)
@@ -190,10 +192,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, authenticated *b
 		}
 		defer h.leaveAnonymous()
 	}
-	req, err := parseForm(r, h.dir.Tmp(), h.cfg.MaxFileSize)
+	var sl streamLimit
+	req, err := parseFormWith(r, h.dir.Tmp(), func(fields map[string][]string) (int64, error) {
+		if authErr != nil {
+			return h.cfg.MaxFileSize, nil // a verify: no project's limit applies
+		}
+		return h.contentLimit(r.Context(), body, fields, &sl)
+	})
 	if err != nil {
 		return cmp.Or(authErr, err)
 	}
+	req.limit = sl
 	defer req.cleanup()
 	if req.attestations >= 0 {
 		h.log.InfoContext(r.Context(), "upload carries PEP 740 attestations: ignored, not verified, not stored", "bytes", req.attestations)

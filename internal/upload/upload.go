@@ -161,9 +161,13 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	if err := checkExtension(c.filename, typ); err != nil {
 		return err
 	}
-	if c.tooLarge {
+	limit, err := h.fileLimit(ctx, norm, req.limit)
+	if err != nil {
+		return err
+	}
+	if c.tooLarge || c.size > limit {
 		return index.Errorf(index.ErrTooLarge, "File too large. Limit for project %s is %s. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.",
-			index.Repr(project.Name), sizeText(h.cfg.MaxFileSize))
+			index.Repr(project.Name), sizeText(limit))
 	}
 	if err := checkDigests(f, c); err != nil {
 		return err
