@@ -44,6 +44,9 @@ type flagSet struct {
 	e      env
 	errs   []error        // bad environment values, found as the flags are defined
 	checks []func() error // run after parsing, in order
+
+	configPath string            // --config (configfile.go)
+	fromFile   map[string]string // flags set from the configuration file: name → file
 }
 
 // newFlags returns a flag set for a command with the shared flags, each
@@ -55,6 +58,8 @@ func newFlags(e env, name, synopsis string, c *common) *flagSet {
 		fmt.Fprintf(fs.Output(), "Usage: cheeseshop %s\n\n%s\n\nFlags:\n", synopsis, e.cmd.summary)
 		fs.PrintDefaults()
 	}
+	fs.StringVar(&fs.configPath, "config", fs.envString("CHEESESHOP_CONFIG", ""),
+		"TOML configuration file whose keys are flag names (env CHEESESHOP_CONFIG); default "+defaultConfigPath+" when it exists")
 	if c != nil {
 		fs.StringVar(&c.databaseURL, "database-url", fs.envString("CHEESESHOP_DATABASE_URL", defaultDatabaseURL),
 			"PostgreSQL connection URL (env CHEESESHOP_DATABASE_URL)")
@@ -153,6 +158,9 @@ func (fs *flagSet) origin(name, key string) string {
 	if !given && fs.e.getenv(key) != "" {
 		return "environment variable " + key
 	}
+	if file, ok := fs.fromFile[name]; !given && ok {
+		return fmt.Sprintf("%s in %s", name, file)
+	}
 	return "--" + name
 }
 
@@ -161,6 +169,10 @@ func (fs *flagSet) check(f func() error) { fs.checks = append(fs.checks, f) }
 
 // parse parses args and validates the result.
 func (fs *flagSet) parse(args []string) error {
+	if fs.e.collect != nil {
+		fs.e.collect(fs)
+		return errCollected
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -173,6 +185,10 @@ func (fs *flagSet) parse(args []string) error {
 // flag package stops at the first positional argument, so it is called
 // again after each.
 func (fs *flagSet) parseInterspersed(args []string) ([]string, error) {
+	if fs.e.collect != nil {
+		fs.e.collect(fs)
+		return nil, errCollected
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -188,6 +204,9 @@ func (fs *flagSet) parseInterspersed(args []string) ([]string, error) {
 
 // validate reports the bad environment values and the failed checks.
 func (fs *flagSet) validate() error {
+	if err := fs.applyConfig(); err != nil {
+		return err
+	}
 	errs := fs.errs
 	for _, check := range fs.checks {
 		if err := check(); err != nil {

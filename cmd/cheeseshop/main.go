@@ -43,6 +43,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	cmd    command // the command being run, for its usage
+	// collect, when set, receives the command's flags once they are
+	// defined, and the command stops there (configfile.go).
+	collect func(*flagSet)
 }
 
 // command is one subcommand: its name (one word, or a group and a word:
