@@ -63,8 +63,8 @@ func newFlags(e env, name, synopsis string, c *common) *flagSet {
 	if c != nil {
 		fs.StringVar(&c.databaseURL, "database-url", fs.envString("CHEESESHOP_DATABASE_URL", defaultDatabaseURL),
 			"PostgreSQL connection URL (env CHEESESHOP_DATABASE_URL)")
-		fs.StringVar(&c.dataDir, "data-dir", fs.envString("CHEESESHOP_DATA_DIR", "./data"),
-			"data directory: packages/, simple/ and tmp/ live here (env CHEESESHOP_DATA_DIR)")
+		fs.StringVar(&c.dataDir, "data-dir", fs.envString("CHEESESHOP_DATA_DIR", ""),
+			"data directory: packages/, simple/ and tmp/ live here (env CHEESESHOP_DATA_DIR); default: the one the database records, or ./data when serve starts a new index")
 		fs.StringVar(&c.logFormat, "log-format", fs.envString("CHEESESHOP_LOG_FORMAT", "json"), "log format: json or text (env CHEESESHOP_LOG_FORMAT)")
 		fs.StringVar(&c.logLevel, "log-level", fs.envString("CHEESESHOP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env CHEESESHOP_LOG_LEVEL)")
 		fs.check(func() error { return c.setUp(fs) })

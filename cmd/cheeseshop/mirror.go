@@ -179,6 +179,9 @@ func cmdMirrorRun(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer mc.close()
+	if err := mc.resolveDataDir(ctx, mc.store, dirWrite); err != nil {
+		return err
+	}
 	pages := staticgen.New(staticgen.Config{DataDir: mc.dataDir}, mc.store, mc.log)
 	run, err := mc.mirror.newMirror(target, mc.dataDir, mc.store, pages, mc.log)
 	if err != nil {

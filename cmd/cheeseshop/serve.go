@@ -92,11 +92,14 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err := migrate(ctx, pool, log); err != nil {
 		return err
 	}
+	store := index.NewStore(pool)
+	if err := c.resolveDataDir(ctx, store, dirClaim); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
 
-	store := index.NewStore(pool)
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh, DeferSync: true}, store, log)
 	defer pages.Close()
 	runMirror, err := c.mirror.newMirror(target, c.dataDir, store, pages, log)
