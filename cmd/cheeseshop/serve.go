@@ -142,6 +142,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runMirror(gctx) })
 	g.Go(func() error { return rep.Run(gctx) })
+	g.Go(func() error { return followChanges(gctx, store, pages, log) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -87,6 +87,13 @@ func New(cfg Config, store Store, logger *slog.Logger) *Generator {
 	return g
 }
 
+// RefreshRootSoon arranges a background root rewrite within
+// Config.RootRefresh, unless one is already scheduled (or RootRefresh is
+// zero): for changes another process committed, which this process hears of
+// (the project pages that process rewrote itself; the root lists every
+// project's serial).
+func (g *Generator) RefreshRootSoon() { g.scheduleRootRefresh() }
+
 // scheduleRootRefresh arranges a background root rewrite within the
 // refresh interval, unless one is already scheduled.
 func (g *Generator) scheduleRootRefresh() {
