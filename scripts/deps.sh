@@ -7,7 +7,7 @@ set -euo pipefail
 # Debian packages: the real Python clients the end-to-end tests drive, and the
 # web servers that serve the static tree.
 pkgs=(twine python3-pip python3-build python3-setuptools python3-venv python3-wheel
-      flit nginx apache2 postgresql postgresql-client wrk)
+      flit nginx apache2 postgresql postgresql-client wrk prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -65,12 +65,20 @@ func newFlags(e env, name, synopsis string, c *common) *flagSet {
 			"PostgreSQL connection URL (env CHEESESHOP_DATABASE_URL)")
 		fs.StringVar(&c.dataDir, "data-dir", fs.envString("CHEESESHOP_DATA_DIR", ""),
 			"data directory: packages/, simple/ and tmp/ live here (env CHEESESHOP_DATA_DIR); default: the one the database records, or ./data when serve starts a new index")
-		fs.StringVar(&c.logFormat, "log-format", fs.envString("CHEESESHOP_LOG_FORMAT", "json"), "log format: json or text (env CHEESESHOP_LOG_FORMAT)")
+		defFormat := "plain" // sentences for a person at a terminal
+		if daemon(e.cmd.name) {
+			defFormat = "json"
+		}
+		fs.StringVar(&c.logFormat, "log-format", fs.envString("CHEESESHOP_LOG_FORMAT", defFormat), "log format: json, text (key=value) or plain (sentences) (env CHEESESHOP_LOG_FORMAT)")
 		fs.StringVar(&c.logLevel, "log-level", fs.envString("CHEESESHOP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env CHEESESHOP_LOG_LEVEL)")
 		fs.check(func() error { return c.setUp(fs) })
 	}
 	return fs
 }
+
+// daemon reports whether a command runs until stopped, logging for
+// machines (JSON by default) rather than printing for a person.
+func daemon(name string) bool { return name == "serve" || name == "mirror run" }
 
 // setUp makes the logger and the database configuration from the parsed
 // flags.
@@ -81,14 +89,16 @@ func (c *common) setUp(fs *flagSet) error {
 	if level.UnmarshalText([]byte(c.logLevel)) != nil {
 		errs = append(errs, fmt.Errorf("%s must be debug, info, warn or error, not %q", fs.origin("log-level", "CHEESESHOP_LOG_LEVEL"), c.logLevel))
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: msAttr}
 	switch c.logFormat {
 	case "json":
 		c.log = slog.New(slog.NewJSONHandler(fs.e.stderr, opts))
 	case "text":
 		c.log = slog.New(slog.NewTextHandler(fs.e.stderr, opts))
+	case "plain":
+		c.log = slog.New(newPlainHandler(fs.e.stderr, level))
 	default:
-		errs = append(errs, fmt.Errorf("%s must be json or text, not %q", fs.origin("log-format", "CHEESESHOP_LOG_FORMAT"), c.logFormat))
+		errs = append(errs, fmt.Errorf("%s must be json, text or plain, not %q", fs.origin("log-format", "CHEESESHOP_LOG_FORMAT"), c.logFormat))
 	}
 	if c.dbConfig, err = pgxpool.ParseConfig(c.databaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", fs.origin("database-url", "CHEESESHOP_DATABASE_URL"), err))

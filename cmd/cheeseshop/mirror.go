@@ -31,12 +31,13 @@ const mirrorEnvAuthHeader = "CHEESESHOP_MIRROR_AUTH_HEADER"
 
 // mirrorFlags are the mirror settings serve and the mirror commands share.
 type mirrorFlags struct {
-	target     string
-	publicURL  string
-	authHeader string // from the environment only
-	attempts   int
-	backoff    time.Duration
-	backoffMax time.Duration
+	target      string
+	publicURL   string
+	authHeader  string // from the environment only
+	attempts    int
+	backoff     time.Duration
+	backoffMax  time.Duration
+	observePush func(time.Duration, error) // serve's metrics, when set
 }
 
 func (m *mirrorFlags) register(fs *flagSet) {
@@ -105,6 +106,7 @@ func (m *mirrorFlags) newMirror(target mirror.ObjectStore, dataDir string, store
 		MaxAttempts: m.attempts,
 		BackoffBase: m.backoff,
 		BackoffMax:  m.backoffMax,
+		ObservePush: m.observePush,
 	}, store, target, pages, log)
 	if err != nil {
 		return nil, err

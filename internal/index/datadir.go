@@ -81,3 +81,36 @@ func (s *Store) HasProjects(ctx context.Context) (bool, error) {
 	}
 	return b, nil
 }
+
+// StalePageCount is the number of projects whose pages may be older than
+// their last change (StalePages, counted; the same partial index).
+func (s *Store) StalePageCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM projects WHERE page_serial IS DISTINCT FROM last_serial`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count stale pages: %w", translate(err))
+	}
+	return n, nil
+}
+
+// MirrorStateCounts is the number of files in each mirror state. It reads
+// every file row: call it seldom (metrics cache it).
+func (s *Store) MirrorStateCounts(ctx context.Context) (map[MirrorState]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT mirror_state, count(*) FROM files GROUP BY mirror_state`)
+	if err != nil {
+		return nil, fmt.Errorf("count files by mirror state: %w", translate(err))
+	}
+	out := map[MirrorState]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("count files by mirror state: %w", translate(err))
+		}
+		out[MirrorState(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count files by mirror state: %w", translate(err))
+	}
+	return out, nil
+}

@@ -33,6 +33,10 @@ type Config struct {
 	// for no page fsync. It needs a store that is also a DeferredStore;
 	// without one, or when false, every rewrite is durable when it returns.
 	DeferSync bool
+	// Observe, when set, is told how long each page rewrite took: page is
+	// "project" (RegenerateProject) or "root" (one root rewrite). It must
+	// not block; serve feeds its metrics with it.
+	Observe func(page string, d time.Duration)
 }
 
 // Store is what a Generator reads page state from; *index.Store implements
@@ -63,6 +67,7 @@ type Generator struct {
 
 	syncer *pageSyncer // nil unless Config.DeferSync
 
+	observe      func(page string, d time.Duration)
 	refresh      time.Duration
 	refreshMu    sync.Mutex
 	refreshTimer *time.Timer // the scheduled background root rewrite, if any
@@ -80,6 +85,10 @@ func New(cfg Config, store Store, logger *slog.Logger) *Generator {
 		store:   store,
 		logger:  logger.With("component", "staticgen"),
 		refresh: cfg.RootRefresh,
+		observe: cfg.Observe,
+	}
+	if g.observe == nil {
+		g.observe = func(string, time.Duration) {}
 	}
 	if ds, ok := store.(DeferredStore); ok && cfg.DeferSync {
 		g.syncer = newPageSyncer(g.dir, ds, g.logger)
@@ -164,6 +173,8 @@ func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized
 	if !validDirName(name) {
 		return index.Errorf(index.ErrInvalid, "%q is not a normalized project name", name)
 	}
+	start := time.Now()
+	defer func() { g.observe("project", time.Since(start)) }()
 	var err error
 	if g.syncer != nil {
 		err = g.syncer.store.InspectProject(ctx, name, func(st index.ProjectState) error {
@@ -332,7 +343,9 @@ func (g *Generator) leadRoot(ctx context.Context, r *rootRun) (err error) {
 			close(p.wake)
 		}
 	}()
+	start := time.Now()
 	err = g.rewriteRoot(ctx)
+	g.observe("root", time.Since(start))
 	if err != nil {
 		err = fmt.Errorf("regenerate root pages: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -28,7 +29,8 @@ const maxFieldBytes = 16 << 20
 type request struct {
 	fields  map[string][]string
 	action  string
-	content *content // nil when the request had no content part
+	content *content  // nil when the request had no content part
+	start   time.Time // when the handler began, for the upload's log line
 	// distutils is set when the body came from distutils' upload or
 	// register (or setuptools' copy of them): their fixed boundary.
 	distutils bool

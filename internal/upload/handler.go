@@ -161,6 +161,7 @@ func (h *Handler) enterAnonymous() bool {
 func (h *Handler) leaveAnonymous() { <-h.anon }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, authenticated *bool) error {
+	start := time.Now()
 	if err := checkUserName(r); err != nil {
 		return err
 	}
@@ -184,6 +185,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, authenticated *b
 		return cmp.Or(authErr, err)
 	}
 	defer req.cleanup()
+	req.start = start
 	// The body is read; from here on the request only waits for the
 	// database (and the page rewrite, which has its own bound).
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)
