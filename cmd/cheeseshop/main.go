@@ -66,6 +66,10 @@ var commands = []command{
 	{"serve", "run the index server (migrates the database first)", cmdServe},
 	{"migrate", "apply pending database migrations", cmdMigrate},
 	{"user add", "add an upload account (password read from stdin)", cmdUserAdd},
+	{"user list", "list the accounts, with their state, tokens and projects", cmdUserList},
+	{"user passwd", "change a user's password (the new one read from stdin)", cmdUserPasswd},
+	{"user disable", "stop a user's password and tokens from authenticating (roles and files stay)", cmdUserDisable},
+	{"user enable", "let a disabled user authenticate again", cmdUserEnable},
 	{"token create", "create an API token for a user and print it (once) on stdout", cmdTokenCreate},
 	{"token list", "list a user's API tokens (never the secrets)", cmdTokenList},
 	{"token revoke", "revoke an API token by its id", cmdTokenRevoke},
@@ -92,6 +96,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if isHelp(args[0]) {
 		return help(ctx, e, args[1:])
+	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		fmt.Fprintln(stdout, version())
+		return nil
 	}
 	if c, rest, ok := lookup(args); ok {
 		e.cmd = c
@@ -175,6 +183,6 @@ func usage(w io.Writer, group string) {
 			fmt.Fprintf(w, "  %-22s %s\n", c.name, c.summary)
 		}
 	}
-	fmt.Fprintln(w, "\nRun 'cheeseshop COMMAND --help' for the flags of a command.")
+	fmt.Fprintln(w, "\nRun 'cheeseshop COMMAND --help' for the flags of a command, 'cheeseshop --version' for the version.")
 	fmt.Fprintln(w, "Every flag can also be set through the environment variable named in its help.")
 }
