@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/reqlog"
 )
 
@@ -22,8 +23,8 @@ import (
 // of an access-log line. A class, not the path, so that the label has a
 // handful of values.
 const (
-	routeSimple   = "simple"
-	routePackages = "packages"
+	routeSimple   = datadir.SimpleDir   // the same word as the tree, not a path
+	routePackages = datadir.PackagesDir // likewise
 	routeUpload   = "upload"
 	routeJSONAPI  = "json_api"
 	routeManage   = "manage"

@@ -66,11 +66,11 @@ func cmdTokenCreate(ctx context.Context, e env, args []string) error {
 	// The secret alone on stdout, so scripts can capture it; it is not
 	// stored and cannot be shown again.
 	fmt.Fprintln(e.stdout, secret)
-	expiry := "never expires"
+	expiry := ""
 	if !tok.ExpiresAt.IsZero() {
-		expiry = "expires " + when(tok.ExpiresAt)
+		expiry = "; expires " + when(tok.ExpiresAt)
 	}
-	fmt.Fprintf(e.stderr, "token %d created for user %s (%s; %s); use it as the password with user name __token__\n",
+	fmt.Fprintf(e.stderr, "token %d created for user %s (%s)%s; use it as the password with user name __token__\n",
 		tok.ID, tok.UserName, scope(tok), expiry)
 	return nil
 }
