@@ -8,10 +8,11 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 # `make run`: a local database named cheeseshop and ./data.
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cheeseshop?sslmode=disable
 LISTEN ?= 127.0.0.1:8080
+DATA_DIR ?= ./data
 export TEST_DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test test-fast lint bench bench-ab e2e golden db-up db-down stress fuzz
+.PHONY: help deps pg build run test test-fast lint bench bench-ab e2e golden db-up db-down stress fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,13 +20,16 @@ help: ## list the targets
 deps: ## install Debian packages the tests need and start PostgreSQL if it is down
 	@scripts/deps.sh
 
+pg: ## make sure PostgreSQL answers on 127.0.0.1:5432 (installs and starts it as root when none does)
+	@scripts/pg.sh
+
 build: ## build bin/cheeseshop
 	$(GO) build -o $(BIN) ./cmd/cheeseshop
 
-run: deps build ## create the database if missing, migrate, and serve on $(LISTEN) with ./data
-	./$(BIN) serve --create-database --database-url '$(DATABASE_URL)' --listen $(LISTEN) --data-dir ./data --log-format text
+run: pg build ## needs only Go and PostgreSQL: create the database if missing, migrate, serve on $(LISTEN) with $(DATA_DIR)
+	./$(BIN) serve --create-database --database-url '$(DATABASE_URL)' --listen $(LISTEN) --data-dir $(DATA_DIR) --log-format text
 
-db-up: deps ## make sure PostgreSQL answers on 127.0.0.1:5432
+db-up: pg ## make sure PostgreSQL answers on 127.0.0.1:5432
 
 db-down: ## drop the test databases left behind by failed tests
 	psql '$(TEST_DATABASE_URL)' -Atc "select datname from pg_database where datname like 'cheeseshop_test_%' or datname like 'cheeseshop_tmpl_%'" | \

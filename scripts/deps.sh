@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Installs what the tests and `make run` need on a fresh Debian 12 machine and
-# makes sure a PostgreSQL server answers on 127.0.0.1:5432. Idempotent: on a
-# machine that has everything it only checks.
+# Installs what the tests need on a fresh Debian 12 machine and makes sure a
+# PostgreSQL server answers on 127.0.0.1:5432 (scripts/pg.sh, all that
+# `make run` needs). Idempotent: on a machine that has everything it only
+# checks.
 set -euo pipefail
 
-# Debian packages: the real Python clients the end-to-end tests drive, and the
-# web servers that serve the static tree; docutils renders reST READMEs and
+# Debian packages: the real Python clients the end-to-end tests drive, the
+# web servers that serve the static tree, wrk for the benchmarks, promtool
+# (prometheus) for the metrics test; docutils renders reST READMEs and
 # chromium runs the browser test.
 pkgs=(twine python3-pip python3-build python3-setuptools python3-venv python3-wheel
-      flit nginx apache2 postgresql postgresql-client wrk python3-docutils chromium)
+      flit nginx apache2 postgresql postgresql-client wrk prometheus python3-docutils chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,17 +26,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
-# PostgreSQL: the machine's own cluster, started when it is down.
-if ! pg_isready -q -h 127.0.0.1 -p 5432; then
-  echo "deps: starting PostgreSQL" >&2
-  cluster=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
-  if [ -z "$cluster" ]; then
-    echo "deps: no PostgreSQL cluster configured" >&2; exit 1
-  fi
-  if [ -z "$(ls /etc/postgresql/$cluster 2>/dev/null)" ]; then
-    pg_createcluster "$cluster" main >/dev/null
-  fi
-  pg_ctlcluster --skip-systemctl-redirect "$cluster" main start
-  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
-  pg_isready -h 127.0.0.1 -p 5432
-fi
+# PostgreSQL: the machine's own cluster, started when it is down (the one
+# thing `make run` needs too; scripts/pg.sh).
+"$(dirname "$0")/pg.sh"

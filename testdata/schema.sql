@@ -7,6 +7,15 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.notify_project_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('cheeseshop_changes', '');
+    RETURN NULL;
+END;
+$$;
+
 CREATE TABLE public.api_tokens (
     id bigint NOT NULL,
     user_id bigint NOT NULL,
@@ -15,6 +24,7 @@ CREATE TABLE public.api_tokens (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     last_used_at timestamp with time zone,
     revoked_at timestamp with time zone,
+    expires_at timestamp with time zone,
     CONSTRAINT api_tokens_secret_sha256_check CHECK ((length(secret_sha256) = 32))
 );
 
@@ -26,6 +36,14 @@ CREATE SEQUENCE public.api_tokens_id_seq
     CACHE 1;
 
 ALTER SEQUENCE public.api_tokens_id_seq OWNED BY public.api_tokens.id;
+
+CREATE TABLE public.data_dir (
+    only_row boolean DEFAULT true NOT NULL,
+    marker text NOT NULL,
+    path text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT data_dir_one_row CHECK (only_row)
+);
 
 CREATE TABLE public.deleted_filenames (
     filename text NOT NULL,
@@ -176,7 +194,8 @@ CREATE TABLE public.users (
     id bigint NOT NULL,
     name text NOT NULL,
     password_hash text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    disabled_at timestamp with time zone
 );
 
 CREATE SEQUENCE public.users_id_seq
@@ -205,6 +224,9 @@ ALTER TABLE ONLY public.api_tokens
 
 ALTER TABLE ONLY public.api_tokens
     ADD CONSTRAINT api_tokens_secret_sha256_key UNIQUE (secret_sha256);
+
+ALTER TABLE ONLY public.data_dir
+    ADD CONSTRAINT data_dir_pkey PRIMARY KEY (only_row);
 
 ALTER TABLE ONLY public.deleted_filenames
     ADD CONSTRAINT deleted_filenames_pkey PRIMARY KEY (filename);
@@ -275,6 +297,8 @@ CREATE INDEX roles_user_idx ON public.roles USING btree (user_id);
 CREATE INDEX upstream_files_project_idx ON public.upstream_files USING btree (project);
 
 CREATE TRIGGER files_mirror_notify AFTER INSERT ON public.files FOR EACH ROW EXECUTE FUNCTION public.files_mirror_notify();
+
+CREATE TRIGGER projects_notify_change AFTER INSERT OR DELETE OR UPDATE OF last_serial ON public.projects FOR EACH STATEMENT EXECUTE FUNCTION public.notify_project_change();
 
 ALTER TABLE ONLY public.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

@@ -7,13 +7,15 @@ import (
 	"strings"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
 func cmdMigrate(ctx context.Context, e env, args []string) error {
 	var c common
-	var create bool
+	var create, adopt bool
 	fs := newFlags(e, "migrate", "migrate [flags]", &c)
 	fs.BoolVar(&create, "create-database", false, "create the database when it does not exist")
+	fs.BoolVar(&adopt, "adopt-data-dir", false, "make --data-dir this index's data directory, whatever was recorded before (after restoring a database older than its data directory)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -25,7 +27,20 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	return migrate(ctx, pool, c.log)
+	if err := migrate(ctx, pool, c.log); err != nil {
+		return err
+	}
+	// With a data directory, migrate records it as serve would.
+	switch store := index.NewStore(pool); {
+	case adopt:
+		if err := c.adoptDataDir(ctx, store); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s is now the data directory of this index\n", c.dataDir)
+	case c.dataDir != "":
+		return c.resolveDataDir(ctx, store, dirClaim)
+	}
+	return nil
 }
 
 func cmdUserAdd(ctx context.Context, e env, args []string) error {

@@ -29,6 +29,9 @@ func cmdCheck(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
+	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
+		return err
+	}
 	rep, err := repair.Check(ctx, repair.CheckConfig{
 		DataDir:    c.dataDir,
 		SkipHashes: skipHashes,

@@ -44,6 +44,9 @@ type flagSet struct {
 	e      env
 	errs   []error        // bad environment values, found as the flags are defined
 	checks []func() error // run after parsing, in order
+
+	configPath string            // --config (configfile.go)
+	fromFile   map[string]string // flags set from the configuration file: name → file
 }
 
 // newFlags returns a flag set for a command with the shared flags, each
@@ -55,17 +58,27 @@ func newFlags(e env, name, synopsis string, c *common) *flagSet {
 		fmt.Fprintf(fs.Output(), "Usage: cheeseshop %s\n\n%s\n\nFlags:\n", synopsis, e.cmd.summary)
 		fs.PrintDefaults()
 	}
+	fs.StringVar(&fs.configPath, "config", fs.envString("CHEESESHOP_CONFIG", ""),
+		"TOML configuration file whose keys are flag names (env CHEESESHOP_CONFIG); default "+defaultConfigPath+" when it exists")
 	if c != nil {
 		fs.StringVar(&c.databaseURL, "database-url", fs.envString("CHEESESHOP_DATABASE_URL", defaultDatabaseURL),
 			"PostgreSQL connection URL (env CHEESESHOP_DATABASE_URL)")
-		fs.StringVar(&c.dataDir, "data-dir", fs.envString("CHEESESHOP_DATA_DIR", "./data"),
-			"data directory: packages/, simple/ and tmp/ live here (env CHEESESHOP_DATA_DIR)")
-		fs.StringVar(&c.logFormat, "log-format", fs.envString("CHEESESHOP_LOG_FORMAT", "json"), "log format: json or text (env CHEESESHOP_LOG_FORMAT)")
+		fs.StringVar(&c.dataDir, "data-dir", fs.envString("CHEESESHOP_DATA_DIR", ""),
+			"data directory: packages/, simple/ and tmp/ live here (env CHEESESHOP_DATA_DIR); default: the one the database records, or ./data when serve starts a new index")
+		defFormat := "plain" // sentences for a person at a terminal
+		if daemon(e.cmd.name) {
+			defFormat = "json"
+		}
+		fs.StringVar(&c.logFormat, "log-format", fs.envString("CHEESESHOP_LOG_FORMAT", defFormat), "log format: json, text (key=value) or plain (sentences) (env CHEESESHOP_LOG_FORMAT)")
 		fs.StringVar(&c.logLevel, "log-level", fs.envString("CHEESESHOP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env CHEESESHOP_LOG_LEVEL)")
 		fs.check(func() error { return c.setUp(fs) })
 	}
 	return fs
 }
+
+// daemon reports whether a command runs until stopped, logging for
+// machines (JSON by default) rather than printing for a person.
+func daemon(name string) bool { return name == "serve" || name == "mirror run" }
 
 // setUp makes the logger and the database configuration from the parsed
 // flags.
@@ -76,14 +89,16 @@ func (c *common) setUp(fs *flagSet) error {
 	if level.UnmarshalText([]byte(c.logLevel)) != nil {
 		errs = append(errs, fmt.Errorf("%s must be debug, info, warn or error, not %q", fs.origin("log-level", "CHEESESHOP_LOG_LEVEL"), c.logLevel))
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: msAttr}
 	switch c.logFormat {
 	case "json":
 		c.log = slog.New(slog.NewJSONHandler(fs.e.stderr, opts))
 	case "text":
 		c.log = slog.New(slog.NewTextHandler(fs.e.stderr, opts))
+	case "plain":
+		c.log = slog.New(newPlainHandler(fs.e.stderr, level))
 	default:
-		errs = append(errs, fmt.Errorf("%s must be json or text, not %q", fs.origin("log-format", "CHEESESHOP_LOG_FORMAT"), c.logFormat))
+		errs = append(errs, fmt.Errorf("%s must be json, text or plain, not %q", fs.origin("log-format", "CHEESESHOP_LOG_FORMAT"), c.logFormat))
 	}
 	if c.dbConfig, err = pgxpool.ParseConfig(c.databaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", fs.origin("database-url", "CHEESESHOP_DATABASE_URL"), err))
@@ -153,6 +168,9 @@ func (fs *flagSet) origin(name, key string) string {
 	if !given && fs.e.getenv(key) != "" {
 		return "environment variable " + key
 	}
+	if file, ok := fs.fromFile[name]; !given && ok {
+		return fmt.Sprintf("%s in %s", name, file)
+	}
 	return "--" + name
 }
 
@@ -161,6 +179,10 @@ func (fs *flagSet) check(f func() error) { fs.checks = append(fs.checks, f) }
 
 // parse parses args and validates the result.
 func (fs *flagSet) parse(args []string) error {
+	if fs.e.collect != nil {
+		fs.e.collect(fs)
+		return errCollected
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -173,6 +195,10 @@ func (fs *flagSet) parse(args []string) error {
 // flag package stops at the first positional argument, so it is called
 // again after each.
 func (fs *flagSet) parseInterspersed(args []string) ([]string, error) {
+	if fs.e.collect != nil {
+		fs.e.collect(fs)
+		return nil, errCollected
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -188,6 +214,9 @@ func (fs *flagSet) parseInterspersed(args []string) ([]string, error) {
 
 // validate reports the bad environment values and the failed checks.
 func (fs *flagSet) validate() error {
+	if err := fs.applyConfig(); err != nil {
+		return err
+	}
 	errs := fs.errs
 	for _, check := range fs.checks {
 		if err := check(); err != nil {

@@ -43,6 +43,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	cmd    command // the command being run, for its usage
+	// collect, when set, receives the command's flags once they are
+	// defined, and the command stops there (configfile.go).
+	collect func(*flagSet)
 }
 
 // command is one subcommand: its name (one word, or a group and a word:
@@ -63,6 +66,10 @@ var commands = []command{
 	{"serve", "run the index server (migrates the database first)", cmdServe},
 	{"migrate", "apply pending database migrations", cmdMigrate},
 	{"user add", "add an upload account (password read from stdin)", cmdUserAdd},
+	{"user list", "list the accounts, with their state, tokens and projects", cmdUserList},
+	{"user passwd", "change a user's password (the new one read from stdin)", cmdUserPasswd},
+	{"user disable", "stop a user's password and tokens from authenticating (roles and files stay)", cmdUserDisable},
+	{"user enable", "let a disabled user authenticate again", cmdUserEnable},
 	{"token create", "create an API token for a user and print it (once) on stdout", cmdTokenCreate},
 	{"token list", "list a user's API tokens (never the secrets)", cmdTokenList},
 	{"token revoke", "revoke an API token by its id", cmdTokenRevoke},
@@ -94,6 +101,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if isHelp(args[0]) {
 		return help(ctx, e, args[1:])
+	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		fmt.Fprintln(stdout, version())
+		return nil
 	}
 	if c, rest, ok := lookup(args); ok {
 		e.cmd = c
@@ -177,6 +188,6 @@ func usage(w io.Writer, group string) {
 			fmt.Fprintf(w, "  %-22s %s\n", c.name, c.summary)
 		}
 	}
-	fmt.Fprintln(w, "\nRun 'cheeseshop COMMAND --help' for the flags of a command.")
+	fmt.Fprintln(w, "\nRun 'cheeseshop COMMAND --help' for the flags of a command, 'cheeseshop --version' for the version.")
 	fmt.Fprintln(w, "Every flag can also be set through the environment variable named in its help.")
 }

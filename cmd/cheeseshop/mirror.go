@@ -31,12 +31,13 @@ const mirrorEnvAuthHeader = "CHEESESHOP_MIRROR_AUTH_HEADER"
 
 // mirrorFlags are the mirror settings serve and the mirror commands share.
 type mirrorFlags struct {
-	target     string
-	publicURL  string
-	authHeader string // from the environment only
-	attempts   int
-	backoff    time.Duration
-	backoffMax time.Duration
+	target      string
+	publicURL   string
+	authHeader  string // from the environment only
+	attempts    int
+	backoff     time.Duration
+	backoffMax  time.Duration
+	observePush func(time.Duration, error) // serve's metrics, when set
 }
 
 func (m *mirrorFlags) register(fs *flagSet) {
@@ -105,6 +106,7 @@ func (m *mirrorFlags) newMirror(target mirror.ObjectStore, dataDir string, store
 		MaxAttempts: m.attempts,
 		BackoffBase: m.backoff,
 		BackoffMax:  m.backoffMax,
+		ObservePush: m.observePush,
 	}, store, target, pages, log)
 	if err != nil {
 		return nil, err
@@ -179,6 +181,9 @@ func cmdMirrorRun(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer mc.close()
+	if err := mc.resolveDataDir(ctx, mc.store, dirWrite); err != nil {
+		return err
+	}
 	pages := staticgen.New(staticgen.Config{DataDir: mc.dataDir}, mc.store, mc.log)
 	run, err := mc.mirror.newMirror(target, mc.dataDir, mc.store, pages, mc.log)
 	if err != nil {

@@ -39,14 +39,17 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("regenerate: name projects or give --all, not both or neither")
 	}
-	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
 	store, log, done, err := openStore(ctx, e, &c)
 	if err != nil {
 		return err
 	}
 	defer done()
+	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
 	// Writing through the Generator takes the same PostgreSQL locks as the
 	// servers' page rewrites, so this never writes a page from an older
 	// state than theirs.

@@ -46,10 +46,13 @@ func cmdSeed(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer pool.Close()
+	store := index.NewStore(pool)
+	if err := c.resolveDataDir(ctx, store, dirClaim); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	store := index.NewStore(pool)
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
 	gen := seed.New(seedN, dist, time.Now().UTC())
 

@@ -50,6 +50,7 @@ type serveConfig struct {
 	repair      repairFlags
 	limits      limitFlags
 	upstream    upstreamFlags
+	ops         opsFlags
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -65,6 +66,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	c.repair.register(fs)
 	c.limits.register(fs)
 	c.upstream.register(fs)
+	c.ops.register(fs)
 	fs.DurationVar(&c.rootRefresh, "root-refresh", fs.envDuration("CHEESESHOP_ROOT_REFRESH", 10*time.Second),
 		"after a project's pages change, rewrite the root page (its per-project serials) in the background within this long; 0 only when a project is added (env CHEESESHOP_ROOT_REFRESH)")
 	fs.check(func() error {
@@ -94,12 +96,17 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err := migrate(ctx, pool, log); err != nil {
 		return err
 	}
+	store := index.NewStore(pool)
+	if err := c.resolveDataDir(ctx, store, dirClaim); err != nil {
+		return err
+	}
+	met := newMetrics(store, c.mirror.target != "")
+	c.mirror.observePush = met.observePush
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
 
-	store := index.NewStore(pool)
-	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh, DeferSync: true, BaseURL: c.baseURL}, store, log)
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh, DeferSync: true, BaseURL: c.baseURL, Observe: met.observePage}, store, log)
 	defer pages.Close()
 	runMirror, err := c.mirror.newMirror(target, c.dataDir, store, pages, log)
 	if err != nil {
@@ -141,13 +148,23 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	log.Info("serving", "url", url, "base_url", c.baseURL, "data_dir", c.dataDir,
 		"database_url", redactURL(c.databaseURL), "max_file_size", c.maxFileSize, "pypi_rules", c.pypiRules)
 
-	srv := c.limits.server(routes(log, up, files, api))
+	ops := func(r chi.Router) {
+		r.Get("/readyz", readyz(pool, c.dataDir))
+		if c.ops.metricsListen == "" {
+			r.Get("/metrics", met.handler().ServeHTTP)
+		}
+	}
+	srv := c.limits.server(observe(routes(log, up, files, api, ops), met, log, c.ops.proxies, c.ops.accessLog))
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runMirror(gctx) })
 	g.Go(func() error { return rep.Run(gctx) })
 	if cache != nil {
 		g.Go(func() error { return cache.Run(gctx) })
+	}
+	g.Go(func() error { return followChanges(gctx, store, pages, log) })
+	if c.ops.metricsListen != "" {
+		g.Go(func() error { return serveMetrics(gctx, c.ops.metricsListen, met, log) })
 	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -181,10 +198,7 @@ func routes(log *slog.Logger, up *upload.Handler, files *static.Server, mounts .
 	r.Handle("/legacy/", up) // it refuses methods other than GET and POST itself
 	r.Post("/legacy", upload.RedirectNoSlash)
 	r.Handle("/simple", http.RedirectHandler("/simple/", http.StatusMovedPermanently))
-	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+	r.Get("/healthz", healthz)
 	// The pages for people: static files, like /simple (DATA/web).
 	web := files.WebHandler()
 	r.Handle("/", web)

@@ -33,8 +33,16 @@ func needArgs(fs *flagSet, pos []string, min, max int) error {
 func cmdTokenCreate(ctx context.Context, e env, args []string) error {
 	var c common
 	var projects stringList
-	fs := newFlags(e, "token create", "token create USER [--project NAME]... [flags]", &c)
+	var expires string
+	fs := newFlags(e, "token create", "token create USER [--project NAME]... [--expires 90d|2026-12-31] [flags]", &c)
 	fs.Var(&projects, "project", "limit the token to this project (repeatable); without it the token may upload wherever USER may")
+	fs.StringVar(&expires, "expires", "", "the token stops working after this long (a duration: 720h, 90d) or at this date (2026-12-31, UTC) or time (RFC 3339); default never")
+	var until time.Time
+	fs.check(func() error {
+		var err error
+		until, err = parseExpiry(expires, time.Now())
+		return err
+	})
 	pos, err := fs.parseInterspersed(args)
 	if err != nil {
 		return err
@@ -51,15 +59,19 @@ func cmdTokenCreate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
-	tok, err := store.CreateToken(ctx, pos[0], hash, projects)
+	tok, err := store.CreateTokenUntil(ctx, pos[0], hash, projects, until)
 	if err != nil {
 		return err
 	}
 	// The secret alone on stdout, so scripts can capture it; it is not
 	// stored and cannot be shown again.
 	fmt.Fprintln(e.stdout, secret)
-	fmt.Fprintf(e.stderr, "token %d created for user %s (%s); use it as the password with user name __token__\n",
-		tok.ID, tok.UserName, scope(tok))
+	expiry := ""
+	if !tok.ExpiresAt.IsZero() {
+		expiry = "; expires " + when(tok.ExpiresAt)
+	}
+	fmt.Fprintf(e.stderr, "token %d created for user %s (%s)%s; use it as the password with user name __token__\n",
+		tok.ID, tok.UserName, scope(tok), expiry)
 	return nil
 }
 
@@ -94,9 +106,9 @@ func cmdTokenList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCREATED\tLAST USED\tREVOKED\tSCOPE")
+	fmt.Fprintln(tw, "ID\tCREATED\tLAST USED\tREVOKED\tEXPIRES\tSCOPE")
 	for _, t := range tokens {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, when(t.CreatedAt), when(t.LastUsedAt), when(t.RevokedAt), scope(t))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, when(t.CreatedAt), when(t.LastUsedAt), when(t.RevokedAt), when(t.ExpiresAt), scope(t))
 	}
 	return tw.Flush()
 }
@@ -133,4 +145,34 @@ func cmdTokenRevoke(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "token %d of user %s revoked\n", tok.ID, tok.UserName)
 	return nil
+}
+
+// parseExpiry reads --expires: empty (never), a duration from now ("720h";
+// "90d" for days), a date (its start, UTC) or an RFC 3339 time. The result
+// must be in the future.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	var t time.Time
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return time.Time{}, fmt.Errorf("--expires %q: a number of days must be a positive integer", s)
+		}
+		t = now.AddDate(0, 0, n)
+	} else if d, err := time.ParseDuration(s); err == nil {
+		t = now.Add(d)
+	} else if d, err := time.Parse(time.DateOnly, s); err == nil {
+		t = d
+	} else if d, err := time.Parse(time.RFC3339, s); err == nil {
+		t = d
+	} else {
+		return time.Time{}, fmt.Errorf("--expires %q: give a duration (720h, 90d), a date (2026-12-31) or an RFC 3339 time", s)
+	}
+	if !t.After(now) {
+		return time.Time{}, fmt.Errorf("--expires %q is not in the future", s)
+	}
+	return t.UTC(), nil
 }

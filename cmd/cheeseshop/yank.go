@@ -20,12 +20,17 @@ var (
 // a change and rewrites the project's pages in the data directory before
 // it returns, as serve would.
 func openManage(ctx context.Context, e env, c *common) (*manage.Service, func(), error) {
-	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("data directory: %w", err)
-	}
 	store, log, done, err := openStore(ctx, e, c)
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
+		done()
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
 	svc, err := manage.New(manage.Config{DataDir: c.dataDir}, store, pages, log)

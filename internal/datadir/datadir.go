@@ -11,11 +11,12 @@ import (
 // constant here and its methods on Dir, and its row in doc.go; nothing
 // outside this package joins these names.
 const (
-	PackagesDir = "packages" // content-addressed distribution files and their .metadata sidecars
-	SimpleDir   = "simple"   // the simple repository pages, derived from the database
-	TmpDir      = "tmp"      // uploads being received
-	OrphansDir  = "orphans"  // package files no row refers to, moved aside by repair
-	CacheDir    = "cache"    // the upstream cache (--upstream): its own simple/, packages/ and tmp/
+	PackagesDir = "packages"         // content-addressed distribution files and their .metadata sidecars
+	SimpleDir   = "simple"           // the simple repository pages, derived from the database
+	TmpDir      = "tmp"              // uploads being received
+	OrphansDir  = "orphans"          // package files no row refers to, moved aside by repair
+	CacheDir    = "cache"            // the upstream cache (--upstream): its own simple/, packages/ and tmp/
+	MarkerFile  = "cheeseshop-index" // which index's data directory this is (marker.go)
 )
 
 // MetadataSuffix turns a package file's path into its PEP 658 sidecar's.

@@ -6,6 +6,7 @@
 // The tree, with the package that writes each part:
 //
 //	DATA/
+//	  cheeseshop-index                   cmd (serve, migrate): the marker of the index whose directory this is (marker.go)
 //	  packages/                          upload (and seed): distribution files, never rewritten
 //	    <h0:2>/<h2:4>/<h4:>/<filename>   content-addressed by the blake2b-256 hex digest (PackagePath)
 //	    <h0:2>/<h2:4>/<h4:>/<filename>.metadata   its PEP 658 sidecar (MetadataSuffix)

@@ -21,18 +21,19 @@ type Token struct {
 	CreatedAt  time.Time
 	LastUsedAt time.Time // zero: never used
 	RevokedAt  time.Time // zero: still valid
+	ExpiresAt  time.Time // zero: never expires
 }
 
 // Revoked reports whether the token was revoked.
 func (t Token) Revoked() bool { return !t.RevokedAt.IsZero() }
 
-const tokenCols = `t.id, t.user_id, u.name, t.projects, t.created_at, t.last_used_at, t.revoked_at`
+const tokenCols = `t.id, t.user_id, u.name, t.projects, t.created_at, t.last_used_at, t.revoked_at, t.expires_at`
 
 func scanToken(row pgx.Row) (Token, error) {
 	var t Token
 	var projects []string
-	var used, revoked *time.Time
-	if err := row.Scan(&t.ID, &t.UserID, &t.UserName, &projects, &t.CreatedAt, &used, &revoked); err != nil {
+	var used, revoked, expires *time.Time
+	if err := row.Scan(&t.ID, &t.UserID, &t.UserName, &projects, &t.CreatedAt, &used, &revoked, &expires); err != nil {
 		return Token{}, err
 	}
 	for _, p := range projects {
@@ -44,6 +45,9 @@ func scanToken(row pgx.Row) (Token, error) {
 	if revoked != nil {
 		t.RevokedAt = *revoked
 	}
+	if expires != nil {
+		t.ExpiresAt = *expires
+	}
 	return t, nil
 }
 
@@ -52,6 +56,16 @@ func scanToken(row pgx.Row) (Token, error) {
 // here, and need not exist yet (a token may be made for a project's first
 // upload). An unknown user is ErrNotFound, an invalid project name ErrInvalid.
 func (s *Store) CreateToken(ctx context.Context, userName string, secretSHA256 []byte, projects []string) (Token, error) {
+	return s.CreateTokenUntil(ctx, userName, secretSHA256, projects, time.Time{})
+}
+
+// CreateTokenUntil is CreateToken for a token that expires at expires
+// (zero: never).
+func (s *Store) CreateTokenUntil(ctx context.Context, userName string, secretSHA256 []byte, projects []string, expires time.Time) (Token, error) {
+	var until *time.Time
+	if !expires.IsZero() {
+		until = &expires
+	}
 	if len(secretSHA256) != 32 {
 		return Token{}, fmt.Errorf("create token: secret hash must be 32 bytes, not %d", len(secretSHA256))
 	}
@@ -68,9 +82,9 @@ func (s *Store) CreateToken(ctx context.Context, userName string, secretSHA256 [
 		}
 	}
 	t, err := scanToken(s.pool.QueryRow(ctx, `WITH u AS (SELECT id, name FROM users WHERE name = $1),
-		t AS (INSERT INTO api_tokens (user_id, secret_sha256, projects)
-			SELECT u.id, $2, $3 FROM u RETURNING *)
-		SELECT `+tokenCols+` FROM t JOIN u ON u.id = t.user_id`, userName, secretSHA256, norm))
+		t AS (INSERT INTO api_tokens (user_id, secret_sha256, projects, expires_at)
+			SELECT u.id, $2, $3, $4 FROM u RETURNING *)
+		SELECT `+tokenCols+` FROM t JOIN u ON u.id = t.user_id`, userName, secretSHA256, norm, until))
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Token{}, Errorf(ErrNotFound, "no user %q", userName)
@@ -80,12 +94,14 @@ func (s *Store) CreateToken(ctx context.Context, userName string, secretSHA256 [
 	return t, nil
 }
 
-// TokenBySecretHash returns the valid (not revoked) token with the given
-// secret hash and its user, and records the use. An unknown or revoked
-// token is ErrNotFound: the caller must not tell the two apart.
+// TokenBySecretHash returns the valid (not revoked, not expired, of a user
+// not disabled) token with the given secret hash and its user, and records
+// the use. An unknown, revoked or expired token is ErrNotFound: the caller
+// must not tell them apart.
 func (s *Store) TokenBySecretHash(ctx context.Context, secretSHA256 []byte) (User, Token, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx, `WITH t AS (UPDATE api_tokens SET last_used_at = now()
-			WHERE secret_sha256 = $1 AND revoked_at IS NULL RETURNING *)
+			WHERE secret_sha256 = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+				AND user_id IN (SELECT id FROM users WHERE disabled_at IS NULL) RETURNING *)
 		SELECT `+tokenCols+` FROM t JOIN users u ON u.id = t.user_id`, secretSHA256))
 	if err != nil {
 		return User{}, Token{}, fmt.Errorf("token: %w", translate(err))

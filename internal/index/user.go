@@ -39,10 +39,11 @@ func (s *Store) SetPassword(ctx context.Context, name, passwordHash string) erro
 	return nil
 }
 
-// UserByName returns the named user.
+// UserByName returns the named user, if it may authenticate: a disabled
+// user is ErrNotFound, as an unknown one.
 func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
 	var u User
-	err := s.pool.QueryRow(ctx, `SELECT id, name, password_hash FROM users WHERE name = $1`, name).Scan(&u.ID, &u.Name, &u.PasswordHash)
+	err := s.pool.QueryRow(ctx, `SELECT id, name, password_hash FROM users WHERE name = $1 AND disabled_at IS NULL`, name).Scan(&u.ID, &u.Name, &u.PasswordHash)
 	if err != nil {
 		return User{}, fmt.Errorf("user %q: %w", name, translate(err))
 	}

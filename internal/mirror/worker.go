@@ -63,6 +63,9 @@ type Config struct {
 	// VerifyClient reads copies back through their public URLs; nil means
 	// a client without an overall timeout, since PushTimeout bounds it.
 	VerifyClient *http.Client
+	// ObservePush, when set, is told how long each push (with its
+	// verification) took and whether it succeeded. It must not block.
+	ObservePush func(d time.Duration, err error)
 }
 
 func (c *Config) setDefaults() {
@@ -255,8 +258,12 @@ func (w *Worker) process(ctx context.Context, job index.MirrorJob) {
 	f := job.File
 	log := w.log.With("project", job.Project, "filename", f.Filename, "file_id", f.ID, "attempt", job.Attempt)
 	pctx, cancel := context.WithTimeout(ctx, w.cfg.PushTimeout)
+	start := time.Now()
 	cdnURL, err := w.push(pctx, f)
 	cancel()
+	if w.cfg.ObservePush != nil && ctx.Err() == nil {
+		w.cfg.ObservePush(time.Since(start), err)
+	}
 
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.RecordTimeout)
 	defer rcancel()

@@ -40,6 +40,10 @@ type Config struct {
 	// release, not only of those that changed (regenerate: after a new
 	// binary or new READMEs).
 	AllReleasePages bool
+	// Observe, when set, is told how long each page rewrite took: page is
+	// "project" (RegenerateProject) or "root" (one root rewrite). It must
+	// not block; serve feeds its metrics with it.
+	Observe func(page string, d time.Duration)
 }
 
 // Store is what a Generator reads page state from; *index.Store implements
@@ -73,6 +77,7 @@ type Generator struct {
 	baseURL     string // Config.BaseURL
 	allReleases bool   // Config.AllReleasePages
 
+	observe      func(page string, d time.Duration)
 	refresh      time.Duration
 	refreshMu    sync.Mutex
 	refreshTimer *time.Timer // the scheduled background root rewrite, if any
@@ -93,12 +98,23 @@ func New(cfg Config, store Store, logger *slog.Logger) *Generator {
 
 		baseURL:     cfg.BaseURL,
 		allReleases: cfg.AllReleasePages,
+		observe:     cfg.Observe,
+	}
+	if g.observe == nil {
+		g.observe = func(string, time.Duration) {}
 	}
 	if ds, ok := store.(DeferredStore); ok && cfg.DeferSync {
 		g.syncer = newPageSyncer(g.dir, ds, g.logger)
 	}
 	return g
 }
+
+// RefreshRootSoon arranges a background root rewrite within
+// Config.RootRefresh, unless one is already scheduled (or RootRefresh is
+// zero): for changes another process committed, which this process hears of
+// (the project pages that process rewrote itself; the root lists every
+// project's serial).
+func (g *Generator) RefreshRootSoon() { g.scheduleRootRefresh() }
 
 // scheduleRootRefresh arranges a background root rewrite within the
 // refresh interval, unless one is already scheduled.
@@ -170,6 +186,8 @@ func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized
 	if !validDirName(name) {
 		return index.Errorf(index.ErrInvalid, "%q is not a normalized project name", name)
 	}
+	start := time.Now()
+	defer func() { g.observe("project", time.Since(start)) }()
 	var err error
 	if g.syncer != nil {
 		err = g.syncer.store.InspectProject(ctx, name, func(st index.ProjectState) error {
@@ -348,7 +366,9 @@ func (g *Generator) leadRoot(ctx context.Context, r *rootRun) (err error) {
 			close(p.wake)
 		}
 	}()
+	start := time.Now()
 	err = g.rewriteRoot(ctx)
+	g.observe("root", time.Since(start))
 	if err != nil {
 		err = fmt.Errorf("regenerate root pages: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -33,7 +34,8 @@ var bodyBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<
 type request struct {
 	fields  map[string][]string
 	action  string
-	content *content // nil when the request had no content part
+	content *content  // nil when the request had no content part
+	start   time.Time // when the handler began, for the upload's log line
 	// distutils is set when the body came from distutils' upload or
 	// register (or setuptools' copy of them): their fixed boundary.
 	distutils bool
@@ -43,7 +45,7 @@ type request struct {
 	// dropped: nothing verifies attestations yet, so nothing is stored and
 	// no provenance is advertised (docs/uploads.md).
 	attestations int64
-	limit     streamLimit // the file limit the content was streamed under
+	limit        streamLimit // the file limit the content was streamed under
 }
 
 // distutilsFormBoundary is the multipart boundary distutils' upload and

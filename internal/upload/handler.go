@@ -177,6 +177,7 @@ func (h *Handler) enterAnonymous() bool {
 func (h *Handler) leaveAnonymous() { <-h.anon }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body *bodyLimit, authenticated *bool) error {
+	start := time.Now()
 	// Only verify works without credentials (register.go), so a request
 	// without them is read only when it may be one.
 	actx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)
@@ -207,6 +208,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body *bodyLimit,
 	if req.attestations >= 0 {
 		h.log.InfoContext(r.Context(), "upload carries PEP 740 attestations: ignored, not verified, not stored", "bytes", req.attestations)
 	}
+	req.start = start
 	// The body is read; from here on the request only waits for the
 	// database (and the page rewrite, which has its own bound).
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.DBTimeout)
