@@ -126,6 +126,17 @@ CREATE SEQUENCE public.releases_id_seq
 
 ALTER SEQUENCE public.releases_id_seq OWNED BY public.releases.id;
 
+CREATE TABLE public.retention_policies (
+    project_id bigint NOT NULL,
+    keep integer NOT NULL,
+    match text NOT NULL,
+    older_than_seconds bigint NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT retention_policies_keep_check CHECK ((keep >= 0)),
+    CONSTRAINT retention_policies_match_check CHECK ((match = ANY (ARRAY['dev'::text, 'pre'::text, 'all'::text]))),
+    CONSTRAINT retention_policies_older_than_seconds_check CHECK ((older_than_seconds >= 0))
+);
+
 CREATE TABLE public.roles (
     project_id bigint NOT NULL,
     user_id bigint NOT NULL,
@@ -194,6 +205,9 @@ ALTER TABLE ONLY public.releases
 ALTER TABLE ONLY public.releases
     ADD CONSTRAINT releases_project_id_canonical_key UNIQUE (project_id, canonical);
 
+ALTER TABLE ONLY public.retention_policies
+    ADD CONSTRAINT retention_policies_pkey PRIMARY KEY (project_id);
+
 ALTER TABLE ONLY public.roles
     ADD CONSTRAINT roles_pkey PRIMARY KEY (project_id, user_id);
 
@@ -235,6 +249,9 @@ ALTER TABLE ONLY public.journal
 
 ALTER TABLE ONLY public.releases
     ADD CONSTRAINT releases_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.retention_policies
+    ADD CONSTRAINT retention_policies_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.roles
     ADD CONSTRAINT roles_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;

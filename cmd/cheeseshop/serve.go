@@ -49,6 +49,7 @@ type serveConfig struct {
 	mirror      mirrorFlags
 	repair      repairFlags
 	limits      limitFlags
+	prune       pruneFlags
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -63,6 +64,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	c.mirror.register(fs)
 	c.repair.register(fs)
 	c.limits.register(fs)
+	c.prune.register(fs)
 	fs.DurationVar(&c.rootRefresh, "root-refresh", fs.envDuration("CHEESESHOP_ROOT_REFRESH", 10*time.Second),
 		"after a project's pages change, rewrite the root page (its per-project serials) in the background within this long; 0 only when a project is added (env CHEESESHOP_ROOT_REFRESH)")
 	fs.check(func() error {
@@ -103,6 +105,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	runPrune, err := c.prune.runner(c.dataDir, store, pages, log)
+	if err != nil {
+		return err
+	}
 	authn := auth.NewWithConfig(c.limits.auth(), store, store)
 	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules, MaxUnauthenticated: c.limits.maxUnauthenticated}, store, authn, pages, log)
 	if err != nil {
@@ -139,6 +145,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runMirror(gctx) })
 	g.Go(func() error { return rep.Run(gctx) })
+	g.Go(func() error { return runPrune(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
