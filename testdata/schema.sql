@@ -85,6 +85,28 @@ CREATE SEQUENCE public.journal_id_seq
 
 ALTER SEQUENCE public.journal_id_seq OWNED BY public.journal.id;
 
+CREATE TABLE public.mirror_deletions (
+    id bigint NOT NULL,
+    project text NOT NULL,
+    filename text NOT NULL,
+    path text NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT mirror_deletions_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'failed'::text])))
+);
+
+CREATE SEQUENCE public.mirror_deletions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.mirror_deletions_id_seq OWNED BY public.mirror_deletions.id;
+
 CREATE TABLE public.projects (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -166,6 +188,8 @@ ALTER TABLE ONLY public.files ALTER COLUMN id SET DEFAULT nextval('public.files_
 
 ALTER TABLE ONLY public.journal ALTER COLUMN id SET DEFAULT nextval('public.journal_id_seq'::regclass);
 
+ALTER TABLE ONLY public.mirror_deletions ALTER COLUMN id SET DEFAULT nextval('public.mirror_deletions_id_seq'::regclass);
+
 ALTER TABLE ONLY public.projects ALTER COLUMN id SET DEFAULT nextval('public.projects_id_seq'::regclass);
 
 ALTER TABLE ONLY public.releases ALTER COLUMN id SET DEFAULT nextval('public.releases_id_seq'::regclass);
@@ -192,6 +216,9 @@ ALTER TABLE ONLY public.files
 
 ALTER TABLE ONLY public.journal
     ADD CONSTRAINT journal_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.mirror_deletions
+    ADD CONSTRAINT mirror_deletions_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_normalized_key UNIQUE (normalized);
@@ -227,6 +254,10 @@ CREATE INDEX files_release_idx ON public.files USING btree (release_id);
 
 CREATE INDEX journal_project_idx ON public.journal USING btree (project_id);
 
+CREATE INDEX mirror_deletions_due_idx ON public.mirror_deletions USING btree (next_attempt_at, id) WHERE (state = 'pending'::text);
+
+CREATE INDEX mirror_deletions_path_idx ON public.mirror_deletions USING btree (path);
+
 CREATE INDEX projects_root_order_idx ON public.projects USING btree (normalized COLLATE "C") INCLUDE (name, last_serial);
 
 CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized) WHERE (page_serial IS DISTINCT FROM last_serial);
@@ -234,6 +265,8 @@ CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized
 CREATE INDEX roles_user_idx ON public.roles USING btree (user_id);
 
 CREATE TRIGGER files_mirror_notify AFTER INSERT ON public.files FOR EACH ROW EXECUTE FUNCTION public.files_mirror_notify();
+
+CREATE TRIGGER mirror_deletions_notify AFTER INSERT ON public.mirror_deletions FOR EACH ROW EXECUTE FUNCTION public.files_mirror_notify();
 
 ALTER TABLE ONLY public.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
