@@ -79,7 +79,7 @@ type cdnKey struct{}
 
 // cdnState is a script's CDN target, started by the cdn command.
 type cdnState struct {
-	fault atomic.Value // string: "" for healthy, "500"
+	fault   atomic.Value // string: "" for healthy, "500"
 	mu      sync.Mutex
 	puts    int
 	gets    int
