@@ -103,6 +103,28 @@ CREATE SEQUENCE public.journal_id_seq
 
 ALTER SEQUENCE public.journal_id_seq OWNED BY public.journal.id;
 
+CREATE TABLE public.mirror_deletions (
+    id bigint NOT NULL,
+    project text NOT NULL,
+    filename text NOT NULL,
+    path text NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT mirror_deletions_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'failed'::text])))
+);
+
+CREATE SEQUENCE public.mirror_deletions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.mirror_deletions_id_seq OWNED BY public.mirror_deletions.id;
+
 CREATE TABLE public.projects (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -149,6 +171,17 @@ CREATE SEQUENCE public.releases_id_seq
     CACHE 1;
 
 ALTER SEQUENCE public.releases_id_seq OWNED BY public.releases.id;
+
+CREATE TABLE public.retention_policies (
+    project_id bigint NOT NULL,
+    keep integer NOT NULL,
+    match text NOT NULL,
+    older_than_seconds bigint NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT retention_policies_keep_check CHECK ((keep >= 0)),
+    CONSTRAINT retention_policies_match_check CHECK ((match = ANY (ARRAY['dev'::text, 'pre'::text, 'all'::text]))),
+    CONSTRAINT retention_policies_older_than_seconds_check CHECK ((older_than_seconds >= 0))
+);
 
 CREATE TABLE public.roles (
     project_id bigint NOT NULL,
@@ -213,6 +246,8 @@ ALTER TABLE ONLY public.files ALTER COLUMN id SET DEFAULT nextval('public.files_
 
 ALTER TABLE ONLY public.journal ALTER COLUMN id SET DEFAULT nextval('public.journal_id_seq'::regclass);
 
+ALTER TABLE ONLY public.mirror_deletions ALTER COLUMN id SET DEFAULT nextval('public.mirror_deletions_id_seq'::regclass);
+
 ALTER TABLE ONLY public.projects ALTER COLUMN id SET DEFAULT nextval('public.projects_id_seq'::regclass);
 
 ALTER TABLE ONLY public.releases ALTER COLUMN id SET DEFAULT nextval('public.releases_id_seq'::regclass);
@@ -243,6 +278,9 @@ ALTER TABLE ONLY public.files
 ALTER TABLE ONLY public.journal
     ADD CONSTRAINT journal_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.mirror_deletions
+    ADD CONSTRAINT mirror_deletions_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_normalized_key UNIQUE (normalized);
 
@@ -254,6 +292,9 @@ ALTER TABLE ONLY public.releases
 
 ALTER TABLE ONLY public.releases
     ADD CONSTRAINT releases_project_id_canonical_key UNIQUE (project_id, canonical);
+
+ALTER TABLE ONLY public.retention_policies
+    ADD CONSTRAINT retention_policies_pkey PRIMARY KEY (project_id);
 
 ALTER TABLE ONLY public.roles
     ADD CONSTRAINT roles_pkey PRIMARY KEY (project_id, user_id);
@@ -286,6 +327,10 @@ CREATE INDEX files_release_idx ON public.files USING btree (release_id);
 
 CREATE INDEX journal_project_idx ON public.journal USING btree (project_id);
 
+CREATE INDEX mirror_deletions_due_idx ON public.mirror_deletions USING btree (next_attempt_at, id) WHERE (state = 'pending'::text);
+
+CREATE INDEX mirror_deletions_path_idx ON public.mirror_deletions USING btree (path);
+
 CREATE INDEX projects_root_order_idx ON public.projects USING btree (normalized COLLATE "C") INCLUDE (name, last_serial);
 
 CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized) WHERE (page_serial IS DISTINCT FROM last_serial);
@@ -297,6 +342,8 @@ CREATE INDEX roles_user_idx ON public.roles USING btree (user_id);
 CREATE INDEX upstream_files_project_idx ON public.upstream_files USING btree (project);
 
 CREATE TRIGGER files_mirror_notify AFTER INSERT ON public.files FOR EACH ROW EXECUTE FUNCTION public.files_mirror_notify();
+
+CREATE TRIGGER mirror_deletions_notify AFTER INSERT ON public.mirror_deletions FOR EACH ROW EXECUTE FUNCTION public.files_mirror_notify();
 
 CREATE TRIGGER projects_notify_change AFTER INSERT OR DELETE OR UPDATE OF last_serial ON public.projects FOR EACH STATEMENT EXECUTE FUNCTION public.notify_project_change();
 
@@ -314,6 +361,9 @@ ALTER TABLE ONLY public.journal
 
 ALTER TABLE ONLY public.releases
     ADD CONSTRAINT releases_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.retention_policies
+    ADD CONSTRAINT retention_policies_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.roles
     ADD CONSTRAINT roles_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;

@@ -80,6 +80,8 @@ var commands = []command{
 	{"unyank", "take a release's yank back", cmdUnyank},
 	{"delete", "delete a release, or one file of it; its filenames can never be uploaded again", cmdDelete},
 	{"project status", "set a project's PEP 792 status: active, archived, deprecated or quarantined", cmdProjectStatus},
+	{"project retention", "show, set or --clear a project's retention policy, which serve applies every --prune-interval", cmdProjectRetention},
+	{"prune", "delete old releases (dev builds) by a retention policy, like delete does; --dry-run lists them", cmdPrune},
 	{"check", "verify every file (size, sha256, metadata) and every page against the database; exit 1 on any problem", cmdCheck},
 	{"regenerate", "rewrite the /simple pages of the named projects (or --all) and the root page; safe while servers run", cmdRegenerate},
 	{"mirror run", "run the CDN mirror worker alone (serve runs it too when --mirror is set)", cmdMirrorRun},

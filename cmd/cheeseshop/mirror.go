@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -194,9 +195,10 @@ func cmdMirrorRun(ctx context.Context, e env, args []string) error {
 
 func cmdMirrorStatus(ctx context.Context, e env, args []string) error {
 	var stateFlag string
-	mc, err := parseMirrorCmd(e, "mirror status", "mirror status [--state failed,pending,mirrored] [flags]", args,
+	mc, err := parseMirrorCmd(e, "mirror status", "mirror status [--state failed,pending,mirrored,deleting] [flags]", args,
 		func(fs *flagSet) {
-			fs.StringVar(&stateFlag, "state", "", "list only files in these states, comma-separated: pending, mirrored, failed")
+			fs.StringVar(&stateFlag, "state", "", "list only files in these states, comma-separated: pending, mirrored, failed, "+
+				"deleting (a deleted file's CDN copy being removed)")
 		})
 	if err != nil {
 		return err
@@ -208,8 +210,8 @@ func cmdMirrorStatus(ctx context.Context, e env, args []string) error {
 	if stateFlag != "" {
 		for _, s := range strings.Split(stateFlag, ",") {
 			st := index.MirrorState(strings.TrimSpace(s))
-			if st != index.MirrorPending && st != index.MirrorMirrored && st != index.MirrorFailed {
-				return fmt.Errorf("mirror status: --state %q: want pending, mirrored or failed", s)
+			if st != index.MirrorPending && st != index.MirrorMirrored && st != index.MirrorFailed && st != index.MirrorDeleting {
+				return fmt.Errorf("mirror status: --state %q: want pending, mirrored, failed or deleting", s)
 			}
 			states = append(states, st)
 		}
@@ -218,10 +220,19 @@ func cmdMirrorStatus(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer mc.close()
-	list, err := mc.store.MirrorStatuses(ctx, states...)
+	var list []index.MirrorStatus
+	if pushStates := slices.DeleteFunc(slices.Clone(states), func(st index.MirrorState) bool { return st == index.MirrorDeleting }); len(states) == 0 || len(pushStates) > 0 {
+		if list, err = mc.store.MirrorStatuses(ctx, pushStates...); err != nil {
+			return err
+		}
+	}
+	// Removals of deleted files' copies: state deleting, or failed.
+	dels, err := mc.store.MirrorDeletions(ctx)
 	if err != nil {
 		return err
 	}
+	dels = slices.DeleteFunc(dels, func(d index.MirrorStatus) bool { return len(states) > 0 && !slices.Contains(states, d.State) })
+	list = append(list, dels...)
 	counts := map[index.MirrorState]int{}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tPROJECT\tFILE\tATTEMPTS\tNEXT ATTEMPT / CDN URL\tLAST ERROR")
@@ -229,7 +240,7 @@ func cmdMirrorStatus(ctx context.Context, e env, args []string) error {
 		counts[s.State]++
 		where := s.CDNURL
 		switch s.State {
-		case index.MirrorPending:
+		case index.MirrorPending, index.MirrorDeleting:
 			where = s.NextAttempt.UTC().Format(time.RFC3339)
 		case index.MirrorFailed:
 			where = "-"
@@ -243,8 +254,15 @@ func cmdMirrorStatus(ctx context.Context, e env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d files: %d mirrored, %d pending, %d failed\n", len(list),
-		counts[index.MirrorMirrored], counts[index.MirrorPending], counts[index.MirrorFailed])
+	failedDels := 0
+	for _, d := range dels {
+		if d.State == index.MirrorFailed {
+			failedDels++
+		}
+	}
+	fmt.Fprintf(e.stdout, "%d files: %d mirrored, %d pending, %d failed\n", len(list)-len(dels),
+		counts[index.MirrorMirrored], counts[index.MirrorPending], counts[index.MirrorFailed]-failedDels)
+	fmt.Fprintf(e.stdout, "%d CDN deletions: %d pending, %d failed\n", len(dels), counts[index.MirrorDeleting], failedDels)
 	return nil
 }
 
@@ -274,7 +292,12 @@ func cmdMirrorRetry(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
+		d, err := mc.store.RetryFailedMirrorDeletions(ctx)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(e.stdout, "%d failed files are pending again\n", n)
+		fmt.Fprintf(e.stdout, "%d failed CDN deletions are pending again\n", d)
 		return nil
 	}
 	if err := mc.store.RetryMirror(ctx, file); err != nil {

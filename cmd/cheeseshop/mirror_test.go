@@ -69,6 +69,8 @@ func TestMirrorScript(t *testing.T) {
 			"waitlinks":  cmdWaitLinks,
 			"checkcdn":   cmdCheckCDN,
 			"waitmirror": cmdWaitMirror,
+			"cdnsave":    cmdCDNSave,
+			"cdngone":    cmdCDNGone,
 		},
 	})
 }
@@ -77,10 +79,12 @@ type cdnKey struct{}
 
 // cdnState is a script's CDN target, started by the cdn command.
 type cdnState struct {
-	fault atomic.Value // string: "" for healthy, "500"
-	mu    sync.Mutex
-	puts  int
-	gets  int
+	fault   atomic.Value // string: "" for healthy, "500"
+	mu      sync.Mutex
+	puts    int
+	gets    int
+	deletes int
+	saved   []string // CDN URLs kept by cdnsave, sidecars included
 }
 
 func cdnOf(ts *testscript.TestScript) *cdnState { return ts.Value(cdnKey{}).(*cdnState) }
@@ -136,6 +140,20 @@ func cmdCDN(ts *testscript.TestScript, neg bool, args []string) {
 					return
 				}
 				w.Write(b) //nolint:errcheck
+			case http.MethodDelete:
+				if st.fault.Load() == "500" {
+					http.Error(w, "storage backend exploded", http.StatusInternalServerError)
+					return
+				}
+				mu.Lock()
+				_, ok := objects[r.URL.Path]
+				delete(objects, r.URL.Path)
+				mu.Unlock()
+				if !ok {
+					http.NotFound(w, r)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
 			default:
 				http.Error(w, "method", http.StatusMethodNotAllowed)
 			}
@@ -157,6 +175,8 @@ func (st *cdnState) count(h http.Handler) http.Handler {
 			st.puts++
 		case http.MethodGet:
 			st.gets++
+		case http.MethodDelete:
+			st.deletes++
 		}
 		st.mu.Unlock()
 		h.ServeHTTP(w, r)
@@ -194,8 +214,24 @@ func cmdWaitMirror(ts *testscript.TestScript, neg bool, args []string) {
 	defer pool.Close()
 	store := index.NewStore(pool)
 	for {
-		st, err := store.MirrorStatuses(ctx, index.MirrorState(args[0]))
-		ts.Check(err)
+		var st []index.MirrorStatus
+		switch state, isDeletion := strings.CutPrefix(args[0], "deletion-"); {
+		case args[0] == string(index.MirrorDeleting), isDeletion:
+			// deleting, deletion-failed: removals of deleted files' copies.
+			if !isDeletion {
+				state = string(index.MirrorDeleting)
+			}
+			dels, err := store.MirrorDeletions(ctx)
+			ts.Check(err)
+			for _, d := range dels {
+				if string(d.State) == state {
+					st = append(st, d)
+				}
+			}
+		default:
+			st, err = store.MirrorStatuses(ctx, index.MirrorState(args[0]))
+			ts.Check(err)
+		}
 		if len(st) == want {
 			break
 		}
@@ -207,8 +243,84 @@ func cmdWaitMirror(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	c := cdnOf(ts)
 	c.mu.Lock()
-	ts.Logf("CDN got %d PUTs and %d GETs", c.puts, c.gets)
+	ts.Logf("CDN got %d PUTs, %d GETs and %d DELETEs", c.puts, c.gets, c.deletes)
 	c.mu.Unlock()
+}
+
+// cmdCDNSave keeps the CDN URLs a project page links (and the sidecars
+// beside them) for cdngone, and checks that they serve now.
+//
+//	cdnsave PAGE-URL CDN-PREFIX
+func cmdCDNSave(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: cdnsave PAGE-URL CDN-PREFIX")
+	}
+	var saved []string
+	for _, l := range pageLinks(ts, args[0]) {
+		if !strings.HasPrefix(l.href, args[1]+"/") {
+			ts.Fatalf("link %s is not under %s", l.href, args[1])
+		}
+		saved = append(saved, l.href)
+		if l.metadata != "" {
+			saved = append(saved, l.href+".metadata")
+		}
+	}
+	for _, u := range saved {
+		if _, status := fetch(ts, u, ""); status != http.StatusOK {
+			ts.Fatalf("GET %s: %d, want 200", u, status)
+		}
+	}
+	st := cdnOf(ts)
+	st.mu.Lock()
+	st.saved = saved
+	st.mu.Unlock()
+	fmt.Fprintf(ts.Stdout(), "%d CDN objects saved\n", len(saved))
+}
+
+// cmdCDNGone waits, at most 15 seconds, until every saved CDN URL whose
+// path contains one of the given substrings answers 404 (with !, checks
+// that they all still serve 200, at once).
+//
+//	[!] cdngone SUBSTRING...
+func cmdCDNGone(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: cdngone SUBSTRING...")
+	}
+	st := cdnOf(ts)
+	st.mu.Lock()
+	var urls []string
+	for _, u := range st.saved {
+		for _, sub := range args {
+			if strings.Contains(u, sub) {
+				urls = append(urls, u)
+				break
+			}
+		}
+	}
+	st.mu.Unlock()
+	if len(urls) == 0 {
+		ts.Fatalf("no saved CDN URL contains %q", args)
+	}
+	start := time.Now()
+	for _, u := range urls {
+		for {
+			_, status := fetch(ts, u, "")
+			if neg {
+				if status != http.StatusOK {
+					ts.Fatalf("GET %s: %d, want 200 (still on the CDN)", u, status)
+				}
+				break
+			}
+			if status == http.StatusNotFound {
+				break
+			}
+			if time.Since(start) > 15*time.Second {
+				ts.Fatalf("after 15s GET %s still answers %d", u, status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	fmt.Fprintf(ts.Stdout(), "%d CDN objects checked\n", len(urls))
 }
 
 // cmdWaitLinks waits, at most ten seconds, until every file link of the

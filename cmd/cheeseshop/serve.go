@@ -51,6 +51,7 @@ type serveConfig struct {
 	limits      limitFlags
 	upstream    upstreamFlags
 	ops         opsFlags
+	prune       pruneFlags
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -67,6 +68,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	c.limits.register(fs)
 	c.upstream.register(fs)
 	c.ops.register(fs)
+	c.prune.register(fs)
 	fs.DurationVar(&c.rootRefresh, "root-refresh", fs.envDuration("CHEESESHOP_ROOT_REFRESH", 10*time.Second),
 		"after a project's pages change, rewrite the root page (its per-project serials) in the background within this long; 0 only when a project is added (env CHEESESHOP_ROOT_REFRESH)")
 	fs.check(func() error {
@@ -109,6 +111,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir, RootRefresh: c.rootRefresh, DeferSync: true, BaseURL: c.baseURL, Observe: met.observePage}, store, log)
 	defer pages.Close()
 	runMirror, err := c.mirror.newMirror(target, c.dataDir, store, pages, log)
+	if err != nil {
+		return err
+	}
+	runPrune, err := c.prune.runner(c.dataDir, store, pages, log)
 	if err != nil {
 		return err
 	}
@@ -166,6 +172,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if c.ops.metricsListen != "" {
 		g.Go(func() error { return serveMetrics(gctx, c.ops.metricsListen, met, log) })
 	}
+	g.Go(func() error { return runPrune(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -71,8 +71,8 @@ func (s *Store) ClaimMirror(ctx context.Context, limit int, lease time.Duration)
 	var jobs []MirrorJob
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `WITH due AS (
-				SELECT id FROM files
-				WHERE mirror_state = 'pending' AND mirror_next_attempt_at <= now()
+				SELECT id FROM files f
+				WHERE mirror_state = 'pending' AND mirror_next_attempt_at <= now() AND `+pushableSQL+`
 				ORDER BY mirror_next_attempt_at, id
 				LIMIT $1
 				FOR UPDATE SKIP LOCKED)
@@ -136,12 +136,21 @@ func (s *Store) ClaimMirror(ctx context.Context, limit int, lease time.Duration)
 	return jobs, nil
 }
 
-// MirrorDue reports how long until the next pending file is due (zero when
+// pushableSQL is the condition on a pending file f that lets it be pushed:
+// its project is not quarantined (its files are out of packages/, and
+// their CDN copies are being removed), and no removal of a copy at its path
+// is pending (a file leaving quarantine waits until its old copy is gone).
+const pushableSQL = `NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = f.project_id AND p.status = 'quarantined')
+	AND NOT EXISTS (SELECT 1 FROM mirror_deletions d WHERE d.path = f.path AND d.state = 'pending')`
+
+// MirrorDue reports how long until the next pending file or CDN deletion is due (zero when
 // one is due now), by the database's clock; ok is false when none is pending.
 func (s *Store) MirrorDue(ctx context.Context) (wait time.Duration, ok bool, err error) {
 	var secs *float64
-	err = s.pool.QueryRow(ctx, `SELECT greatest(extract(epoch FROM min(mirror_next_attempt_at) - now()), 0)::float8
-		FROM files WHERE mirror_state = 'pending'`).Scan(&secs)
+	err = s.pool.QueryRow(ctx, `SELECT greatest(extract(epoch FROM min(due) - now()), 0)::float8 FROM (
+			SELECT min(mirror_next_attempt_at) AS due FROM files f WHERE mirror_state = 'pending' AND `+pushableSQL+`
+			UNION ALL
+			SELECT min(next_attempt_at) FROM mirror_deletions WHERE state = 'pending') t`).Scan(&secs)
 	if err != nil {
 		return 0, false, fmt.Errorf("next mirror due: %w", translate(err))
 	}
@@ -156,7 +165,9 @@ func (s *Store) MirrorDue(ctx context.Context) (wait time.Duration, ok bool, err
 // file's cdn_url, marks it mirrored, appends a journal entry and bumps the
 // project's serial, so that the pages rebuilt next link to the CDN and
 // mirrors of this index see the change. It returns the project whose pages
-// must be rebuilt. Recording a file that is already mirrored changes nothing.
+// must be rebuilt. Recording a file that is already mirrored changes nothing,
+// and so does recording a copy whose removal is queued (its project was
+// quarantined during the push): the removal wins.
 func (s *Store) RecordMirrored(ctx context.Context, fileID int64, cdnURL string) (Normalized, error) {
 	var name Normalized
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -174,6 +185,7 @@ func (s *Store) RecordMirrored(ctx context.Context, fileID int64, cdnURL string)
 		err := tx.QueryRow(ctx, `UPDATE files f SET cdn_url = $2, mirror_state = 'mirrored', mirror_last_error = ''
 			FROM projects p, releases r
 			WHERE f.id = $1 AND f.mirror_state <> 'mirrored' AND p.id = f.project_id AND r.id = f.release_id
+				AND `+pushableSQL+`
 			RETURNING p.id, p.name, r.version, f.filename`, fileID, cdnURL).Scan(&projectID, &display, &version, &filename)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // already mirrored (the file exists: the first query found it)

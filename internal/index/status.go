@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -86,6 +87,9 @@ func (s *Store) SetProjectStatus(ctx context.Context, project Normalized, st Sta
 		if _, err := tx.Exec(ctx, `UPDATE projects SET status = $2, status_reason = $3 WHERE id = $1`, p.ID, string(st), reason); err != nil {
 			return fmt.Errorf("update project: %w", translate(err))
 		}
+		if err := quarantineMirror(ctx, tx, p, st); err != nil {
+			return err
+		}
 		action := "project status " + string(st)
 		if st == StatusQuarantined {
 			action = "project quarantined" // Warehouse's journal wording
@@ -127,4 +131,38 @@ func (s *Store) ProjectFiles(ctx context.Context, project Normalized) ([]FileRef
 // start-up repair to check their files are out of reach.
 func (s *Store) QuarantinedProjects(ctx context.Context) ([]Normalized, error) {
 	return s.projectNames(ctx, `SELECT normalized FROM projects WHERE status = 'quarantined' ORDER BY normalized COLLATE "C"`)
+}
+
+// unquarantineDelay is how long after a project leaves quarantine its
+// files are due for a push.
+const unquarantineDelay = 3 * time.Second
+
+// quarantineMirror keeps the CDN in step with a status change. Entering
+// quarantine queues the removal of the project's CDN copies and forgets
+// them (cdn_url, mirror state), so the files are pushed afresh, after the
+// removal, when the project leaves quarantine; leaving it wakes the
+// mirror workers for that push.
+func quarantineMirror(ctx context.Context, tx pgx.Tx, p Project, st Status) error {
+	switch {
+	case st == StatusQuarantined && p.Status != StatusQuarantined:
+		if err := queueDeletions(ctx, tx, `f.project_id = $1`, p.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE files SET cdn_url = NULL, mirror_state = 'pending', mirror_attempts = 0,
+			mirror_next_attempt_at = now(), mirror_last_error = '' WHERE project_id = $1`, p.ID); err != nil {
+			return fmt.Errorf("forget CDN copies: %w", translate(err))
+		}
+	case st != StatusQuarantined && p.Status == StatusQuarantined:
+		// The files move back into packages/ after this commits: give
+		// that a moment before the pushes are due (a push that finds no
+		// local copy fails and is retried later, so this only saves time).
+		if _, err := tx.Exec(ctx, `UPDATE files SET mirror_next_attempt_at = now() + $2::float8 * interval '1 second'
+			WHERE project_id = $1 AND mirror_state = 'pending'`, p.ID, unquarantineDelay.Seconds()); err != nil {
+			return fmt.Errorf("schedule pushes: %w", translate(err))
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, 'unquarantined')`, MirrorChannel); err != nil {
+			return fmt.Errorf("wake mirror workers: %w", translate(err))
+		}
+	}
+	return nil
 }

@@ -184,6 +184,10 @@ func (v Version) IsLocal() bool { return len(v.local) > 0 }
 // unless asked (PEP 440 "Handling of pre-releases").
 func (v Version) IsPrerelease() bool { return v.pre != "" || v.dev != "" }
 
+// IsDevrelease reports whether v has a development segment (1.0.dev3,
+// 2.0rc1.dev4), as packaging's Version.is_devrelease does.
+func (v Version) IsDevrelease() bool { return v.dev != "" }
+
 // Equal reports PEP 440 equality, under which trailing zeros in the release
 // segment do not matter (1.0 == 1.0.0) but local labels do.
 func (v Version) Equal(w Version) bool { return v.Compare(w) == 0 }

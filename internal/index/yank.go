@@ -117,7 +117,11 @@ func (s *Store) DeleteRelease(ctx context.Context, project Normalized, version, 
 
 // deleteFiles deletes the release's file named filename, or all its files
 // when filename is "", tombstones their names and journals each removal.
+// The removal of their CDN copies is queued for the mirror worker.
 func deleteFiles(ctx context.Context, tx pgx.Tx, p Project, r Release, filename, by string) ([]FileRef, error) {
+	if err := queueDeletions(ctx, tx, `f.release_id = $1 AND ($2 = '' OR f.filename = $2)`, r.ID, filename); err != nil {
+		return nil, err
+	}
 	rows, err := tx.Query(ctx, `DELETE FROM files WHERE release_id = $1 AND ($2 = '' OR filename = $2)
 		RETURNING filename, sha256, blake2b_256, path`, r.ID, filename)
 	if err != nil {

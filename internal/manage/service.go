@@ -30,6 +30,8 @@ type Store interface {
 	RemoveRole(ctx context.Context, project index.Normalized, userName string) (index.Change, error)
 	SetProjectStatus(ctx context.Context, project index.Normalized, st index.Status, reason, by string) (index.StatusChange, error)
 	ProjectFiles(ctx context.Context, project index.Normalized) ([]index.FileRef, error)
+	PruneProject(ctx context.Context, project index.Normalized, r index.Retention, dryRun bool, by string) (index.PruneResult, error)
+	RetentionPolicies(ctx context.Context) ([]index.ProjectRetention, error)
 }
 
 // Pages rewrites a project's /simple pages from the committed state; cmd
@@ -138,8 +140,9 @@ func (s *Service) removeFiles(files []index.FileRef) error {
 			errs = append(errs, fmt.Errorf("remove %s: stored path %q is not inside packages/", f.Filename, f.Path))
 			continue
 		}
-		p := datadir.New(s.cfg.DataDir).Package(f.Path)
-		for _, name := range []string{p, p + datadir.MetadataSuffix} {
+		dir := datadir.New(s.cfg.DataDir)
+		p, q := dir.Package(f.Path), dir.Quarantined(f.Path) // a quarantined project's files are in quarantine/
+		for _, name := range []string{p, p + datadir.MetadataSuffix, q, q + datadir.MetadataSuffix} {
 			if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("remove %s: %w", f.Filename, err))
 			}

@@ -2,8 +2,10 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -65,6 +67,21 @@ func (d *Dir) Put(ctx context.Context, path string, r io.Reader, size int64) err
 	}
 	if err := pf.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("put %s: %w", path, err)
+	}
+	return nil
+}
+
+// Delete removes the object's file; one already gone is not an error. The
+// directories stay: another object may be put there.
+func (d *Dir) Delete(ctx context.Context, path string) error {
+	if err := checkPath(path); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete %s: %w", path, err)
+	}
+	if err := os.Remove(filepath.Join(d.root, filepath.FromSlash(path))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", path, err)
 	}
 	return nil
 }

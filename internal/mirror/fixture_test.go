@@ -304,13 +304,14 @@ type faultTarget struct {
 	srv     *http.Server
 	objects map[string][]byte
 	puts    map[string]int
+	deletes map[string]int
 	order   []string    // paths in the order PUTs arrived
 	times   []time.Time // when each PUT arrived
 	stop    chan struct{}
 }
 
 func newFaultTarget(t *testing.T) *faultTarget {
-	ft := &faultTarget{t: t, objects: map[string][]byte{}, puts: map[string]int{}, stop: make(chan struct{})}
+	ft := &faultTarget{t: t, objects: map[string][]byte{}, puts: map[string]int{}, deletes: map[string]int{}, stop: make(chan struct{})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -386,6 +387,12 @@ func (ft *faultTarget) firstPut() (time.Time, bool) {
 	return ft.times[0], true
 }
 
+func (ft *faultTarget) deleteCount(path string) int {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	return ft.deletes["/cdn/"+path]
+}
+
 func (ft *faultTarget) object(path string) ([]byte, bool) {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
@@ -407,6 +414,25 @@ func (ft *faultTarget) handle(w http.ResponseWriter, r *http.Request) {
 		w.Write(b) //nolint:errcheck
 		return
 	case http.MethodPut:
+	case http.MethodDelete:
+		// 500 fails it; any other fault is healthy for a DELETE.
+		ft.mu.Lock()
+		ft.deletes[p]++
+		ft.mu.Unlock()
+		if fault(ft.mode.Load()) == answer500 {
+			http.Error(w, "storage backend exploded", http.StatusInternalServerError)
+			return
+		}
+		ft.mu.Lock()
+		_, ok := ft.objects[p]
+		delete(ft.objects, p)
+		ft.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
 	default:
 		http.Error(w, "method", http.StatusMethodNotAllowed)
 		return

@@ -100,5 +100,32 @@ func (t *HTTPPut) Put(ctx context.Context, path string, r io.Reader, size int64)
 	return nil
 }
 
+// Delete sends one DELETE (WebDAV's, and Bunny Storage's, way to remove a
+// file). 2xx means removed; 404 and 410 mean it was not there, which is
+// what was wanted.
+func (t *HTTPPut) Delete(ctx context.Context, path string) error {
+	if err := checkPath(path); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, joinURL(t.base, path), nil)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", path, err)
+	}
+	if t.hdrName != "" {
+		req.Header.Set(t.hdrName, t.hdrValue)
+	}
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusGone {
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return fmt.Errorf("delete %s: %s: %s", path, resp.Status, strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")))
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // drained for connection reuse only
+	return nil
+}
+
 // PublicURL returns the public base URL joined with path.
 func (t *HTTPPut) PublicURL(path string) string { return joinURL(t.public, path) }

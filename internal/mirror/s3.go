@@ -152,6 +152,21 @@ func (t *S3) Put(ctx context.Context, path string, r io.Reader, size int64) erro
 	return nil
 }
 
+// Delete removes the object with one DeleteObject, which S3 answers with
+// success whether or not the key existed.
+func (t *S3) Delete(ctx context.Context, path string) error {
+	if err := checkPath(path); err != nil {
+		return err
+	}
+	if _, err := t.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(t.bucket),
+		Key:    aws.String(t.key(path)),
+	}); err != nil {
+		return fmt.Errorf("delete %s: %w", path, err)
+	}
+	return nil
+}
+
 // PublicURL returns the public base URL joined with path.
 func (t *S3) PublicURL(path string) string { return joinURL(t.public, path) }
 

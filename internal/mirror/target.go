@@ -21,6 +21,11 @@ type ObjectStore interface {
 	// It fails, leaving no partial object visible, when r yields fewer
 	// bytes or fails, or ctx ends first.
 	Put(ctx context.Context, path string, r io.Reader, size int64) error
+	// Delete removes the object at path, so that its public URL stops
+	// serving it (a CDN's own cache may keep it until it expires). An
+	// object that is not there is not an error: a retry after a lost
+	// answer must succeed.
+	Delete(ctx context.Context, path string) error
 	// PublicURL returns the URL under which clients fetch what was put at
 	// path, or "" when the store has no public URL, in which case nothing
 	// can be verified or linked and files keep their local URL.

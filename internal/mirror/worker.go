@@ -28,6 +28,10 @@ type Store interface {
 	RecordMirrorFailure(ctx context.Context, f index.MirrorFailure) (bool, error)
 	ReleaseMirror(ctx context.Context, fileID int64, attempt int) error
 	ListenMirror(ctx context.Context) (*index.MirrorListener, error)
+	ClaimMirrorDeletion(ctx context.Context, limit int, lease time.Duration) ([]index.MirrorDeletion, error)
+	RecordMirrorDeleted(ctx context.Context, id int64, attempt int) (bool, error)
+	RecordMirrorDeletionFailure(ctx context.Context, f index.MirrorFailure) (bool, error)
+	ReleaseMirrorDeletion(ctx context.Context, id int64, attempt int) error
 }
 
 // Pages rebuilds a project's /simple pages from the committed state, so that
@@ -206,9 +210,10 @@ func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
 	}
 }
 
-// RunOnce pushes files until none is due, Concurrency at a time, and
-// returns how many it handled, successfully or not. Each goroutine claims
-// one file at a time, so a claim's lease covers one push only.
+// RunOnce pushes files and removes deleted files' copies until none is
+// due, Concurrency at a time, and returns how many it handled, successfully
+// or not. Each goroutine claims one at a time, so a claim's lease covers
+// one push or removal only.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	var (
 		mu    sync.Mutex
@@ -226,18 +231,28 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 					return
 				default:
 				}
-				jobs, err := w.store.ClaimMirror(ctx, 1, w.lease)
+				// Removals first: a file leaving quarantine is pushed
+				// only once the removal of its old copy is done.
+				dels, err := w.store.ClaimMirrorDeletion(ctx, 1, w.lease)
+				var jobs []index.MirrorJob
+				if err == nil && len(dels) == 0 {
+					jobs, err = w.store.ClaimMirror(ctx, 1, w.lease)
+				}
 				if err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
 					return
 				}
-				if len(jobs) == 0 {
+				switch {
+				case len(dels) > 0:
+					w.processDeletion(ctx, dels[0])
+				case len(jobs) > 0:
+					w.process(ctx, jobs[0])
+				default:
 					once.Do(func() { close(empty) })
 					return
 				}
-				w.process(ctx, jobs[0])
 				mu.Lock()
 				n++
 				mu.Unlock()
@@ -309,6 +324,63 @@ func (w *Worker) process(ctx context.Context, job index.MirrorJob) {
 		// The project's serial moved on, so start-up repair rebuilds it.
 		log.ErrorContext(gctx, "could not rebuild the pages after mirroring", "err", err)
 	}
+}
+
+// processDeletion removes one claimed CDN copy, sidecar included, and
+// records the outcome with the same retries, back-off and final failure as
+// a push.
+func (w *Worker) processDeletion(ctx context.Context, d index.MirrorDeletion) {
+	log := w.log.With("project", d.Project, "filename", d.Filename, "deletion_id", d.ID, "attempt", d.Attempt)
+	pctx, cancel := context.WithTimeout(ctx, w.cfg.PushTimeout)
+	err := w.remove(pctx, d.Path)
+	cancel()
+
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.RecordTimeout)
+	defer rcancel()
+	if err != nil && ctx.Err() != nil {
+		if err := w.store.ReleaseMirrorDeletion(rctx, d.ID, d.Attempt); err != nil {
+			log.WarnContext(rctx, "could not give the deletion back; its lease will run out", "err", err)
+		}
+		return
+	}
+	if err != nil {
+		final := d.Attempt >= w.cfg.MaxAttempts
+		delay := w.backoff(d.Attempt)
+		ok, rerr := w.store.RecordMirrorDeletionFailure(rctx, index.MirrorFailure{
+			FileID: d.ID, Attempt: d.Attempt, Err: err.Error(), RetryIn: delay, Final: final,
+		})
+		switch {
+		case rerr != nil:
+			log.ErrorContext(rctx, "CDN delete failed and could not be recorded", "err", err, "record_err", rerr)
+		case !ok:
+			log.WarnContext(rctx, "CDN delete failed after the claim ran out", "err", err)
+		case final:
+			log.ErrorContext(rctx, "CDN delete failed; giving up, the copy stays on the CDN", "err", err)
+		default:
+			log.WarnContext(rctx, "CDN delete failed; will retry", "err", err, "retry_in", delay)
+		}
+		return
+	}
+	if _, err := w.store.RecordMirrorDeleted(rctx, d.ID, d.Attempt); err != nil {
+		// The claim runs out and a later attempt deletes (nothing) again.
+		log.ErrorContext(rctx, "could not record the CDN deletion", "err", err)
+		return
+	}
+	log.InfoContext(rctx, "CDN copy deleted", "public_url", w.target.PublicURL(d.Path))
+}
+
+// remove deletes the copy of a file and its sidecar from the target, file
+// first: a sidecar without its file misleads no one.
+func (w *Worker) remove(ctx context.Context, path string) error {
+	for _, p := range []string{path, path + datadir.MetadataSuffix} {
+		if err := checkPath(p); err != nil {
+			return err
+		}
+		if err := w.target.Delete(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // push copies the file to the target and verifies it, sidecar first: the

@@ -409,3 +409,74 @@ func waitListening(t *testing.T, fx *fixture, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestWorkerDeletesCopies: deleting a mirrored file removes its copy and
+// sidecar from the target; a DELETE the target refuses is retried with
+// back-off until it runs out of attempts, then it is failed and listed
+// until a retry succeeds.
+func TestWorkerDeletesCopies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newFixture(t)
+	ft := newFaultTarget(t)
+	files := addDemo(fx)
+	fx.start(fx.worker(ft.target(), mirror.Config{MaxAttempts: 3}))
+	fx.waitAllMirrored()
+	wheel, sdist := files[0], files[1]
+	for _, p := range []string{wheel.Path, wheel.Path + ".metadata", sdist.Path} {
+		if _, ok := ft.object(p); !ok {
+			t.Fatalf("%s is not on the target", p)
+		}
+	}
+
+	// A failing DELETE: retried, then failed, listed with its error.
+	ft.set(answer500)
+	if _, err := fx.store.DeleteFile(ctx, "demo-pkg", "1.0", wheel.Filename, ""); err != nil {
+		t.Fatal(err)
+	}
+	dels := waitDeletions(t, fx, func(d []index.MirrorStatus) bool { return len(d) == 1 && d[0].State == index.MirrorFailed })
+	if d := dels[0]; d.Filename != wheel.Filename || d.Attempts != 3 || !strings.Contains(d.LastError, "500") {
+		t.Errorf("failed deletion %+v", d)
+	}
+	if n := ft.deleteCount(wheel.Path); n != 3 {
+		t.Errorf("%d DELETEs of the wheel, want 3", n)
+	}
+	if _, ok := ft.object(wheel.Path); !ok {
+		t.Errorf("the wheel's copy went although every DELETE failed")
+	}
+
+	// Healed and retried: the copy and its sidecar go, the row too.
+	ft.set(healthy)
+	if n, err := fx.store.RetryFailedMirrorDeletions(ctx); err != nil || n != 1 {
+		t.Fatalf("retry: %d, %v", n, err)
+	}
+	waitDeletions(t, fx, func(d []index.MirrorStatus) bool { return len(d) == 0 })
+	for _, p := range []string{wheel.Path, wheel.Path + ".metadata"} {
+		if _, ok := ft.object(p); ok {
+			t.Errorf("%s is still on the target", p)
+		}
+	}
+	if _, ok := ft.object(sdist.Path); !ok {
+		t.Errorf("the sdist's copy went with the wheel's")
+	}
+
+}
+
+// waitDeletions waits until the queued deletions satisfy ok.
+func waitDeletions(t *testing.T, fx *fixture, ok func([]index.MirrorStatus) bool) []index.MirrorStatus {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d, err := fx.store.MirrorDeletions(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(d) {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deletions after 20s: %+v", d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -101,10 +101,30 @@ func Run(t *testing.T, store mirror.ObjectStore) {
 		expectAbsent(t, store, p)
 	})
 
+	t.Run("Delete", func(t *testing.T) {
+		p := prefix + "/deleted-1.0-py3-none-any.whl"
+		body := []byte("soon gone")
+		put(t, store, p, bytes.NewReader(body), int64(len(body)))
+		put(t, store, p+".metadata", bytes.NewReader(body), int64(len(body)))
+		del(t, store, p)
+		expectAbsent(t, store, p)
+		expect(t, store, p+".metadata", body) // only what was named goes
+		del(t, store, p)                      // already gone: not an error
+		del(t, store, prefix+"/never-put-1.0.tar.gz")
+		del(t, store, p+".metadata")
+		expectAbsent(t, store, p+".metadata")
+		// Put again after a delete: the object is back.
+		put(t, store, p, bytes.NewReader(body), int64(len(body)))
+		expect(t, store, p, body)
+	})
+
 	t.Run("BadPaths", func(t *testing.T) {
 		for _, p := range []string{"", "/abs/x.whl", "../x.whl", prefix + "/../x.whl", prefix + "//x.whl", prefix + "/./x.whl"} {
 			if err := store.Put(context.Background(), p, strings.NewReader("x"), 1); err == nil {
 				t.Errorf("Put(%q) succeeded", p)
+			}
+			if err := store.Delete(context.Background(), p); err == nil {
+				t.Errorf("Delete(%q) succeeded", p)
 			}
 		}
 	})
@@ -133,6 +153,15 @@ func put(t *testing.T, store mirror.ObjectStore, p string, r io.Reader, size int
 	defer cancel()
 	if err := store.Put(ctx, p, r, size); err != nil {
 		t.Fatalf("Put(%s): %v", p, err)
+	}
+}
+
+func del(t *testing.T, store mirror.ObjectStore, p string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := store.Delete(ctx, p); err != nil {
+		t.Fatalf("Delete(%s): %v", p, err)
 	}
 }
 
@@ -165,10 +194,11 @@ func expect(t *testing.T, store mirror.ObjectStore, p string, want []byte) {
 	}
 }
 
-// expectAbsent checks that a failed Put left nothing servable behind.
+// expectAbsent checks that nothing is served at p (after a failed Put, or
+// a Delete).
 func expectAbsent(t *testing.T, store mirror.ObjectStore, p string) {
 	t.Helper()
 	if code, got := get(t, store, p); code == http.StatusOK {
-		t.Fatalf("GET %s after a failed Put: 200 with %d bytes, want no object", store.PublicURL(p), len(got))
+		t.Fatalf("GET %s: 200 with %d bytes, want no object", store.PublicURL(p), len(got))
 	}
 }

@@ -100,7 +100,7 @@ http {
         root %[2]s/www;
         client_max_body_size 0;
         location /dav/ {
-            dav_methods PUT;
+            dav_methods PUT DELETE;
             create_full_put_path on;
             dav_access user:rw group:r all:r;
         }
