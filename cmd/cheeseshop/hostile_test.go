@@ -201,27 +201,18 @@ func TestPasswordFloodHTTP(t *testing.T) {
 		wg       sync.WaitGroup
 	)
 	junk := buildWheel(t, "flood-demo", "0.1", 0)
-	for i := range 60 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				r := postAs(s.url, junk, fmt.Sprintf("%s%d", rbUser, i%3), "wrong", nil)
-				if r.err != nil {
-					continue
-				}
-				mu.Lock()
-				statuses[r.status]++
-				if r.status == http.StatusTooManyRequests && r.header.Get("Retry-After") == "" {
-					noRetry++
-				}
-				mu.Unlock()
-			}
-		})
-	}
+	untilStopped(&wg, stop, 60, func(i int) {
+		r := postAs(s.url, junk, fmt.Sprintf("%s%d", rbUser, i%3), "wrong", nil)
+		if r.err != nil {
+			return
+		}
+		mu.Lock()
+		statuses[r.status]++
+		if r.status == http.StatusTooManyRequests && r.header.Get("Retry-After") == "" {
+			noRetry++
+		}
+		mu.Unlock()
+	})
 	time.Sleep(500 * time.Millisecond)
 	var slowest time.Duration
 	for i := range 5 {

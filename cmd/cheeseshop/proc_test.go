@@ -301,6 +301,23 @@ type uploadResult struct {
 
 var rbClient = &http.Client{Timeout: 60 * time.Second}
 
+// untilStopped starts n goroutines in wg; goroutine i calls fn(i) again
+// and again until stop is closed.
+func untilStopped(wg *sync.WaitGroup, stop <-chan struct{}, n int, fn func(i int)) {
+	for i := range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				fn(i)
+			}
+		})
+	}
+}
+
 // postDist uploads d to baseURL/legacy/ as the robustness tests' user.
 func postDist(baseURL string, d dist) uploadResult {
 	return postAs(baseURL, d, rbUser, rbPassword, nil)
