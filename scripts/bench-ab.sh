@@ -57,28 +57,38 @@ serve() {
 }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
+# alternate FN: for each of the ROUNDS rounds, runs FN ROUND WHICH BIN for
+# both builds (WHICH is old or new), in an order that alternates by round.
+alternate() {
+  local r which bin order
+  for r in $(seq 1 "$ROUNDS"); do
+    order=(old new)
+    [ $((r % 2)) = 0 ] && order=(new old)
+    for which in "${order[@]}"; do
+      bin=$OLD
+      [ "$which" = new ] && bin=$NEW
+      "$1" "$r" "$which" "$bin"
+    done
+  done
+}
+
 printf 'machine: %s, %s CPUs; date %s; commit %s\n' "$(uname -r)" "$(nproc)" "$(date -u +%FT%TZ)" "$(git rev-parse --short HEAD)"
 printf 'old: %s\nnew: %s\n' "$OLD" "$NEW"
 
 declare -A UP
-for r in $(seq 1 "$ROUNDS"); do
-  order=(old new)
-  [ $((r % 2)) = 0 ] && order=(new old)
-  for which in "${order[@]}"; do
-    bin=$OLD
-    [ "$which" = new ] && bin=$NEW
-    db=cheeseshop_ab_up
-    dropdb $db
-    rm -rf "$DIR/up"
-    "$bin" migrate --create-database --database-url "$PG/$db$PGOPT" --log-level warn >/dev/null
-    echo ab | "$bin" user add ab --password-stdin --database-url "$PG/$db$PGOPT" --data-dir "$DIR/up" --log-level warn >/dev/null
-    serve "$bin" 18090 "$DIR/up" $db
-    out=$("$BL" upload -url http://127.0.0.1:18090/legacy/ -user ab -password ab -clients 1 -count "$UPLOADS" -duration 30s -prefix "ab$r$which")
-    stop "$SRV"
-    echo "round $r $which upload: $out"
-    UP[$which]+="$(grep -o 'p50=[0-9.]*' <<<"$out" | head -1 | cut -d= -f2) "
-  done
-done
+upload_round() { # ROUND WHICH BIN
+  local r=$1 which=$2 bin=$3 db=cheeseshop_ab_up out
+  dropdb $db
+  rm -rf "$DIR/up"
+  "$bin" migrate --create-database --database-url "$PG/$db$PGOPT" --log-level warn >/dev/null
+  echo ab | "$bin" user add ab --password-stdin --database-url "$PG/$db$PGOPT" --data-dir "$DIR/up" --log-level warn >/dev/null
+  serve "$bin" 18090 "$DIR/up" $db
+  out=$("$BL" upload -url http://127.0.0.1:18090/legacy/ -user ab -password ab -clients 1 -count "$UPLOADS" -duration 30s -prefix "ab$r$which")
+  stop "$SRV"
+  echo "round $r $which upload: $out"
+  UP[$which]+="$(grep -o 'p50=[0-9.]*' <<<"$out" | head -1 | cut -d= -f2) "
+}
+alternate upload_round
 
 db=cheeseshop_ab_small
 dropdb $db
@@ -95,23 +105,19 @@ rps() { # URL [ACCEPT]
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
 declare -A RATIO
-for r in $(seq 1 "$ROUNDS"); do
-  order=(old new)
-  [ $((r % 2)) = 0 ] && order=(new old)
-  for which in "${order[@]}"; do
-    bin=$OLD
-    [ "$which" = new ] && bin=$NEW
-    serve "$bin" 18090 "$DIR/small" $db
-    h=$(rps http://127.0.0.1:18090/simple/bench-10/)
-    fh=$(rps http://127.0.0.1:18091/simple/bench-10/)
-    j=$(rps http://127.0.0.1:18090/simple/bench-10/ "$JSON_ACCEPT")
-    fj=$(rps http://127.0.0.1:18091/simple/bench-10/index.v1_json "$JSON_ACCEPT")
-    stop "$SRV"
-    line=$(awk -v h="$h" -v fh="$fh" -v j="$j" -v fj="$fj" 'BEGIN { printf "%.3f %.3f", h/fh, j/fj }')
-    echo "round $r $which: html $h req/s (FileServer $fh), json $j req/s (FileServer $fj); ratios $line"
-    RATIO[$which]+="$line;"
-  done
-done
+pages_round() { # ROUND WHICH BIN
+  local r=$1 which=$2 bin=$3 h fh j fj line
+  serve "$bin" 18090 "$DIR/small" $db
+  h=$(rps http://127.0.0.1:18090/simple/bench-10/)
+  fh=$(rps http://127.0.0.1:18091/simple/bench-10/)
+  j=$(rps http://127.0.0.1:18090/simple/bench-10/ "$JSON_ACCEPT")
+  fj=$(rps http://127.0.0.1:18091/simple/bench-10/index.v1_json "$JSON_ACCEPT")
+  stop "$SRV"
+  line=$(awk -v h="$h" -v fh="$fh" -v j="$j" -v fj="$fj" 'BEGIN { printf "%.3f %.3f", h/fh, j/fj }')
+  echo "round $r $which: html $h req/s (FileServer $fh), json $j req/s (FileServer $fj); ratios $line"
+  RATIO[$which]+="$line;"
+}
+alternate pages_round
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo

@@ -6,7 +6,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -22,28 +21,6 @@ import (
 
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 )
-
-// postAs uploads d to baseURL/legacy/ with user:pass and extra headers.
-func postAs(baseURL string, d dist, user, pass string, header map[string]string) uploadResult {
-	start := time.Now()
-	ctype, body := uploadBody(d)
-	req, err := http.NewRequest(http.MethodPost, baseURL+"/legacy/", bytes.NewReader(body))
-	if err != nil {
-		return uploadResult{err: err}
-	}
-	req.Header.Set("Content-Type", ctype)
-	req.SetBasicAuth(user, pass)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := rbClient.Do(req)
-	if err != nil {
-		return uploadResult{err: err, elapsed: time.Since(start)}
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return uploadResult{status: resp.StatusCode, body: string(b), elapsed: time.Since(start)}
-}
 
 // packageFiles lists the files under dataDir/packages and dataDir/tmp.
 func packageFiles(t *testing.T, dataDir string) []string {
@@ -224,33 +201,18 @@ func TestPasswordFloodHTTP(t *testing.T) {
 		wg       sync.WaitGroup
 	)
 	junk := buildWheel(t, "flood-demo", "0.1", 0)
-	for i := range 60 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				ctype, body := uploadBody(junk)
-				req, _ := http.NewRequest(http.MethodPost, s.url+"/legacy/", bytes.NewReader(body))
-				req.Header.Set("Content-Type", ctype)
-				req.SetBasicAuth(fmt.Sprintf("%s%d", rbUser, i%3), "wrong")
-				resp, err := rbClient.Do(req)
-				if err != nil {
-					continue
-				}
-				io.Copy(io.Discard, resp.Body) //nolint:errcheck
-				resp.Body.Close()
-				mu.Lock()
-				statuses[resp.StatusCode]++
-				if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
-					noRetry++
-				}
-				mu.Unlock()
-			}
-		})
-	}
+	untilStopped(&wg, stop, 60, func(i int) {
+		r := postAs(s.url, junk, fmt.Sprintf("%s%d", rbUser, i%3), "wrong", nil)
+		if r.err != nil {
+			return
+		}
+		mu.Lock()
+		statuses[r.status]++
+		if r.status == http.StatusTooManyRequests && r.header.Get("Retry-After") == "" {
+			noRetry++
+		}
+		mu.Unlock()
+	})
 	time.Sleep(500 * time.Millisecond)
 	var slowest time.Duration
 	for i := range 5 {

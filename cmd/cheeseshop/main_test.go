@@ -31,17 +31,9 @@ func required() bool { return os.Getenv("CHEESESHOP_REQUIRE") != "" || os.Getenv
 // TestScript runs the end-to-end scripts in testdata/script: the real program
 // on a fresh PostgreSQL database, driven by the real Python clients.
 func TestScript(t *testing.T) {
-	needScriptTools(t)
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		RequireExplicitExec: true,
-		Setup: func(e *testscript.Env) error {
-			scriptEnv(t, e)
-			return nil
-		},
+	runScripts(t, testscript.Params{
+		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitready": cmdWaitReady,
-			"httpget":   cmdHTTPGet,
 			"startweb":  cmdStartWeb,
 			"webmatch":  cmdWebMatch,
 			"webfiles":  cmdWebFiles,
@@ -56,6 +48,26 @@ func TestScript(t *testing.T) {
 			},
 		},
 	})
+}
+
+// runScripts runs the scripts of p.Dir with the real program on a fresh
+// database (scriptEnv, then p.Setup if any) and, besides p.Cmds, the
+// commands every script may use.
+func runScripts(t *testing.T, p testscript.Params) {
+	t.Helper()
+	needScriptTools(t)
+	p.RequireExplicitExec = true
+	setup := p.Setup
+	p.Setup = func(e *testscript.Env) error {
+		scriptEnv(t, e)
+		if setup != nil {
+			return setup(e)
+		}
+		return nil
+	}
+	p.Cmds["waitready"] = cmdWaitReady
+	p.Cmds["httpget"] = cmdHTTPGet
+	testscript.Run(t, p)
 }
 
 // needScriptTools skips the test, or fails it when the tools are required,

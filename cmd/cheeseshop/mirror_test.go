@@ -33,12 +33,9 @@ import (
 // the test (an S3 server, nginx with WebDAV, or a target that fails on
 // demand).
 func TestMirrorScript(t *testing.T) {
-	needScriptTools(t)
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/mirror",
-		RequireExplicitExec: true,
+	runScripts(t, testscript.Params{
+		Dir: "testdata/mirror",
 		Setup: func(e *testscript.Env) error {
-			scriptEnv(t, e)
 			// The S3 target's credentials come from the SDK's standard
 			// chain: give it these and never let it ask instance metadata.
 			e.Setenv("AWS_ACCESS_KEY_ID", "test-key")
@@ -62,8 +59,6 @@ func TestMirrorScript(t *testing.T) {
 			return err == nil, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitready":  cmdWaitReady,
-			"httpget":    cmdHTTPGet,
 			"cdn":        cmdCDN,
 			"cdnfault":   cmdCDNFault,
 			"waitlinks":  cmdWaitLinks,
@@ -392,8 +387,7 @@ type pageLink struct {
 }
 
 var (
-	anchorRE   = regexp.MustCompile(`<a href="([^"]*)"([^>]*)>`)
-	coreMetaRE = regexp.MustCompile(`data-core-metadata="sha256=([0-9a-f]{64})"`)
+	anchorRE = regexp.MustCompile(`<a href="([^"]*)"([^>]*)>`)
 )
 
 // pageLinks fetches a project page and returns its file links, resolved
@@ -416,7 +410,7 @@ func pageLinks(ts *testscript.TestScript, page string) []pageLink {
 		}
 		u.Fragment = ""
 		l.href = u.String()
-		if mm := coreMetaRE.FindStringSubmatch(m[2]); mm != nil {
+		if mm := metadataRE.FindStringSubmatch(m[2]); mm != nil {
 			l.metadata = mm[1]
 		}
 		links = append(links, l)
@@ -424,20 +418,10 @@ func pageLinks(ts *testscript.TestScript, page string) []pageLink {
 	return links
 }
 
+// fetch GETs u as a client does (following redirects, decoding gzip).
 func fetch(ts *testscript.TestScript, u, accept string) ([]byte, int) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	ts.Check(err)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	ts.Check(err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	ts.Check(err)
-	return b, resp.StatusCode
+	r := scriptGet(ts, http.DefaultClient, u, accept)
+	return r.body, r.StatusCode
 }
 
 func sha256Hex(b []byte) string {

@@ -293,6 +293,7 @@ func uploadBody(d dist) (contentType string, body []byte) {
 // came (the server died, the connection broke).
 type uploadResult struct {
 	status  int
+	header  http.Header
 	body    string
 	err     error
 	elapsed time.Duration
@@ -300,8 +301,30 @@ type uploadResult struct {
 
 var rbClient = &http.Client{Timeout: 60 * time.Second}
 
-// postDist uploads d to baseURL/legacy/.
+// untilStopped starts n goroutines in wg; goroutine i calls fn(i) again
+// and again until stop is closed.
+func untilStopped(wg *sync.WaitGroup, stop <-chan struct{}, n int, fn func(i int)) {
+	for i := range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				fn(i)
+			}
+		})
+	}
+}
+
+// postDist uploads d to baseURL/legacy/ as the robustness tests' user.
 func postDist(baseURL string, d dist) uploadResult {
+	return postAs(baseURL, d, rbUser, rbPassword, nil)
+}
+
+// postAs uploads d to baseURL/legacy/ with user:pass and extra headers.
+func postAs(baseURL string, d dist, user, pass string, header map[string]string) uploadResult {
 	start := time.Now()
 	ctype, body := uploadBody(d)
 	req, err := http.NewRequest(http.MethodPost, baseURL+"/legacy/", bytes.NewReader(body))
@@ -309,7 +332,10 @@ func postDist(baseURL string, d dist) uploadResult {
 		return uploadResult{err: err}
 	}
 	req.Header.Set("Content-Type", ctype)
-	req.SetBasicAuth(rbUser, rbPassword)
+	req.SetBasicAuth(user, pass)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := rbClient.Do(req)
 	if err != nil {
 		return uploadResult{err: err, elapsed: time.Since(start)}
@@ -319,7 +345,7 @@ func postDist(baseURL string, d dist) uploadResult {
 	if err != nil {
 		return uploadResult{err: err, elapsed: time.Since(start)}
 	}
-	return uploadResult{status: resp.StatusCode, body: string(b), elapsed: time.Since(start)}
+	return uploadResult{status: resp.StatusCode, header: resp.Header, body: string(b), elapsed: time.Since(start)}
 }
 
 // get fetches a URL and returns its status and body.

@@ -150,29 +150,20 @@ func TestCrashUploads(t *testing.T) {
 		}
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					d := newDist()
-					r := postDist(s.url, d)
-					mu.Lock()
-					switch {
-					case r.err == nil && r.status == http.StatusOK:
-						acked[d.project] = append(acked[d.project], d)
-					case r.err != nil:
-						lost = append(lost, d)
-					default:
-						t.Errorf("upload of %s: %d %q", d.filename, r.status, r.body)
-					}
-					mu.Unlock()
-				}
-			})
-		}
+		untilStopped(&wg, stop, 4, func(int) {
+			d := newDist()
+			r := postDist(s.url, d)
+			mu.Lock()
+			switch {
+			case r.err == nil && r.status == http.StatusOK:
+				acked[d.project] = append(acked[d.project], d)
+			case r.err != nil:
+				lost = append(lost, d)
+			default:
+				t.Errorf("upload of %s: %d %q", d.filename, r.status, r.body)
+			}
+			mu.Unlock()
+		})
 		time.Sleep(time.Duration(20+rng.IntN(300)) * time.Millisecond)
 		s.kill()
 		crashes++

@@ -195,18 +195,25 @@ type webResponse struct {
 	body []byte
 }
 
+// webFetch GETs u and keeps the answer as it came over the wire: no
+// redirect followed, no compression undone.
 func webFetch(ts *testscript.TestScript, u, accept string) webResponse {
+	client := &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		// Compare what goes over the wire, not what Go would decode.
+		Transport: &http.Transport{DisableCompression: true},
+	}
+	return scriptGet(ts, client, u, accept)
+}
+
+// scriptGet GETs u with client (Accept: accept unless "") within 30 s.
+func scriptGet(ts *testscript.TestScript, client *http.Client, u, accept string) webResponse {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	ts.Check(err)
 	if accept != "" {
 		req.Header.Set("Accept", accept)
-	}
-	client := &http.Client{
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		// Compare what goes over the wire, not what Go would decode.
-		Transport: &http.Transport{DisableCompression: true},
 	}
 	resp, err := client.Do(req)
 	ts.Check(err)

@@ -44,15 +44,8 @@ func TestWrite(t *testing.T) {
 		{fmt.Errorf("route: %w", MethodNotAllowed("GET", "HEAD", "OPTIONS")), 405, "Method Not Allowed. Use GET, HEAD or OPTIONS.", "GET, HEAD, OPTIONS"},
 		{MethodNotAllowed("POST"), 405, "Method Not Allowed. Use POST.", "POST"},
 	}
-	log := slog.New(slog.DiscardHandler)
 	for _, tt := range tests {
-		// httptest.ResponseRecorder cannot be hijacked: the standard response.
-		rec := httptest.NewRecorder()
-		Write(rec, httptest.NewRequest("POST", "/", nil), log, tt.err)
-		body := rec.Body.String()
-		if rec.Code != tt.status || !strings.HasPrefix(body, tt.body) || strings.Contains(body, "secret") {
-			t.Errorf("%v: %d %q, want %d %q", tt.err, rec.Code, body, tt.status, tt.body)
-		}
+		rec := checkWrite(t, tt.err, tt.status, tt.body)
 		if got := rec.Header().Get("WWW-Authenticate"); (tt.status == 401) != (got == `Basic realm="pypi"`) {
 			t.Errorf("%v: WWW-Authenticate %q", tt.err, got)
 		}
@@ -62,21 +55,41 @@ func TestWrite(t *testing.T) {
 	}
 }
 
-// Over a real HTTP/1.1 connection the message is the reason phrase too.
-func TestWriteReasonPhrase(t *testing.T) {
-	t.Parallel()
-	log := slog.New(slog.DiscardHandler)
-	srv := httptest.NewServer(Handler(log, func(w http.ResponseWriter, r *http.Request) error {
-		return index.Errorf(index.ErrInvalid, "Käse\tis not a version\x7f")
-	}))
-	defer srv.Close()
+// checkWrite has Write answer err and wants status and a body that starts
+// with body and says nothing "secret"; it returns the recorded answer (a
+// ResponseRecorder cannot be hijacked: the standard response).
+func checkWrite(t *testing.T, err error, status int, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	Write(rec, httptest.NewRequest("POST", "/", nil), slog.New(slog.DiscardHandler), err)
+	if got := rec.Body.String(); rec.Code != status || !strings.HasPrefix(got, body) || strings.Contains(got, "secret") {
+		t.Errorf("%v: %d %q, want %d %q", err, rec.Code, got, status, body)
+	}
+	return rec
+}
+
+// rawAnswer sends one GET to a server of h over a real HTTP/1.1 connection
+// and returns the answer as it comes over the wire.
+func rawAnswer(t *testing.T, h http.Handler) *bufio.Reader {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	line, err := bufio.NewReader(conn).ReadString('\n')
+	return bufio.NewReader(conn)
+}
+
+// Over a real HTTP/1.1 connection the message is the reason phrase too.
+func TestWriteReasonPhrase(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.DiscardHandler)
+	line, err := rawAnswer(t, Handler(log, func(w http.ResponseWriter, r *http.Request) error {
+		return index.Errorf(index.ErrInvalid, "Käse\tis not a version\x7f")
+	})).ReadString('\n')
 	if err != nil && err != io.EOF {
 		t.Fatal(err)
 	}
@@ -91,17 +104,9 @@ func TestWriteBoundsMessage(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
 	long := strings.Repeat("é", 100_000)
-	srv := httptest.NewServer(Handler(log, func(w http.ResponseWriter, r *http.Request) error {
+	resp, err := http.ReadResponse(rawAnswer(t, Handler(log, func(w http.ResponseWriter, r *http.Request) error {
 		return index.Errorf(index.ErrInvalid, "'%s' is an invalid value.", long)
-	}))
-	defer srv.Close()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	})), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,6 @@ package httperr
 import (
 	"fmt"
 	"io/fs"
-	"log/slog"
-	"net/http/httptest"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -31,13 +28,7 @@ func TestWriteStorage(t *testing.T) {
 		{pathErr(syscall.EIO), 500, "Internal server error: the server could not write to its storage."},
 		{fmt.Errorf("rewrite page: %w", pathErr(syscall.ENOSPC)), 507, "Insufficient storage"},
 	}
-	log := slog.New(slog.DiscardHandler)
 	for _, tt := range tests {
-		rec := httptest.NewRecorder()
-		Write(rec, httptest.NewRequest("POST", "/", nil), log, tt.err)
-		body := rec.Body.String()
-		if rec.Code != tt.status || !strings.HasPrefix(body, tt.body) || strings.Contains(body, "secret") {
-			t.Errorf("%v: %d %q, want %d %q", tt.err, rec.Code, body, tt.status, tt.body)
-		}
+		checkWrite(t, tt.err, tt.status, tt.body)
 	}
 }

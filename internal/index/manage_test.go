@@ -62,7 +62,9 @@ func (fx *manageFixture) upload(t *testing.T, user int64, project, version, file
 	})
 }
 
-func (fx *manageFixture) journal(t *testing.T, project string) []string {
+// wantJournal fails the test unless the project's journal holds the
+// actions want, in order.
+func (fx *manageFixture) wantJournal(t *testing.T, project string, want ...string) {
 	t.Helper()
 	rows, err := fx.store.Pool().Query(context.Background(), `SELECT action FROM journal WHERE name ILIKE $1 ORDER BY id`, project)
 	if err != nil {
@@ -77,7 +79,12 @@ func (fx *manageFixture) journal(t *testing.T, project string) []string {
 		}
 		out = append(out, a)
 	}
-	return out
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out, want) {
+		t.Fatalf("journal\n got %q\nwant %q", out, want)
+	}
 }
 
 func TestTokens(t *testing.T) {
@@ -189,12 +196,8 @@ func TestRoles(t *testing.T) {
 			t.Errorf("AddRole(%v) succeeded", bad)
 		}
 	}
-	got := fx.journal(t, "demo")
-	wantJ := []string{"create", "add Owner alice", "new release", "add source file demo-1.0.tar.gz", "add Maintainer bob",
-		"new release", "add source file demo-1.1.tar.gz", "change Maintainer bob to Owner", "remove Owner alice"}
-	if !slices.Equal(got, wantJ) {
-		t.Fatalf("journal\n got %q\nwant %q", got, wantJ)
-	}
+	fx.wantJournal(t, "demo", "create", "add Owner alice", "new release", "add source file demo-1.0.tar.gz", "add Maintainer bob",
+		"new release", "add source file demo-1.1.tar.gz", "change Maintainer bob to Owner", "remove Owner alice")
 }
 
 func TestYankAndDelete(t *testing.T) {
@@ -260,13 +263,9 @@ func TestYankAndDelete(t *testing.T) {
 	if err != nil || !deleted {
 		t.Fatalf("wheel of the deleted release not tombstoned: %v", err)
 	}
-	got := fx.journal(t, "demo")
-	want := []string{"create", "add Owner alice", "new release", "add source file demo-1.0.tar.gz", "add py3 file demo-1.0-py3-none-any.whl",
+	fx.wantJournal(t, "demo", "create", "add Owner alice", "new release", "add source file demo-1.0.tar.gz", "add py3 file demo-1.0-py3-none-any.whl",
 		"new release", "add source file demo-2.0.tar.gz", "yank release", "unyank release",
-		"remove file demo-1.0.tar.gz", "remove file demo-1.0-py3-none-any.whl", "remove release"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("journal\n got %q\nwant %q", got, want)
-	}
+		"remove file demo-1.0.tar.gz", "remove file demo-1.0-py3-none-any.whl", "remove release")
 }
 
 func TestRegisterRelease(t *testing.T) {
@@ -310,11 +309,7 @@ func TestRegisterRelease(t *testing.T) {
 	if _, err := fx.upload(t, fx.alice, "foo.bar", "1.0", "foo_bar-1.0.tar.gz"); err != nil {
 		t.Fatal(err)
 	}
-	got := fx.journal(t, "foo.bar")
-	want := []string{"create", "add Owner alice", "new release", "update release", "add source file foo_bar-1.0.tar.gz"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("journal\n got %q\nwant %q", got, want)
-	}
+	fx.wantJournal(t, "foo.bar", "create", "add Owner alice", "new release", "update release", "add source file foo_bar-1.0.tar.gz")
 	if _, err := fx.store.ProjectDetail(ctx, "nope"); !errors.Is(err, index.ErrNotFound) {
 		t.Fatalf("detail of unknown project: %v", err)
 	}

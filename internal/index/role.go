@@ -42,6 +42,27 @@ type Change struct {
 	Removed []FileRef
 }
 
+// change runs fn in one transaction and returns the Change fn filled in;
+// an error is wrapped as what's ("what: err").
+func (s *Store) change(ctx context.Context, what string, fn func(tx pgx.Tx, ch *Change) error) (Change, error) {
+	var ch Change
+	if err := s.inTx(ctx, func(tx pgx.Tx) error { return fn(tx, &ch) }); err != nil {
+		return Change{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return ch, nil
+}
+
+// record journals the change of ch.Project (action on version, by a user or
+// "") and takes the entry's serial as the project's.
+func (ch *Change) record(ctx context.Context, tx pgx.Tx, version, action, by string) error {
+	serial, err := journal(ctx, tx, ch.Project.ID, ch.Project.Name, version, action, by)
+	if err != nil {
+		return err
+	}
+	ch.Project.LastSerial, ch.Changed = serial, true
+	return nil
+}
+
 // AddRole gives the named user a role on an existing project, or changes
 // the role they have, journaling it as PyPI does ("add Owner alice",
 // "change Owner alice to Maintainer"). Demoting the last owner is ErrInvalid.
@@ -49,8 +70,7 @@ func (s *Store) AddRole(ctx context.Context, project Normalized, userName, role 
 	if role != RoleOwner && role != RoleMaintainer {
 		return Change{}, Errorf(ErrInvalid, "role must be %s or %s, not %q", RoleOwner, RoleMaintainer, role)
 	}
-	var ch Change
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	return s.change(ctx, fmt.Sprintf("add role on %s for %q", project, userName), func(tx pgx.Tx, ch *Change) error {
 		p, userID, old, err := lockProjectUser(ctx, tx, project, userName)
 		if err != nil {
 			return err
@@ -74,25 +94,15 @@ func (s *Store) AddRole(ctx context.Context, project Normalized, userName, role 
 			ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role`, p.ID, userID, role); err != nil {
 			return fmt.Errorf("set role: %w", translate(err))
 		}
-		serial, err := journal(ctx, tx, p.ID, p.Name, "", action, "")
-		if err != nil {
-			return err
-		}
-		ch.Project.LastSerial, ch.Changed = serial, true
-		return nil
+		return ch.record(ctx, tx, "", action, "")
 	})
-	if err != nil {
-		return Change{}, fmt.Errorf("add role on %s for %q: %w", project, userName, err)
-	}
-	return ch, nil
 }
 
 // RemoveRole takes the named user's role on the project away ("remove
 // Owner alice"). A user without a role is ErrNotFound; removing the last
 // owner is ErrInvalid, so every project keeps someone who can manage it.
 func (s *Store) RemoveRole(ctx context.Context, project Normalized, userName string) (Change, error) {
-	var ch Change
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	return s.change(ctx, fmt.Sprintf("remove role on %s for %q", project, userName), func(tx pgx.Tx, ch *Change) error {
 		p, userID, old, err := lockProjectUser(ctx, tx, project, userName)
 		if err != nil {
 			return err
@@ -109,17 +119,8 @@ func (s *Store) RemoveRole(ctx context.Context, project Normalized, userName str
 		if _, err := tx.Exec(ctx, `DELETE FROM roles WHERE project_id = $1 AND user_id = $2`, p.ID, userID); err != nil {
 			return fmt.Errorf("remove role: %w", translate(err))
 		}
-		serial, err := journal(ctx, tx, p.ID, p.Name, "", "remove "+RoleTitle(old)+" "+userName, "")
-		if err != nil {
-			return err
-		}
-		ch.Project.LastSerial, ch.Changed = serial, true
-		return nil
+		return ch.record(ctx, tx, "", "remove "+RoleTitle(old)+" "+userName, "")
 	})
-	if err != nil {
-		return Change{}, fmt.Errorf("remove role on %s for %q: %w", project, userName, err)
-	}
-	return ch, nil
 }
 
 // lockProjectUser takes the project's lock and returns the project, the

@@ -12,49 +12,36 @@ import (
 // requirement pins it exactly. Yanking applies to every file of the release,
 // as on PyPI. Yanking a yanked release again only changes its reason.
 func (s *Store) YankRelease(ctx context.Context, project Normalized, version, reason, by string) (Change, error) {
-	ch, err := s.setYanked(ctx, project, version, true, reason, by)
-	if err != nil {
-		return Change{}, fmt.Errorf("yank %s %s: %w", project, version, err)
-	}
-	return ch, nil
+	return s.change(ctx, fmt.Sprintf("yank %s %s", project, version), func(tx pgx.Tx, ch *Change) error {
+		return setYanked(ctx, tx, ch, project, version, true, reason, by)
+	})
 }
 
 // UnyankRelease takes a release's yank back. A release that is not yanked
 // is left alone (Changed is false).
 func (s *Store) UnyankRelease(ctx context.Context, project Normalized, version, by string) (Change, error) {
-	ch, err := s.setYanked(ctx, project, version, false, "", by)
-	if err != nil {
-		return Change{}, fmt.Errorf("unyank %s %s: %w", project, version, err)
-	}
-	return ch, nil
+	return s.change(ctx, fmt.Sprintf("unyank %s %s", project, version), func(tx pgx.Tx, ch *Change) error {
+		return setYanked(ctx, tx, ch, project, version, false, "", by)
+	})
 }
 
-func (s *Store) setYanked(ctx context.Context, project Normalized, version string, yanked bool, reason, by string) (Change, error) {
-	var ch Change
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		p, r, err := lockRelease(ctx, tx, project, version)
-		if err != nil {
-			return err
-		}
-		ch.Project = p
-		if r.Yanked == yanked && r.YankedReason == reason {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `UPDATE releases SET yanked = $2, yanked_reason = $3 WHERE id = $1`, r.ID, yanked, reason); err != nil {
-			return fmt.Errorf("update release: %w", translate(err))
-		}
-		action := "yank release"
-		if !yanked {
-			action = "unyank release"
-		}
-		serial, err := journal(ctx, tx, p.ID, p.Name, r.Version, action, by)
-		if err != nil {
-			return err
-		}
-		ch.Project.LastSerial, ch.Changed = serial, true
+func setYanked(ctx context.Context, tx pgx.Tx, ch *Change, project Normalized, version string, yanked bool, reason, by string) error {
+	p, r, err := lockRelease(ctx, tx, project, version)
+	if err != nil {
+		return err
+	}
+	ch.Project = p
+	if r.Yanked == yanked && r.YankedReason == reason {
 		return nil
-	})
-	return ch, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE releases SET yanked = $2, yanked_reason = $3 WHERE id = $1`, r.ID, yanked, reason); err != nil {
+		return fmt.Errorf("update release: %w", translate(err))
+	}
+	action := "yank release"
+	if !yanked {
+		action = "unyank release"
+	}
+	return ch.record(ctx, tx, r.Version, action, by)
 }
 
 // DeleteFile deletes one file of a release. Its filename goes into
@@ -62,8 +49,7 @@ func (s *Store) setYanked(ctx context.Context, project Normalized, version strin
 // bytes (PyPI's rule, so a filename always means one content). The caller
 // removes ch.Removed from disk after rewriting the pages.
 func (s *Store) DeleteFile(ctx context.Context, project Normalized, version, filename, by string) (Change, error) {
-	var ch Change
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	return s.change(ctx, "delete "+filename, func(tx pgx.Tx, ch *Change) error {
 		p, r, err := lockRelease(ctx, tx, project, version)
 		if err != nil {
 			return err
@@ -79,18 +65,13 @@ func (s *Store) DeleteFile(ctx context.Context, project Normalized, version, fil
 		ch.Removed, ch.Changed = removed, true
 		return tx.QueryRow(ctx, `SELECT last_serial FROM projects WHERE id = $1`, p.ID).Scan(&ch.Project.LastSerial)
 	})
-	if err != nil {
-		return Change{}, fmt.Errorf("delete %s: %w", filename, err)
-	}
-	return ch, nil
 }
 
 // DeleteRelease deletes a release and all its files (whose filenames, as
 // with DeleteFile, can never be used again). The project stays, as on PyPI,
 // even when it has no release left.
 func (s *Store) DeleteRelease(ctx context.Context, project Normalized, version, by string) (Change, error) {
-	var ch Change
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	return s.change(ctx, fmt.Sprintf("delete %s %s", project, version), func(tx pgx.Tx, ch *Change) error {
 		p, r, err := lockRelease(ctx, tx, project, version)
 		if err != nil {
 			return err
@@ -102,17 +83,8 @@ func (s *Store) DeleteRelease(ctx context.Context, project Normalized, version, 
 		if _, err := tx.Exec(ctx, `DELETE FROM releases WHERE id = $1`, r.ID); err != nil {
 			return fmt.Errorf("delete release: %w", translate(err))
 		}
-		serial, err := journal(ctx, tx, p.ID, p.Name, r.Version, "remove release", by)
-		if err != nil {
-			return err
-		}
-		ch.Project.LastSerial, ch.Changed = serial, true
-		return nil
+		return ch.record(ctx, tx, r.Version, "remove release", by)
 	})
-	if err != nil {
-		return Change{}, fmt.Errorf("delete %s %s: %w", project, version, err)
-	}
-	return ch, nil
 }
 
 // deleteFiles deletes the release's file named filename, or all its files

@@ -58,15 +58,23 @@ func addDemo(fx *fixture) []testFile {
 	}
 }
 
+// mirrorDemo adds the demo files, starts a worker with cfg pushing to
+// target, and checks that both files are mirrored there.
+func mirrorDemo(t *testing.T, fx *fixture, target mirror.ObjectStore, cfg mirror.Config) []testFile {
+	t.Helper()
+	files := addDemo(fx)
+	fx.start(fx.worker(target, cfg))
+	checkMirrored(t, fx, target, files)
+	return files
+}
+
 // TestWorkerS3 is acceptance 1 at the worker's level: files reach an S3
 // server speaking real HTTP and the page links a copy with the right sha256.
 func TestWorkerS3(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
 	target := newS3Target(t, "pypi/packages")
-	files := addDemo(fx)
-	fx.start(fx.worker(target, mirror.Config{}))
-	checkMirrored(t, fx, target, files)
+	mirrorDemo(t, fx, target, mirror.Config{})
 }
 
 // TestWorkerNginx is acceptance 2 at the worker's level: real nginx with
@@ -82,18 +90,14 @@ func TestWorkerNginx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := addDemo(fx)
-	fx.start(fx.worker(target, mirror.Config{}))
-	checkMirrored(t, fx, target, files)
+	mirrorDemo(t, fx, target, mirror.Config{})
 }
 
 func TestWorkerPushesSidecarFirstAndRebuildsPages(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
 	ft := newFaultTarget(t)
-	files := addDemo(fx)
-	fx.start(fx.worker(ft.target(), mirror.Config{Concurrency: 1}))
-	checkMirrored(t, fx, ft.target(), files)
+	files := mirrorDemo(t, fx, ft.target(), mirror.Config{Concurrency: 1})
 	_, order := ft.putCounts()
 	wheel := "/cdn/" + files[0].Path
 	if len(order) != 3 {

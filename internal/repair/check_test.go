@@ -1,18 +1,12 @@
 package repair_test
 
 import (
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/blake2b"
-
-	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/repair"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
@@ -128,24 +122,5 @@ func TestCheckUnservableFilename(t *testing.T) {
 // metadata sidecar, written and recorded as it is, whatever it says.
 func (fx *fixture) addFileNamed(project, version, filename, body string) index.File {
 	fx.t.Helper()
-	v, err := index.ParseVersion(version)
-	if err != nil {
-		fx.t.Fatal(err)
-	}
-	data := []byte(body)
-	s, m, b := sha256.Sum256(data), md5.Sum(data), blake2b.Sum256(data)
-	f := index.File{Filename: filename, Type: index.Wheel, PythonVersion: "py3", Size: int64(len(data)),
-		SHA256: hex.EncodeToString(s[:]), MD5: hex.EncodeToString(m[:]), Blake2b256: hex.EncodeToString(b[:])}
-	f.Path = datadir.PackagePath(f.Blake2b256, f.Filename)
-	dst := fx.packagePath(f.Path)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		fx.t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, data, 0o644); err != nil {
-		fx.t.Fatal(err)
-	}
-	if _, err := fx.store.AddFile(fx.ctx, index.NewFile{Project: project, Version: v, File: f, Uploader: fx.user}); err != nil {
-		fx.t.Fatal(err)
-	}
-	return f
+	return fx.putFile(project, version, index.File{Filename: filename, Type: index.Wheel, PythonVersion: "py3"}, []byte(body), nil)
 }

@@ -74,23 +74,30 @@ func (fx *fixture) later() { fx.now = time.Now().Add(repair.DefaultGrace + time.
 // With metadata it is a wheel with a PEP 658 sidecar.
 func (fx *fixture) addFile(project, version, body string, metadata bool) index.File {
 	fx.t.Helper()
+	if !metadata {
+		f := index.File{Filename: fmt.Sprintf("%s-%s.tar.gz", project, version), Type: index.Sdist, PythonVersion: "source"}
+		return fx.putFile(project, version, f, []byte(body), nil)
+	}
+	wheelName := strings.ReplaceAll(project, "-", "_")
+	f := index.File{Filename: fmt.Sprintf("%s-%s-py3-none-any.whl", wheelName, version), Type: index.Wheel, PythonVersion: "py3"}
+	md := []byte("Metadata-Version: 2.1\nName: " + project + "\nVersion: " + version + "\n")
+	ms := sha256.Sum256(md)
+	f.MetadataSHA256 = hex.EncodeToString(ms[:])
+	return fx.putFile(project, version, f, []byte(body), md)
+}
+
+// putFile writes data under DATA/packages at f's content-addressed path,
+// and sidecar (unless nil) beside it as its .metadata, and records f, with
+// its size, digests and path those of data, as a file of project at
+// version.
+func (fx *fixture) putFile(project, version string, f index.File, data, sidecar []byte) index.File {
+	fx.t.Helper()
 	v, err := index.ParseVersion(version)
 	if err != nil {
 		fx.t.Fatal(err)
 	}
-	data := []byte(body)
-	s := sha256.Sum256(data)
-	m := md5.Sum(data)
-	b := blake2b.Sum256(data)
-	f := index.File{Type: index.Sdist, PythonVersion: "source", Size: int64(len(data)),
-		SHA256: hex.EncodeToString(s[:]), MD5: hex.EncodeToString(m[:]), Blake2b256: hex.EncodeToString(b[:])}
-	wheelName := strings.ReplaceAll(project, "-", "_")
-	if metadata {
-		f.Type, f.PythonVersion = index.Wheel, "py3"
-		f.Filename = fmt.Sprintf("%s-%s-py3-none-any.whl", wheelName, version)
-	} else {
-		f.Filename = fmt.Sprintf("%s-%s.tar.gz", project, version)
-	}
+	s, m, b := sha256.Sum256(data), md5.Sum(data), blake2b.Sum256(data)
+	f.Size, f.SHA256, f.MD5, f.Blake2b256 = int64(len(data)), hex.EncodeToString(s[:]), hex.EncodeToString(m[:]), hex.EncodeToString(b[:])
 	f.Path = datadir.PackagePath(f.Blake2b256, f.Filename)
 	dst := fx.packagePath(f.Path)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -99,11 +106,8 @@ func (fx *fixture) addFile(project, version, body string, metadata bool) index.F
 	if err := os.WriteFile(dst, data, 0o644); err != nil {
 		fx.t.Fatal(err)
 	}
-	if metadata {
-		md := []byte("Metadata-Version: 2.1\nName: " + project + "\nVersion: " + version + "\n")
-		ms := sha256.Sum256(md)
-		f.MetadataSHA256 = hex.EncodeToString(ms[:])
-		if err := os.WriteFile(dst+".metadata", md, 0o644); err != nil {
+	if sidecar != nil {
+		if err := os.WriteFile(dst+".metadata", sidecar, 0o644); err != nil {
 			fx.t.Fatal(err)
 		}
 	}

@@ -20,24 +20,30 @@ import (
 func BenchmarkRenderProject(b *testing.B) {
 	for _, n := range []int{10, 1000, 10000} {
 		st := bigProject(n)
-		b.Run(fmt.Sprintf("files=%d/html", n), func(b *testing.B) {
-			b.ReportAllocs()
-			var buf bytes.Buffer
-			for b.Loop() {
-				buf.Reset()
-				RenderProjectHTML(&buf, st)
-			}
-			b.SetBytes(int64(buf.Len()))
-		})
-		b.Run(fmt.Sprintf("files=%d/json", n), func(b *testing.B) {
-			b.ReportAllocs()
-			var buf bytes.Buffer
-			for b.Loop() {
-				buf.Reset()
-				RenderProjectJSON(&buf, st)
-			}
-			b.SetBytes(int64(buf.Len()))
-		})
+		b.Run(fmt.Sprintf("files=%d/html", n), func(b *testing.B) { benchRender(b, st, noErr(RenderProjectHTML)) })
+		b.Run(fmt.Sprintf("files=%d/json", n), func(b *testing.B) { benchRender(b, st, noErr(RenderProjectJSON)) })
+	}
+}
+
+// benchRender measures render of st into one reused buffer, with the
+// page's size as the bytes of an operation.
+func benchRender[S any](b *testing.B, st S, render func(*bytes.Buffer, S) error) {
+	b.ReportAllocs()
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := render(&buf, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+}
+
+// noErr is a renderer that cannot fail as one that may.
+func noErr[S any](render func(*bytes.Buffer, S)) func(*bytes.Buffer, S) error {
+	return func(buf *bytes.Buffer, st S) error {
+		render(buf, st)
+		return nil
 	}
 }
 
@@ -46,26 +52,8 @@ func BenchmarkRenderProject(b *testing.B) {
 // to keep that choice measured.
 func BenchmarkRenderProjectStdlib(b *testing.B) {
 	st := bigProject(1000)
-	b.Run("files=1000/html-template", func(b *testing.B) {
-		b.ReportAllocs()
-		var buf bytes.Buffer
-		for b.Loop() {
-			buf.Reset()
-			if err := stdlibHTML(&buf, st); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("files=1000/encoding-json", func(b *testing.B) {
-		b.ReportAllocs()
-		var buf bytes.Buffer
-		for b.Loop() {
-			buf.Reset()
-			if err := stdlibJSON(&buf, st); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	b.Run("files=1000/html-template", func(b *testing.B) { benchRender(b, st, stdlibHTML) })
+	b.Run("files=1000/encoding-json", func(b *testing.B) { benchRender(b, st, stdlibJSON) })
 }
 
 var stdlibTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
@@ -162,24 +150,8 @@ func BenchmarkRenderRoot(b *testing.B) {
 		name string
 		st   index.RootState
 	}{{"sorted", sorted}, {"collated", collated}, {"shuffled", shuffled}} {
-		b.Run(fmt.Sprintf("projects=%d/%s/html", n, in.name), func(b *testing.B) {
-			b.ReportAllocs()
-			var buf bytes.Buffer
-			for b.Loop() {
-				buf.Reset()
-				RenderRootHTML(&buf, in.st)
-			}
-			b.SetBytes(int64(buf.Len()))
-		})
-		b.Run(fmt.Sprintf("projects=%d/%s/json", n, in.name), func(b *testing.B) {
-			b.ReportAllocs()
-			var buf bytes.Buffer
-			for b.Loop() {
-				buf.Reset()
-				RenderRootJSON(&buf, in.st)
-			}
-			b.SetBytes(int64(buf.Len()))
-		})
+		b.Run(fmt.Sprintf("projects=%d/%s/html", n, in.name), func(b *testing.B) { benchRender(b, in.st, noErr(RenderRootHTML)) })
+		b.Run(fmt.Sprintf("projects=%d/%s/json", n, in.name), func(b *testing.B) { benchRender(b, in.st, noErr(RenderRootJSON)) })
 	}
 }
 

@@ -103,23 +103,37 @@ func checkFile(t *testing.T, file string, want []byte) {
 	}
 }
 
-func TestRegenerateProject(t *testing.T) {
-	t.Parallel()
-	st := fullProject()
-	store := &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": st}}
-	g, data := newTestGenerator(t, store)
-	ctx := t.Context()
+// checkPages checks that dir holds st's two pages, as the renderers render
+// them, and nothing else.
+func checkPages[S any](t *testing.T, dir string, st S, renderHTML, renderJSON func(*bytes.Buffer, S)) {
+	t.Helper()
+	checkFile(t, filepath.Join(dir, datadir.HTMLName), render(func(b *bytes.Buffer) { renderHTML(b, st) }))
+	checkFile(t, filepath.Join(dir, datadir.JSONName), render(func(b *bytes.Buffer) { renderJSON(b, st) }))
+	checkPageDir(t, dir, datadir.HTMLName, datadir.JSONName)
+}
 
-	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
+// generatedFooBar is a generator whose store holds fullProject as foo-bar,
+// after it has written foo-bar's pages once.
+func generatedFooBar(t *testing.T) (st index.ProjectState, store *fakeStore, g *Generator, data string) {
+	t.Helper()
+	st = fullProject()
+	store = &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": st}}
+	g, data = newTestGenerator(t, store)
+	if err := g.RegenerateProject(t.Context(), "foo-bar"); err != nil {
 		t.Fatal(err)
 	}
+	return st, store, g, data
+}
+
+func TestRegenerateProject(t *testing.T) {
+	t.Parallel()
+	st, store, g, data := generatedFooBar(t)
+	ctx := t.Context()
 	dir := datadir.New(data).ProjectPages("foo-bar")
 	if want := filepath.Join(data, "simple", "foo-bar"); dir != want {
 		t.Fatalf("ProjectDir = %q, want %q", dir, want)
 	}
-	checkFile(t, filepath.Join(dir, datadir.HTMLName), render(func(b *bytes.Buffer) { RenderProjectHTML(b, st) }))
-	checkFile(t, filepath.Join(dir, datadir.JSONName), render(func(b *bytes.Buffer) { RenderProjectJSON(b, st) }))
-	checkPageDir(t, dir, datadir.HTMLName, datadir.JSONName)
+	checkPages(t, dir, st, RenderProjectHTML, RenderProjectJSON)
 	checkPageDir(t, filepath.Join(data, "simple"), "foo-bar")
 	for _, name := range []string{datadir.HTMLName, datadir.JSONName} {
 		fi, err := os.Stat(filepath.Join(dir, name))
@@ -178,13 +192,8 @@ func TestRegenerateProjectConcurrent(t *testing.T) {
 
 func TestRegenerateProjectNotFoundRemovesPages(t *testing.T) {
 	t.Parallel()
-	st := fullProject()
-	store := &fakeStore{projects: map[index.Normalized]index.ProjectState{"foo-bar": st}}
-	g, data := newTestGenerator(t, store)
+	_, store, g, data := generatedFooBar(t)
 	ctx := t.Context()
-	if err := g.RegenerateProject(ctx, "foo-bar"); err != nil {
-		t.Fatal(err)
-	}
 	store.mu.Lock()
 	delete(store.projects, "foo-bar")
 	store.mu.Unlock()
@@ -205,14 +214,15 @@ func TestRegenerateProjectNotFoundRemovesPages(t *testing.T) {
 func TestRegenerateProjectErrors(t *testing.T) {
 	t.Parallel()
 	errDB := errors.New("database on fire")
-	tests := []struct {
+	type errCase struct {
 		name    string
 		project index.Normalized
 		store   *fakeStore
 		setup   func(t *testing.T, data string)
 		wantIs  error // checked with errors.Is when set
 		calls   int64
-	}{
+	}
+	tests := []errCase{
 		{name: "store error", project: "foo-bar", store: &fakeStore{err: errDB}, wantIs: errDB, calls: 1},
 		{name: "unavailable", project: "foo-bar", store: &fakeStore{err: fmt.Errorf("%w: pool closed", index.ErrUnavailable)},
 			wantIs: index.ErrUnavailable, calls: 1},
@@ -230,14 +240,7 @@ func TestRegenerateProjectErrors(t *testing.T) {
 			}, calls: 1},
 	}
 	for _, bad := range []index.Normalized{"", ".", "..", "../etc", "a/b", ".hidden", "-a", "a-", "Foo", "a_b", "a.b", "café", "a\x00b"} {
-		tests = append(tests, struct {
-			name    string
-			project index.Normalized
-			store   *fakeStore
-			setup   func(t *testing.T, data string)
-			wantIs  error
-			calls   int64
-		}{name: fmt.Sprintf("invalid name %q", bad), project: bad, store: &fakeStore{}, wantIs: index.ErrInvalid})
+		tests = append(tests, errCase{name: fmt.Sprintf("invalid name %q", bad), project: bad, store: &fakeStore{}, wantIs: index.ErrInvalid})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -278,10 +281,7 @@ func TestRegenerateRoot(t *testing.T) {
 	if err := g.RegenerateRoot(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	simple := filepath.Join(data, "simple")
-	checkFile(t, filepath.Join(simple, datadir.HTMLName), render(func(b *bytes.Buffer) { RenderRootHTML(b, st) }))
-	checkFile(t, filepath.Join(simple, datadir.JSONName), render(func(b *bytes.Buffer) { RenderRootJSON(b, st) }))
-	checkPageDir(t, simple, datadir.HTMLName, datadir.JSONName)
+	checkPages(t, filepath.Join(data, "simple"), st, RenderRootHTML, RenderRootJSON)
 }
 
 // TestRegenerateRootCoalesces starts many callers against a slow store and

@@ -46,36 +46,44 @@ func checkGolden(t *testing.T, name string, got []byte) {
 	}
 }
 
-func TestRenderProjectGolden(t *testing.T) {
+// TestRenderGolden renders every project and root case to both pages, and
+// compares each with its golden file and checks what it says.
+func TestRenderGolden(t *testing.T) {
 	t.Parallel()
+	type goldenCase struct {
+		name  string
+		check func(t *testing.T)
+	}
+	var cases []goldenCase
 	for _, tc := range projectCases() {
-		t.Run(tc.name, func(t *testing.T) {
+		cases = append(cases, goldenCase{tc.name, func(t *testing.T) {
+			checkRendered(t, tc.name, tc.st, RenderProjectHTML, RenderProjectJSON, checkProjectHTML, checkProjectJSON)
+		}})
+	}
+	for _, tc := range rootCases() {
+		cases = append(cases, goldenCase{tc.name, func(t *testing.T) {
+			checkRendered(t, tc.name, tc.st, RenderRootHTML, RenderRootJSON, checkRootHTML, checkRootJSON)
+		}})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			var h, j bytes.Buffer
-			RenderProjectHTML(&h, tc.st)
-			RenderProjectJSON(&j, tc.st)
-			checkGolden(t, tc.name+".html", h.Bytes())
-			checkGolden(t, tc.name+".json", j.Bytes())
-			checkProjectHTML(t, h.Bytes(), tc.st)
-			checkProjectJSON(t, j.Bytes(), tc.st)
+			c.check(t)
 		})
 	}
 }
 
-func TestRenderRootGolden(t *testing.T) {
-	t.Parallel()
-	for _, tc := range rootCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			var h, j bytes.Buffer
-			RenderRootHTML(&h, tc.st)
-			RenderRootJSON(&j, tc.st)
-			checkGolden(t, tc.name+".html", h.Bytes())
-			checkGolden(t, tc.name+".json", j.Bytes())
-			checkRootHTML(t, h.Bytes(), tc.st)
-			checkRootJSON(t, j.Bytes(), tc.st)
-		})
-	}
+// checkRendered renders st to both pages, compares each with its golden
+// file (<name>.html, <name>.json), and checks what each says.
+func checkRendered[S any](t *testing.T, name string, st S, renderHTML, renderJSON func(*bytes.Buffer, S), checkHTML, checkJSON func(*testing.T, []byte, S)) {
+	t.Helper()
+	var h, j bytes.Buffer
+	renderHTML(&h, st)
+	renderJSON(&j, st)
+	checkGolden(t, name+".html", h.Bytes())
+	checkGolden(t, name+".json", j.Bytes())
+	checkHTML(t, h.Bytes(), st)
+	checkJSON(t, j.Bytes(), st)
 }
 
 // TestRenderDoesNotModifyState guards the caller's slices: the store's

@@ -217,6 +217,20 @@ func TestInspectWheel(t *testing.T) {
 	}
 }
 
+// checkSdist checks data as an sdist named filename: accepted when want is
+// "", else refused as wantInvalid wants.
+func checkSdist(t *testing.T, filename string, data []byte, want string) {
+	t.Helper()
+	err := inspectSdist(writeTemp(t, filename, data), filename)
+	if want == "" {
+		if err != nil {
+			t.Fatalf("inspectSdist: %v", err)
+		}
+		return
+	}
+	wantInvalid(t, err, want)
+}
+
 // wantInvalid wants an index.ErrInvalid error whose client text starts with
 // want.
 func wantInvalid(t *testing.T, err error, want string) {
@@ -322,16 +336,7 @@ func TestInspectSdist(t *testing.T) {
 		{"other extension", "Foo_Bar-1.0.tar.bz2", tarGz, "Invalid file extension: Use .tar.gz, .whl or .zip extension."},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := inspectSdist(writeTemp(t, tt.filename, tt.file), tt.filename)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("inspectSdist: %v", err)
-				}
-				return
-			}
-			wantInvalid(t, err, tt.wantErr)
-		})
+		t.Run(tt.name, func(t *testing.T) { checkSdist(t, tt.filename, tt.file, tt.wantErr) })
 	}
 }
 

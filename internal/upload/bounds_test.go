@@ -14,20 +14,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/cheeseshop/cheeseshop/internal/auth"
 	"github.com/cheeseshop/cheeseshop/internal/index"
-	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
-	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
 // maxArchiveHeapGrowth bounds the heap's rise while one archive is checked.
@@ -39,38 +31,6 @@ import (
 // count). The archives below would keep 40 MiB and more if member names,
 // or the zip's directory, were kept.
 const maxArchiveHeapGrowth = 8 << 20
-
-// peakHeapGrowth runs fn and returns how far the heap rose above its level
-// before, at the highest of samples taken every millisecond meanwhile. The
-// collector runs at GOGC=10 meanwhile, so that the peak is mostly what fn
-// keeps rather than garbage.
-func peakHeapGrowth(fn func()) int64 {
-	defer debug.SetGCPercent(debug.SetGCPercent(10))
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base, peak := ms.HeapAlloc, ms.HeapAlloc
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapAlloc)
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	<-done
-	return int64(peak) - int64(base)
-}
 
 // longNameSdist is a valid .tar.gz sdist of top/PKG-INFO and members more
 // files whose PAX path names are nameLen bytes long: the reproducer's shape
@@ -194,16 +154,7 @@ func TestArchiveShapeLimits(t *testing.T) {
 			want: "Invalid distribution file. The zip has more than 100000 members"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := inspectSdist(writeTemp(t, c.filename, c.data), c.filename)
-			if c.want == "" {
-				if err != nil {
-					t.Errorf("refused: %v", err)
-				}
-				return
-			}
-			wantInvalid(t, err, c.want)
-		})
+		t.Run(c.name, func(t *testing.T) { checkSdist(t, c.filename, c.data, c.want) })
 	}
 }
 
@@ -302,38 +253,12 @@ func (g *textGuard) RegisterRelease(ctx context.Context, nr index.NewRelease) (i
 // serves, for calling in-process.
 func newGuardedHarness(t testing.TB) (*harness, *textGuard, http.Handler) {
 	t.Helper()
-	log := testLogger(t)
-	if _, ok := t.(*testing.F); ok {
-		// A fuzz target may not log through its F, and its inputs' logs
-		// would drown the failure.
-		log = slog.New(slog.DiscardHandler)
-	}
-	pool, _ := indextest.NewDB(t)
-	store := index.NewStore(pool)
-	ctx := context.Background()
-	hashes, err := passwordHashes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, name := range []string{alice, bob} {
-		if _, err := store.CreateUser(ctx, name, hashes[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	guard := &textGuard{Store: store}
-	dataDir := t.TempDir()
-	pages := staticgen.New(staticgen.Config{DataDir: dataDir}, store, log)
-	up, err := New(Config{DataDir: dataDir}, guard, auth.New(guard, nil), pages, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pages.RegenerateRoot(ctx); err != nil {
-		t.Fatal(err)
-	}
-	routes := harnessRoutes(up)
-	srv := httptest.NewServer(routes)
-	t.Cleanup(srv.Close)
-	return &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: DefaultMaxFileSize}, guard, routes
+	var guard *textGuard
+	h, routes := startHarness(t, Config{}, func(s *index.Store) handlerStore {
+		guard = &textGuard{Store: s}
+		return guard
+	})
+	return h, guard, routes
 }
 
 // boundsRefusals are the requests of items 8, 10 and 12, each a valid
@@ -403,32 +328,11 @@ func TestBoundsRefusals(t *testing.T) {
 	t.Parallel()
 	h, guard, _ := newGuardedHarness(t)
 	h.mustUpload(uploadRequest{form: twineForm("demo", "1.0", "bdist_wheel", "py3", "demo-1.0-py3-none-any.whl", wheelSpec{dist: "demo", version: "1.0"}.build(t))})
-	for _, c := range boundsRefusals(t) {
-		t.Run(c.name, func(t *testing.T) {
-			h.t = t
-			before := h.snapshot()
-			resp := h.post(c.req)
-			if resp.status != c.status {
-				t.Errorf("status %d, want %d", resp.status, c.status)
-			}
-			if got := strings.TrimSuffix(resp.body, "\n"); got != c.msg {
-				t.Errorf("body\n%q\nwant\n%q", got, c.msg)
-			}
-			if resp.reason != c.msg {
-				t.Errorf("reason phrase\n%q\nwant\n%q", resp.reason, c.msg)
-			}
-			for _, bad := range guard.reached() {
-				t.Errorf("reached the store: %s", bad)
-			}
-			if left := h.tmpFiles(); len(left) > 0 {
-				t.Errorf("left in DATA/tmp: %q", left)
-			}
-			if d := h.snapshot().diff(before); d != "" {
-				t.Errorf("the refused request changed things:\n%s", d)
-			}
-		})
-	}
-	h.t = t
+	h.refuseAll(t, boundsRefusals(t), func(t *testing.T) {
+		for _, bad := range guard.reached() {
+			t.Errorf("reached the store: %s", bad)
+		}
+	})
 
 	// The limits leave room for what clients send: a form at the part
 	// limit, a field name at its limit, a NUL in a field (escaped, as

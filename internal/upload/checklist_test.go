@@ -327,11 +327,23 @@ func TestChecklistRefusals(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, checklistMaxSize)
 	b := setupBaseline(t, h)
-	cases := refusals(t, b)
+	h.refuseAll(t, refusals(t, b), nil)
+}
+
+// refuseAll runs h.refused for each case, in order, as a subtest of t (a
+// case with no status wants 400), then also(t) when also is not nil.
+func (h *harness) refuseAll(t *testing.T, cases []refusal, also func(t *testing.T)) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h.t = t
+			if c.status == 0 {
+				c.status = http.StatusBadRequest
+			}
 			h.refused(t, c)
+			if also != nil {
+				also(t)
+			}
 		})
 	}
 	h.t = t

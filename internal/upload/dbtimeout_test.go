@@ -3,15 +3,9 @@ package upload
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cheeseshop/cheeseshop/internal/auth"
-	"github.com/cheeseshop/cheeseshop/internal/index"
-	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
-	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
 // TestDBTimeout: a database that does not answer (here: a project lock that
@@ -20,29 +14,10 @@ import (
 // committed, instead of a hang; the upload succeeds once the lock is gone.
 func TestDBTimeout(t *testing.T) {
 	t.Parallel()
-	log := testLogger(t)
-	pool, _ := indextest.NewDB(t)
-	store := index.NewStore(pool)
-	ctx := context.Background()
-	hashes, err := passwordHashes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.CreateUser(ctx, alice, hashes[0]); err != nil {
-		t.Fatal(err)
-	}
-	dataDir := t.TempDir()
-	pages := staticgen.New(staticgen.Config{DataDir: dataDir}, store, log)
 	const timeout = 700 * time.Millisecond
-	up, err := New(Config{DataDir: dataDir, DBTimeout: timeout}, store, auth.New(store, nil), pages, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(harnessRoutes(up))
-	t.Cleanup(srv.Close)
-	h := &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: DefaultMaxFileSize}
-
-	conn, err := pool.Acquire(ctx)
+	h := newHarnessWith(t, Config{DBTimeout: timeout})
+	ctx := context.Background()
+	conn, err := h.pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,22 @@ func newHarness(t testing.TB, maxFileSize int64) *harness {
 // (its DataDir is the harness's own).
 func newHarnessWith(t testing.TB, cfg Config) *harness {
 	t.Helper()
-	maxFileSize := cfg.MaxFileSize
+	h, _ := startHarness(t, cfg, nil)
+	return h
+}
+
+// handlerStore is what the upload handler and its authenticator read: the
+// real store, or a wrapper around it.
+type handlerStore interface {
+	Store
+	auth.Users
+}
+
+// startHarness wires the harness with cfg; wrap, when not nil, puts its
+// result between the store and the upload handler and authenticator. It
+// also returns the routes its server serves, for calling in-process.
+func startHarness(t testing.TB, cfg Config, wrap func(*index.Store) handlerStore) (*harness, http.Handler) {
+	t.Helper()
 	log := testLogger(t)
 	pool, _ := indextest.NewDB(t)
 	store := index.NewStore(pool)
@@ -88,22 +103,28 @@ func newHarnessWith(t testing.TB, cfg Config) *harness {
 			t.Fatal(err)
 		}
 	}
+	var through handlerStore = store
+	if wrap != nil {
+		through = wrap(store)
+	}
 	dataDir := t.TempDir()
 	pages := staticgen.New(staticgen.Config{DataDir: dataDir}, store, log)
 	cfg.DataDir = dataDir
-	up, err := New(cfg, store, auth.New(store, nil), pages, log)
+	up, err := New(cfg, through, auth.New(through, nil), pages, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := pages.RegenerateRoot(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(harnessRoutes(up))
+	routes := harnessRoutes(up)
+	srv := httptest.NewServer(routes)
 	t.Cleanup(srv.Close)
-	if maxFileSize <= 0 {
-		maxFileSize = DefaultMaxFileSize
+	maxSize := cfg.MaxFileSize
+	if maxSize <= 0 {
+		maxSize = DefaultMaxFileSize
 	}
-	return &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: maxFileSize}
+	return &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: maxSize}, routes
 }
 
 // passwordHashes are alice's and bob's argon2id hashes, made once per test
@@ -132,8 +153,13 @@ func harnessRoutes(up *Handler) http.Handler {
 	return r
 }
 
-// testLogger sends the server's logs to t.Log until the test ends.
+// testLogger sends the server's logs to t.Log until the test ends. A fuzz
+// target's logs are dropped: it may not log through its F, and its inputs'
+// logs would drown the failure.
 func testLogger(t testing.TB) *slog.Logger {
+	if _, ok := t.(*testing.F); ok {
+		return slog.New(slog.DiscardHandler)
+	}
 	w := &tWriter{t: t}
 	t.Cleanup(func() {
 		w.mu.Lock()
@@ -217,8 +243,14 @@ func (f form) with(name string, values ...string) form {
 // withFile replaces the content part, and the digests the form sends with
 // the new file's.
 func (f form) withFile(filename string, data []byte) form {
-	out := f.with("content")
-	d := digestsOf(data)
+	out := f.with("content").withDigests(digestsOf(data))
+	return append(out, part{name: "content", filename: filename, value: string(data)})
+}
+
+// withDigests returns a copy of f with the values of its digest parts set
+// to d's.
+func (f form) withDigests(d digests) form {
+	out := slices.Clone(f)
 	for i, p := range out {
 		switch p.name {
 		case "md5_digest":
@@ -229,7 +261,7 @@ func (f form) withFile(filename string, data []byte) form {
 			out[i].value = d.blake2
 		}
 	}
-	return append(out, part{name: "content", filename: filename, value: string(data)})
+	return out
 }
 
 // withFileStar is withFile with the filename sent RFC 2231-encoded.

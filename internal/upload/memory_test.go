@@ -75,46 +75,14 @@ func TestUploadMemory(t *testing.T) {
 	}
 
 	// Measure under the default pacer whatever GOGC the run has.
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	peak := before.HeapAlloc
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapAlloc)
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-
-	start := time.Now()
-	resp, body := postStreaming(t, h, form{
-		{name: ":action", value: "file_upload"},
-		{name: "protocol_version", value: "1"},
-		{name: "metadata_version", value: "2.1"},
-		{name: "name", value: "big"},
-		{name: "version", value: "1.0"},
-		{name: "filetype", value: "bdist_wheel"},
-		{name: "pyversion", value: "py3"},
-		{name: "md5_digest", value: d.md5},
-		{name: "sha256_digest", value: d.sha256},
-		{name: "blake2_256_digest", value: d.blake2},
-	}, filename, path)
-	elapsed := time.Since(start)
-	close(stop)
-	<-sampled
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
+	var resp *http.Response
+	var body string
+	var elapsed time.Duration
+	before, after, peak := sampleHeap(100, 2*time.Millisecond, func() {
+		start := time.Now()
+		resp, body = postStreaming(t, h, warm.withDigests(d), filename, path)
+		elapsed = time.Since(start)
+	})
 
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("upload: %s %q", resp.Status, body)
@@ -143,6 +111,47 @@ func TestUploadMemory(t *testing.T) {
 	if left := h.tmpFiles(); len(left) > 0 {
 		t.Errorf("left in DATA/tmp: %q", left)
 	}
+}
+
+// peakHeapGrowth runs fn and returns how far the heap rose above its level
+// before, at the highest of samples taken every millisecond meanwhile. The
+// collector runs at GOGC=10 meanwhile, so that the peak is mostly what fn
+// keeps rather than garbage.
+func peakHeapGrowth(fn func()) int64 {
+	before, _, peak := sampleHeap(10, time.Millisecond, fn)
+	return int64(peak) - int64(before.HeapAlloc)
+}
+
+// sampleHeap runs fn with the collector at GOGC=gcPercent, sampling the heap
+// every interval meanwhile, and returns the memory statistics before and
+// after (before is taken right after a collection) and the highest
+// HeapAlloc seen.
+func sampleHeap(gcPercent int, every time.Duration, fn func()) (before, after runtime.MemStats, peak uint64) {
+	defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	peak = before.HeapAlloc
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	fn()
+	close(stop)
+	<-done
+	runtime.ReadMemStats(&after)
+	return before, after, peak
 }
 
 // writeBigWheel writes a valid wheel to path whose first member is payload

@@ -3,22 +3,17 @@ package upload
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/cheeseshop/cheeseshop/internal/auth"
 	"github.com/cheeseshop/cheeseshop/internal/index"
-	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
-	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
-// regFixture is the upload handler on a fresh database, with users alice
-// and bob (password "pw"), behind a real HTTP/1.1 server.
+// regFixture is the harness's server (users alice and bob), posted to as
+// distutils' register command does.
 type regFixture struct {
 	store   *index.Store
 	dataDir string
@@ -27,27 +22,8 @@ type regFixture struct {
 
 func newRegFixture(t *testing.T) *regFixture {
 	t.Helper()
-	pool, _ := indextest.NewDB(t)
-	store := index.NewStore(pool)
-	hash, err := auth.HashPassword("pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"alice", "bob"} {
-		if _, err := store.CreateUser(context.Background(), u, hash); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dataDir := t.TempDir()
-	log := slog.New(slog.DiscardHandler)
-	pages := staticgen.New(staticgen.Config{DataDir: dataDir}, store, log)
-	h, err := New(Config{DataDir: dataDir}, store, auth.New(store, store), pages, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &regFixture{store: store, dataDir: dataDir, url: srv.URL + "/legacy/"}
+	h := newHarness(t, 0)
+	return &regFixture{store: h.store, dataDir: h.dataDir, url: h.srv.URL + "/legacy/"}
 }
 
 // distutilsForm builds the body distutils' register sends (CPython 3.11
@@ -83,7 +59,7 @@ func (fx *regFixture) post(t *testing.T, user string, fields [][2]string) (int, 
 	}
 	req.Header.Set("Content-Type", ct)
 	if user != "" {
-		req.SetBasicAuth(user, "pw")
+		req.SetBasicAuth(user, map[string]string{alice: alicePassword, bob: bobPassword}[user])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

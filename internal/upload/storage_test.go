@@ -41,57 +41,67 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 	return k, &fs.PathError{Op: "write", Path: "/secret/data/tmp/upload-1.part", Err: f.err}
 }
 
-// failingFiles maps the filenames whose temp-file writes fail to their
-// errno; one hook serves every test, so parallel tests do not undo each
-// other's.
-var (
-	failingFiles    sync.Map
-	installFailHook sync.Once
-)
+// failureSet maps the filenames whose uploads are to fail at one step to
+// their errno; one hook per step serves every test, so parallel tests do
+// not undo each other's.
+type failureSet struct {
+	files   sync.Map
+	install sync.Once
+}
+
+// add makes uploads of filename fail with errno, installing the step's hook
+// on first use, until the returned stop is called or the test ends.
+func (s *failureSet) add(t *testing.T, filename string, errno syscall.Errno, install func()) (stop func()) {
+	t.Helper()
+	s.install.Do(install)
+	s.files.Store(filename, errno)
+	stop = func() { s.files.Delete(filename) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// errno is the errno uploads of filename fail with, if they do.
+func (s *failureSet) errno(filename string) (syscall.Errno, bool) {
+	errno, ok := s.files.Load(filename)
+	if !ok {
+		return 0, false
+	}
+	return errno.(syscall.Errno), true
+}
+
+// failingWrites and failingSyncs are the uploads whose temp-file writes,
+// and whose placement syncs, fail.
+var failingWrites, failingSyncs failureSet
 
 // failTempWrites makes the temp-file writes of uploads of filename fail
 // with errno after 100 bytes, until the returned stop is called or the test
 // ends. Other uploads are not affected.
 func failTempWrites(t *testing.T, filename string, errno syscall.Errno) (stop func()) {
 	t.Helper()
-	installFailHook.Do(func() {
+	return failingWrites.add(t, filename, errno, func() {
 		wrap := func(name string, w io.Writer) io.Writer {
-			if errno, ok := failingFiles.Load(name); ok {
-				return &failingWriter{w: w, n: 100, err: errno.(syscall.Errno)}
+			if errno, ok := failingWrites.errno(name); ok {
+				return &failingWriter{w: w, n: 100, err: errno}
 			}
 			return w
 		}
 		wrapTempFile.Store(&wrap)
 	})
-	failingFiles.Store(filename, errno)
-	stop = func() { failingFiles.Delete(filename) }
-	t.Cleanup(stop)
-	return stop
 }
-
-// failingSyncs maps the filenames whose placement syncs fail to their errno.
-var (
-	failingSyncs        sync.Map
-	installFailSyncHook sync.Once
-)
 
 // failSyncs makes the syncs of the placed file of uploads of filename fail
 // with errno, until the returned stop is called or the test ends.
 func failSyncs(t *testing.T, filename string, errno syscall.Errno) (stop func()) {
 	t.Helper()
-	installFailSyncHook.Do(func() {
+	return failingSyncs.add(t, filename, errno, func() {
 		hook := func(dst string) error {
-			if errno, ok := failingSyncs.Load(filepath.Base(dst)); ok {
-				return &fs.PathError{Op: "sync", Path: "/secret/data/packages/x", Err: errno.(syscall.Errno)}
+			if errno, ok := failingSyncs.errno(filepath.Base(dst)); ok {
+				return &fs.PathError{Op: "sync", Path: "/secret/data/packages/x", Err: errno}
 			}
 			return nil
 		}
 		failPlaceSync.Store(&hook)
 	})
-	failingSyncs.Store(filename, errno)
-	stop = func() { failingSyncs.Delete(filename) }
-	t.Cleanup(stop)
-	return stop
 }
 
 // The placed file is synced while the transaction runs, and the transaction
