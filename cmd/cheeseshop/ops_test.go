@@ -107,7 +107,17 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("other bytes under the same filename: %d %s", r.status, r.body)
 	}
 	get(t, srv.url+"/simple/metrics-demo/", "")
+	// A request is counted once its handler returns, which can be just
+	// after the client has read the answer (a refusal is written on the
+	// hijacked connection): wait for the last one to be counted.
 	after := scrape()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); after = scrape() {
+		if metricValue(t, after, `cheeseshop_http_requests_total{code="200",route="simple"}`) == "1" &&
+			metricValue(t, after, `cheeseshop_uploads_total{outcome="refused"}`) == "1" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for sample, want := range map[string]string{
 		`cheeseshop_uploads_total{outcome="ok"}`:                      "1",
 		`cheeseshop_uploads_total{outcome="refused"}`:                 "1",

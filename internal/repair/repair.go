@@ -52,7 +52,14 @@ type Store interface {
 	ProjectNamesByAge(ctx context.Context) ([]index.Normalized, error)
 	FilesByFilename(ctx context.Context, filenames []string) (map[string]index.File, error)
 	LockedFiles(ctx context.Context, name index.Normalized, filenames []string, fn func(map[string]index.File) error) error
+	// AwaitEarlierTransactions waits (at most limit) for the transactions
+	// that began before the call, so that a commit a killed process left
+	// to the database is visible to the start-up pass.
+	AwaitEarlierTransactions(ctx context.Context, limit time.Duration) (bool, error)
 }
+
+// settleLimit bounds how long start-up waits for earlier transactions.
+const settleLimit = 5 * time.Second
 
 // Pages rewrites pages from the committed state under the cross-process
 // page locks; cmd connects it to staticgen.Generator. RegenerateProject
@@ -134,6 +141,11 @@ type PagesReport struct {
 // the background pass; only failing to ask the database is an error.
 func (r *Repairer) Startup(ctx context.Context) (PagesReport, error) {
 	start := time.Now()
+	if done, err := r.store.AwaitEarlierTransactions(ctx, settleLimit); err != nil {
+		return PagesReport{}, err
+	} else if !done {
+		r.log.WarnContext(ctx, "start-up repair: transactions begun before start still run; repairing without waiting for them", "waited_ms", settleLimit.Milliseconds())
+	}
 	rep, err := r.pagePass(ctx, nil)
 	if err != nil {
 		return rep, err
