@@ -107,7 +107,16 @@ type projectPage struct {
 	Newest     string
 	Release    *ReleaseView
 	History    []HistoryRow
+	// AllReleases is the number of releases when History shows only some
+	// of them (a release page), else 0.
+	AllReleases int
 }
+
+// releaseHistoryRows is how many of the newest releases a release page
+// lists (with the release itself wherever it stands): the project page
+// lists them all. Listing every release on every release page would make
+// a project's pages grow with the square of its releases.
+const releaseHistoryRows = 20
 
 // Project is what a project's or a release's page is built from.
 type Project struct {
@@ -191,8 +200,16 @@ func RenderRelease(buf *bytes.Buffer, st index.ProjectState, sorted []index.Rele
 		Normalized: string(st.Project.Normalized),
 		IsRelease:  true,
 		Release:    releaseView(st, r, d),
-		History:    history(sorted, r.Version),
 	}
+	shown := sorted
+	if len(sorted) > releaseHistoryRows {
+		shown = sorted[:releaseHistoryRows:releaseHistoryRows]
+		if i := slices.IndexFunc(sorted, func(o index.Release) bool { return o.Version == r.Version }); i >= releaseHistoryRows {
+			shown = append(shown, sorted[i])
+		}
+		p.AllReleases = len(sorted)
+	}
+	p.History = history(shown, r.Version)
 	render(buf, "project", p)
 }
 

@@ -3,6 +3,7 @@ package webpage_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,37 @@ func TestPageContent(t *testing.T) {
 	}
 	if strings.Contains(page, "Evil") {
 		t.Error("a javascript: project URL is shown")
+	}
+}
+
+// A release page lists the newest releases and itself, and links the
+// project page for the rest; the project page lists every release.
+func TestReleaseHistoryWindow(t *testing.T) {
+	st := index.ProjectState{Project: index.Project{ID: 1, Name: "many", Normalized: "many"}}
+	for i := 1; i <= 50; i++ {
+		st.Releases = append(st.Releases, index.Release{ID: int64(i), Version: fmt.Sprintf("1.%d", i)})
+	}
+	sorted, latest := webpage.Sorted(st)
+	count := func(page string) int { return strings.Count(page, `<li><a href="/project/many/`) }
+
+	var b bytes.Buffer
+	webpage.RenderProject(&b, st, sorted, latest, nil)
+	if n := count(b.String()); n != 50 || strings.Contains(b.String(), "All 50 releases") {
+		t.Errorf("project page lists %d releases (want 50, no link to all)", n)
+	}
+	oldest := sorted[len(sorted)-1]
+	b.Reset()
+	webpage.RenderRelease(&b, st, sorted, oldest, index.ReleaseDetail{})
+	page := b.String()
+	if n := count(page); n != 21 {
+		t.Errorf("release page of the oldest lists %d releases, want the newest 20 and itself", n)
+	}
+	if !strings.Contains(page, `href="/project/many/1.1/" aria-current="page"`) || !strings.Contains(page, `<a href="/project/many/">All 50 releases</a>`) {
+		t.Errorf("release page misses itself or the link to all releases:\n%s", page)
+	}
+	b.Reset()
+	webpage.RenderRelease(&b, st, sorted, sorted[0], index.ReleaseDetail{})
+	if n := count(b.String()); n != 20 {
+		t.Errorf("release page of the newest lists %d releases, want 20", n)
 	}
 }
