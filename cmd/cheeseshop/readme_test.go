@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 )
@@ -211,5 +213,74 @@ func TestREADMEExamples(t *testing.T) {
 	t.Logf("%d blocks of README.md passed in %s", len(blocks), time.Since(start).Round(time.Millisecond))
 	if err := srv.stop(30 * time.Second); err != nil {
 		t.Errorf("server: %v", err)
+	}
+}
+
+// mdLink matches a Markdown link's target: [text](target).
+var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// headingSlug is GitHub's anchor for a heading: lower case, punctuation
+// dropped, spaces as hyphens.
+func headingSlug(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+// TestREADMELinksStayInRepository (issue 17): a clone has everything the
+// README and the protocol page link to. Every link is relative, names a
+// file of the repository, and an anchor names a heading of that file.
+func TestREADMELinksStayInRepository(t *testing.T) {
+	t.Parallel()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []string{"README.md", "docs/protocol.md", "docs/operations.md", "docs/uploads.md"} {
+		text, err := os.ReadFile(filepath.Join(root, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mdLink.FindAllStringSubmatch(string(text), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				t.Errorf("%s links out of the repository: %s", doc, target)
+				continue
+			}
+			file, anchor, _ := strings.Cut(target, "#")
+			path := filepath.Join(root, doc)
+			if file != "" {
+				path = filepath.Join(filepath.Dir(path), file)
+			}
+			if rel, err := filepath.Rel(root, path); err != nil || strings.HasPrefix(rel, "..") {
+				t.Errorf("%s links out of the repository: %s", doc, target)
+				continue
+			}
+			body, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%s links to %s, which a clone does not have", doc, target)
+				continue
+			}
+			if anchor == "" {
+				continue
+			}
+			found := false
+			for _, line := range strings.Split(string(body), "\n") {
+				if h := strings.TrimLeft(line, "#"); len(h) < len(line) && strings.HasPrefix(h, " ") && headingSlug(strings.TrimSpace(h)) == anchor {
+					found = true
+					break
+				}
+			}
+			if !found {
+				t.Errorf("%s links to %s: no such heading", doc, target)
+			}
+		}
 	}
 }
