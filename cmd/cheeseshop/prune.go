@@ -74,14 +74,19 @@ func runManageStore(ctx context.Context, e env, args []string, mc manageCmd, fn 
 			return err
 		}
 	}
-	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
 	store, log, done, err := openStore(ctx, e, &c)
 	if err != nil {
 		return err
 	}
 	defer done()
+	// As openManage: the data directory the database records, or the
+	// given one only when it is this index's.
+	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
 	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
 	svc, err := manage.New(manage.Config{DataDir: c.dataDir}, store, pages, log)
 	if err != nil {
