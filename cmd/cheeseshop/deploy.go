@@ -32,7 +32,7 @@ func cmdDeploy(e env, args []string, name string, write func(io.Writer, deploy.C
 	fs.StringVar(&cfg.Listen, "listen", fs.envString("CHEESESHOP_WEB_LISTEN", deploy.DefaultListen),
 		"where the web server listens: PORT or HOST:PORT (env CHEESESHOP_WEB_LISTEN)")
 	fs.StringVar(&cfg.Upstream, "upstream", fs.envString("CHEESESHOP_UPSTREAM", deploy.DefaultUpstream),
-		"HOST:PORT that `cheeseshop serve` listens on (env CHEESESHOP_UPSTREAM)")
+		"HOST:PORT that cheeseshop serve listens on (env CHEESESHOP_UPSTREAM)")
 	fs.StringVar(&cfg.DataDir, "data-dir", fs.envString("CHEESESHOP_DATA_DIR", deploy.DefaultDataDir),
 		"the app's data directory, served from disk (env CHEESESHOP_DATA_DIR)")
 	fs.StringVar(&cfg.ServerName, "server-name", fs.envString("CHEESESHOP_SERVER_NAME", deploy.DefaultServerName),

@@ -256,7 +256,7 @@ type pruneFlags struct {
 
 func (f *pruneFlags) register(fs *flagSet) {
 	fs.DurationVar(&f.interval, "prune-interval", fs.envDuration("CHEESESHOP_PRUNE_INTERVAL", 24*time.Hour),
-		"how often the server applies the projects' stored retention policies (`cheeseshop project retention`); "+
+		"how often the server applies the projects' stored retention policies (set with cheeseshop project retention); "+
 			"the first pass runs this long after start, or after 5 minutes if sooner; 0 turns it off (env CHEESESHOP_PRUNE_INTERVAL)")
 	fs.check(func() error {
 		if f.interval < 0 {

@@ -11,9 +11,9 @@
 // read-only snapshot of the database and are never cached for long, so a
 // change is visible the moment the request that made it returns.
 //
-// Deviations from PyPI, because cheeseshop has no HTML project pages:
-// info.package_url and info.project_url point at the project's /simple
-// page and info.release_url at the release's JSON.
+// As on PyPI, info.package_url and info.project_url point at the project's
+// page for people (/project/<name>/) and info.release_url at the release's
+// (/project/<name>/<version>/).
 //
 // It declares the one store method it calls (Store); cmd wires it to index.
 // It imports index, httperr and cors, nothing else internal.
