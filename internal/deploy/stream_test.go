@@ -82,31 +82,10 @@ func testStreaming(t *testing.T, kind string) {
 			if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			srv, err := deploytest.Start(kind, filepath.Join(t.TempDir(), kind), func(listen string) ([]byte, error) {
-				var buf bytes.Buffer
-				c := cfg
-				c.Listen = listen
-				if kind == deploytest.Nginx {
-					err := deploy.Nginx(&buf, c)
-					return buf.Bytes(), err
-				}
-				err := deploy.Apache(&buf, c)
-				return buf.Bytes(), err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := srv.Stop(); err != nil {
-					t.Error(err)
-				}
-				if t.Failed() {
-					t.Log(srv.Logs())
-				}
-			})
+			u := serveDeployed(t, kind, cfg)
 
 			pr, pw := io.Pipe()
-			req, err := http.NewRequest(http.MethodPost, srv.URL+"/legacy/", pr)
+			req, err := http.NewRequest(http.MethodPost, u+"/legacy/", pr)
 			if err != nil {
 				t.Fatal(err)
 			}
