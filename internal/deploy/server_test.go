@@ -205,6 +205,13 @@ func TestDeployAcceptCasesMatchApp(t *testing.T) {
 // TestDeployServers runs real nginx and Apache with the rendered
 // configurations over a fixture data directory, in front of a fake app.
 func TestDeployServers(t *testing.T) {
+	eachWebServer(t, testServer)
+}
+
+// eachWebServer runs fn as a parallel subtest for nginx and for Apache; a
+// server that is not installed is skipped, or fails the test when
+// required.
+func eachWebServer(t *testing.T, fn func(t *testing.T, kind string)) {
 	for _, kind := range []string{deploytest.Nginx, deploytest.Apache} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
@@ -214,7 +221,7 @@ func TestDeployServers(t *testing.T) {
 				}
 				t.Skip(err)
 			}
-			testServer(t, kind)
+			fn(t, kind)
 		})
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/deploy"
-	"github.com/cheeseshop/cheeseshop/internal/deploy/deploytest"
 )
 
 // An upload streams through the web server: the app reads the first bytes
@@ -22,18 +21,7 @@ import (
 // bodies (nginx's default proxy_request_buffering on, Apache's spooling of
 // a chunked body) would hand the app nothing until the client finished.
 func TestDeployStreamsUploads(t *testing.T) {
-	for _, kind := range []string{deploytest.Nginx, deploytest.Apache} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			if err := deploytest.Missing(kind); err != nil {
-				if required() {
-					t.Fatal(err)
-				}
-				t.Skip(err)
-			}
-			testStreaming(t, kind)
-		})
-	}
+	eachWebServer(t, testStreaming)
 }
 
 // streamApp reads a body and says when it has seen its first bytes.
