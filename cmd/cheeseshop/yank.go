@@ -16,47 +16,31 @@ var (
 	_ manage.Pages = (*staticgen.Generator)(nil)
 )
 
-// openManage opens the database (openCurrent) and returns the service that makes
-// a change and rewrites the project's pages in the data directory before
-// it returns, as serve would, and the store for what a command reads
-// directly (policies, project names).
-func openManage(ctx context.Context, e env, c *common) (*manage.Service, *index.Store, func(), error) {
-	store, log, done, err := openStore(ctx, e, c)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+// newManage returns the service that makes a change and rewrites the
+// project's pages in the data directory before it returns, as serve would,
+// after checking the data directory against the database's record.
+func newManage(ctx context.Context, c *common, store *index.Store) (*manage.Service, error) {
 	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
-		done()
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
-		done()
-		return nil, nil, nil, fmt.Errorf("data directory: %w", err)
+		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
-	svc, err := manage.New(manage.Config{DataDir: c.dataDir}, store, pages, log)
-	if err != nil {
-		done()
-		return nil, nil, nil, err
-	}
-	return svc, store, done, nil
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, c.log)
+	return manage.New(manage.Config{DataDir: c.dataDir}, store, pages, c.log)
 }
 
-// runManageStore parses a manage command's arguments, opens the service and
-// calls fn with it, the store and the positional arguments: the shape every
-// such command shares.
+// runManageStore is runStore for commands that change a project through
+// manage.Service: fn gets the service, and the store for what a command
+// reads directly (policies, project names).
 func runManageStore(ctx context.Context, e env, args []string, ac adminCmd, fn func(svc *manage.Service, store *index.Store, pos []string) error) error {
-	var c common
-	pos, err := ac.parse(e, args, &c)
-	if err != nil {
-		return err
-	}
-	svc, store, done, err := openManage(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return fn(svc, store, pos)
+	return runStore(ctx, e, args, ac, func(store *index.Store, c *common, pos []string) error {
+		svc, err := newManage(ctx, c, store)
+		if err != nil {
+			return err
+		}
+		return fn(svc, store, pos)
+	})
 }
 
 // runManage is runManageStore for commands that need only the service.
