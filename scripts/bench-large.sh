@@ -22,42 +22,14 @@ GO=${GO:-go}
 DB=cheeseshop_bench_bigfiles
 P_CS=18090 P_NGX=18091
 
-mkdir -p "$TOP/bin" "$DIR/log"
-BIN=${CHEESESHOP_BIN:-$TOP/bin/cheeseshop}
-BL=${BENCHLOAD_BIN:-$TOP/bin/benchload}
-[ -n "${CHEESESHOP_BIN:-}" ] || $GO build -o "$BIN" ./cmd/cheeseshop
-[ -n "${BENCHLOAD_BIN:-}" ] || $GO build -o "$BL" ./cmd/benchload
-
-pids=()
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_pids
   rm -rf "$DIR/data" "$DIR"/*.whl
 }
 trap cleanup EXIT
 
-say() { printf '\n== %s (load %s)\n' "$*" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# sample_rss PID: the peak VmRSS (KB) into $DIR/rss.max, every 0.1 s, until
-# $DIR/rss.stop appears; builtins only (see bench.sh).
-sample_rss() {
-  local max=0 k v i fifo="$DIR/rss.fifo.$1"
-  rm -f "$fifo"; mkfifo "$fifo"
-  exec 3<>"$fifo"
-  for ((i = 0; i < 6000; i++)); do
-    while read -r k v _; do
-      if [ "$k" = VmRSS: ]; then
-        [ "$v" -gt "$max" ] && max=$v
-        break
-      fi
-    done <"/proc/$1/status" || true
-    [ -e "$DIR/rss.stop" ] && break
-    read -r -t 0.1 -u 3 _ || true
-  done
-  exec 3<&-
-  rm -f "$fifo"
-  echo "$max" >"$DIR/rss.max"
-}
 # cpu_ticks PID: the process's user+system time so far, in clock ticks. On a
 # machine shared with other work, the server's CPU time per upload is the
 # figure the load does not inflate.
@@ -73,9 +45,9 @@ stop_rss() {
 
 DATA=$DIR/data
 rm -rf "$DATA"; mkdir -p "$DATA"
-psql "$PG/postgres" -qAtc "drop database if exists $DB with (force)" >/dev/null
+dropdb $DB
 "$BIN" migrate --create-database --database-url "$PG/$DB$PGOPT" --log-level warn
-echo bench | "$BIN" user add bench --password-stdin --database-url "$PG/$DB$PGOPT" --data-dir "$DATA" --log-level warn >/dev/null
+adduser $DB "$DATA"
 
 say "large files: two $((SIZE >> 20)) MiB wheels"
 W_BIN=$DIR/big_bin-1.0-py3-none-any.whl W_NGX=$DIR/big_ngx-1.0-py3-none-any.whl
@@ -89,38 +61,15 @@ grep -v digest-seconds <<<"$LIMITS"
 LIMIT=$(awk '/digest-seconds/ {print $3}' <<<"$LIMITS")
 
 MAXFILE=$((SIZE + (64 << 20)))
-"$BIN" serve --listen "127.0.0.1:$P_CS" --data-dir "$DATA" --database-url "$PG/$DB$PGOPT" --max-file-size "$MAXFILE" \
-  --sweep-delay 24h --ready-file "$DIR/cs.ready" --log-format text --log-level warn >"$DIR/log/serve.log" 2>&1 &
-PID_cs=$!
-pids+=("$PID_cs")
-rm -f "$DIR/cs.ready"
-for _ in $(seq 1 600); do [ -s "$DIR/cs.ready" ] && break; sleep 0.1; done
+SERVE_ARGS=(--max-file-size "$MAXFILE" --sweep-delay 24h)
+serve cs $P_CS "$DATA" $DB
 
 NGX=$DIR/nginx
 mkdir -p "$NGX/logs" "$NGX/tmp"
 "$BIN" deploy nginx --listen "127.0.0.1:$P_NGX" --upstream "127.0.0.1:$P_CS" --data-dir "$DATA" \
   --server-name localhost --max-file-size "$MAXFILE" >"$NGX/cheeseshop.conf"
-cat >"$NGX/nginx.conf" <<EOF
-worker_processes auto;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 1024; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    include $NGX/cheeseshop.conf;
-}
-EOF
-nginx -p "$NGX" -c "$NGX/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$P_NGX/simple/" 2>/dev/null && break; sleep 0.1; done
+nginx_conf "$NGX" auto >"$NGX/nginx.conf"
+start_nginx "$NGX" "http://127.0.0.1:$P_NGX/simple/"
 
 sleep 1
 IDLE_KB=$(rss_kb "$PID_cs")

@@ -46,21 +46,10 @@ GO=${GO:-go}
 JSON_ACCEPT='application/vnd.pypi.simple.v1+json'
 P_CS=18080 P_FS=18081 P_NGX=18082 P_NGXPLAIN=18083 P_EMPTY=18084
 
-mkdir -p "$DIR/bin" "$DIR/log"
-BIN=${CHEESESHOP_BIN:-$DIR/bin/cheeseshop}
-BL=${BENCHLOAD_BIN:-$DIR/bin/benchload}
-[ -n "${CHEESESHOP_BIN:-}" ] || $GO build -o "$BIN" ./cmd/cheeseshop
-[ -n "${BENCHLOAD_BIN:-}" ] || $GO build -o "$BL" ./cmd/benchload
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-say() { printf '\n== %s (load %s)\n' "$*" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
-rss() { awk '/VmRSS/ {print $2/1024 " MB"}' "/proc/$1/status"; }
+TOP=$DIR
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
+trap stop_pids EXIT
 
 # Go's own benchmarks: a smoke run of every package (CI runs them once), and
 # the page and root rewrite figures from internal/staticgen.
@@ -69,50 +58,12 @@ if [ "${BENCH_GO_TEST:-1}" = 1 ]; then
   $GO test -run '^$' -bench . -benchmem ./...
 fi
 
-dropdb() { psql "$PG/postgres" -qAtc "drop database if exists $1 with (force)" >/dev/null; }
-# serve NAME PORT DATA_DIR DB: start cheeseshop (under SERVE_PIN, with the
-# flags in SERVE_ARGS, if set), wait for its ready file. Its background sweep
-# of the data directory (which walks every page directory and package file)
-# is put off by a day, so it never runs during a measurement; the sweep is
-# measured on its own below.
+# serve's background sweep of the data directory (which walks every page
+# directory and package file) is put off by a day, so it never runs during a
+# measurement; the sweep is measured on its own below.
 SERVE_ARGS=(--sweep-delay 24h)
-serve() {
-  local name=$1 port=$2 data=$3 db=$4
-  rm -f "$DIR/$name.ready"
-  ${SERVE_PIN[@]+"${SERVE_PIN[@]}"} "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --database-url "$PG/$db$PGOPT" \
-    --ready-file "$DIR/$name.ready" --log-format text --log-level warn "${SERVE_ARGS[@]}" >"$DIR/log/$name.log" 2>&1 &
-  pids+=($!)
-  eval "PID_$name=$!"
-  for _ in $(seq 1 600); do [ -s "$DIR/$name.ready" ] && return 0; sleep 0.1; done
-  echo "bench: $name did not start, see $DIR/log/$name.log" >&2; exit 1
-}
-adduser() { echo bench | "$BIN" user add bench --password-stdin --database-url "$PG/$1$PGOPT" --data-dir "$2" --log-level warn >/dev/null; }
 upload() { # PORT CLIENTS PREFIX
   "$BL" upload -url "http://127.0.0.1:$1/legacy/" -user bench -password bench -clients "$2" -count "$UPLOADS" -duration 30s -prefix "$3"
-}
-
-# sample_rss PID: sample a server's RSS into $DIR/rss.max every 0.1 s until
-# $DIR/rss.stop appears (bounded: 10 min). Only shell builtins run per sample:
-# forking awk and sleep ten times a second cost the measured server ~20% of
-# its throughput on this 2-CPU VM (the figures before run 4 in BENCHMARKS.md
-# carry that cost for cheeseshop's rows).
-sample_rss() {
-  local max=0 k v i fifo="$DIR/rss.fifo.$1"
-  rm -f "$fifo"; mkfifo "$fifo"
-  exec 3<>"$fifo" # a read with a timeout on it is a sleep without a fork
-  for ((i = 0; i < 6000; i++)); do
-    while read -r k v _; do
-      if [ "$k" = VmRSS: ]; then
-        [ "$v" -gt "$max" ] && max=$v
-        break
-      fi
-    done <"/proc/$1/status" || true
-    [ -e "$DIR/rss.stop" ] && break
-    read -r -t 0.1 -u 3 _ || true
-  done
-  exec 3<&-
-  rm -f "$fifo"
-  echo "$max" >"$DIR/rss.max"
 }
 WRK_ONLY=${BENCH_WRK_ONLY:-0}
 
@@ -264,37 +215,16 @@ mkdir -p "$NGX/logs" "$NGX/tmp"
 # One nginx process, two servers: the generated config and a plain static
 # root. Access logs off for both (the figures are the serving path, not the
 # log disk); one worker per CPU it may use.
-cat >"$NGX/nginx.conf" <<EOF
-worker_processes $([ "$PIN" = 1 ] && echo 1 || echo auto);
 # As docs/deploy.md recommends (main context, so not in the generated file):
 # the Accept map's expression is compiled to machine code.
-pcre_jit on;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 1024; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
+nginx_conf "$NGX" "$([ "$PIN" = 1 ] && echo 1 || echo auto)" 'pcre_jit on;' "    sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    include $NGX/cheeseshop.conf;
     server {
         listen 127.0.0.1:$P_NGXPLAIN;
         root $DATA;
-    }
-}
-EOF
-${SRV_PIN[@]+"${SRV_PIN[@]}"} nginx -p "$NGX" -c "$NGX/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$P_NGXPLAIN/simple/bench-10/" 2>/dev/null && break; sleep 0.1; done
+    }" >"$NGX/nginx.conf"
+start_nginx "$NGX" "http://127.0.0.1:$P_NGXPLAIN/simple/bench-10/" ${SRV_PIN[@]+"${SRV_PIN[@]}"}
 
 PAGE=bench-10
 # Check that every server answers the same bytes before timing them.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"strings"
@@ -44,54 +43,42 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 }
 
 func cmdUserAdd(ctx context.Context, e env, args []string) error {
-	var c common
 	var stdin, update bool
-	fs := newFlags(e, "user add", "user add NAME --password-stdin [flags]", &c)
-	fs.BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input (required)")
-	fs.BoolVar(&update, "update", false, "set the password of an existing user instead of failing")
-	name, rest := splitName(args)
-	if err := fs.parse(rest); err != nil {
-		return err
-	}
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
-	}
-	if name == "" || !stdin {
-		fs.Usage()
-		return fmt.Errorf("user add: need NAME and --password-stdin")
-	}
-	if strings.ContainsAny(name, ":\x00\r\n") || name == "__token__" {
-		return fmt.Errorf("user add: %q is not a usable user name", name)
-	}
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("user add: read password from stdin: %w", err)
-	}
-	password := strings.TrimRight(line, "\r\n")
-	if password == "" {
-		return fmt.Errorf("user add: empty password")
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return err
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if update {
-		if err := store.SetPassword(ctx, name, hash); err != nil {
+	var hash string
+	ac := adminCmd{name: "user add", synopsis: "user add NAME --password-stdin [flags]", minArgs: 1, maxArgs: 1,
+		flags: func(fs *flagSet) {
+			fs.BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input (required)")
+			fs.BoolVar(&update, "update", false, "set the password of an existing user instead of failing")
+		},
+		args: func(pos []string) error {
+			if !stdin {
+				return fmt.Errorf("user add: need NAME and --password-stdin")
+			}
+			if name := pos[0]; strings.ContainsAny(name, ":\x00\r\n") || name == "__token__" {
+				return fmt.Errorf("user add: %q is not a usable user name", name)
+			}
+			password, err := readPassword(e.stdin, "user add")
+			if err != nil {
+				return err
+			}
+			hash, err = auth.HashPassword(password)
+			return err
+		}}
+	return runStore(ctx, e, args, ac, func(store *index.Store, _ *common, pos []string) error {
+		name := pos[0]
+		if update {
+			if err := store.SetPassword(ctx, name, hash); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "password of user %s updated\n", name)
+			return nil
+		}
+		if _, err := store.CreateUser(ctx, name, hash); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "password of user %s updated\n", name)
+		fmt.Fprintf(e.stdout, "user %s added\n", name)
 		return nil
-	}
-	if _, err := store.CreateUser(ctx, name, hash); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "user %s added\n", name)
-	return nil
+	})
 }
 
 // splitName takes a leading positional NAME off args, so that both

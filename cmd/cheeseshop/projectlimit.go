@@ -13,52 +13,43 @@ import (
 // the largest file an upload may add, in place of serve's --max-file-size,
 // and the largest total size of its files.
 func cmdProjectLimit(ctx context.Context, e env, args []string) error {
-	var c common
 	var fileSize, totalSize sizeFlag
-	fs := newFlags(e, "project limit", "project limit PROJECT [--file-size SIZE] [--total-size SIZE] [flags]", &c)
-	fs.Var(&fileSize, "file-size", "largest file an upload to PROJECT may add, in place of serve's --max-file-size; "+
-		"SIZE is bytes or a number with KB, MB, GB or TB (binary: 1 MB = 1 MiB, as PyPI counts), or 'default' to remove it")
-	fs.Var(&totalSize, "total-size", "largest total size of PROJECT's files; SIZE as for --file-size, or 'none' to remove it")
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	norm := index.Normalize(pos[0])
-	var name string
-	var l index.Limits
-	if fileSize.set || totalSize.set {
-		p, nl, err := store.SetProjectLimits(ctx, norm, fileSize.ptr(), totalSize.ptr())
-		if err != nil {
-			return err
+	ac := adminCmd{name: "project limit", synopsis: "project limit PROJECT [--file-size SIZE] [--total-size SIZE] [flags]", minArgs: 1, maxArgs: 1,
+		flags: func(fs *flagSet) {
+			fs.Var(&fileSize, "file-size", "largest file an upload to PROJECT may add, in place of serve's --max-file-size; "+
+				"SIZE is bytes or a number with KB, MB, GB or TB (binary: 1 MB = 1 MiB, as PyPI counts), or 'default' to remove it")
+			fs.Var(&totalSize, "total-size", "largest total size of PROJECT's files; SIZE as for --file-size, or 'none' to remove it")
+		}}
+	return runStore(ctx, e, args, ac, func(store *index.Store, _ *common, pos []string) error {
+		norm := index.Normalize(pos[0])
+		var name string
+		var l index.Limits
+		if fileSize.set || totalSize.set {
+			p, nl, err := store.SetProjectLimits(ctx, norm, fileSize.ptr(), totalSize.ptr())
+			if err != nil {
+				return err
+			}
+			name, l = p.Name, nl
+		} else {
+			p, err := store.Project(ctx, norm)
+			if err != nil {
+				return err
+			}
+			if l, _, err = store.ProjectLimits(ctx, norm); err != nil {
+				return err
+			}
+			name = p.Name
 		}
-		name, l = p.Name, nl
-	} else {
-		p, err := store.Project(ctx, norm)
-		if err != nil {
-			return err
+		file, total := "the server's --max-file-size", "none"
+		if l.FileSize > 0 {
+			file = limitText(l.FileSize)
 		}
-		if l, _, err = store.ProjectLimits(ctx, norm); err != nil {
-			return err
+		if l.TotalSize > 0 {
+			total = limitText(l.TotalSize)
 		}
-		name = p.Name
-	}
-	file, total := "the server's --max-file-size", "none"
-	if l.FileSize > 0 {
-		file = limitText(l.FileSize)
-	}
-	if l.TotalSize > 0 {
-		total = limitText(l.TotalSize)
-	}
-	fmt.Fprintf(e.stdout, "%s: file size limit %s, total size limit %s\n", name, file, total)
-	return nil
+		fmt.Fprintf(e.stdout, "%s: file size limit %s, total size limit %s\n", name, file, total)
+		return nil
+	})
 }
 
 // limitText shows a limit in PyPI's units and in bytes.

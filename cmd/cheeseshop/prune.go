@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
@@ -54,47 +53,6 @@ func (f *retentionFlags) check(fs *flagSet, required bool) error {
 	return errors.Join(errs...)
 }
 
-// runManageStore is runManage for commands that also read the store
-// directly (policies, project names).
-func runManageStore(ctx context.Context, e env, args []string, mc manageCmd, fn func(svc *manage.Service, store *index.Store, pos []string) error) error {
-	var c common
-	fs := newFlags(e, mc.name, mc.synopsis, &c)
-	if mc.flags != nil {
-		mc.flags(fs)
-	}
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, mc.minArgs, mc.maxArgs); err != nil {
-		return err
-	}
-	if mc.args != nil {
-		if err := mc.args(pos); err != nil {
-			return err
-		}
-	}
-	store, log, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	// As openManage: the data directory the database records, or the
-	// given one only when it is this index's.
-	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
-	svc, err := manage.New(manage.Config{DataDir: c.dataDir}, store, pages, log)
-	if err != nil {
-		return err
-	}
-	return fn(svc, store, pos)
-}
-
 // cmdPrune deletes the releases a retention policy picks: the one given
 // by the flags, or each project's stored one.
 func cmdPrune(ctx context.Context, e env, args []string) error {
@@ -103,7 +61,7 @@ func cmdPrune(ctx context.Context, e env, args []string) error {
 		all    bool
 		dryRun bool
 	)
-	mc := manageCmd{name: "prune", synopsis: "prune PROJECT...|--all [--keep N --match dev|pre|all --older-than DURATION] [--dry-run] [flags]",
+	mc := adminCmd{name: "prune", synopsis: "prune PROJECT...|--all [--keep N --match dev|pre|all --older-than DURATION] [--dry-run] [flags]",
 		minArgs: 0, maxArgs: 1 << 20,
 		flags: func(fs *flagSet) {
 			rf.register(fs)
@@ -199,7 +157,7 @@ func cmdProjectRetention(ctx context.Context, e env, args []string) error {
 		rf    retentionFlags
 		clear bool
 	)
-	mc := manageCmd{name: "project retention", synopsis: "project retention PROJECT [--keep N --match dev|pre|all --older-than DURATION | --clear] [flags]",
+	mc := adminCmd{name: "project retention", synopsis: "project retention PROJECT [--keep N --match dev|pre|all --older-than DURATION | --clear] [flags]",
 		minArgs: 1, maxArgs: 1,
 		flags: func(fs *flagSet) {
 			rf.register(fs)

@@ -8,7 +8,7 @@ import (
 )
 
 func cmdRoleAdd(ctx context.Context, e env, args []string) error {
-	return runManage(ctx, e, args, manageCmd{name: "role add", synopsis: "role add PROJECT USER owner|maintainer [flags]", minArgs: 3, maxArgs: 3},
+	return runManage(ctx, e, args, adminCmd{name: "role add", synopsis: "role add PROJECT USER owner|maintainer [flags]", minArgs: 3, maxArgs: 3},
 		func(svc *manage.Service, pos []string) error {
 			ch, err := svc.AddRole(ctx, pos[0], pos[1], pos[2])
 			if err != nil {
@@ -24,7 +24,7 @@ func cmdRoleAdd(ctx context.Context, e env, args []string) error {
 }
 
 func cmdRoleRemove(ctx context.Context, e env, args []string) error {
-	return runManage(ctx, e, args, manageCmd{name: "role remove", synopsis: "role remove PROJECT USER [flags]", minArgs: 2, maxArgs: 2},
+	return runManage(ctx, e, args, adminCmd{name: "role remove", synopsis: "role remove PROJECT USER [flags]", minArgs: 2, maxArgs: 2},
 		func(svc *manage.Service, pos []string) error {
 			ch, err := svc.RemoveRole(ctx, pos[0], pos[1])
 			if err != nil {

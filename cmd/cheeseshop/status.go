@@ -13,7 +13,7 @@ import (
 func cmdProjectStatus(ctx context.Context, e env, args []string) error {
 	var reason string
 	var st index.Status
-	mc := manageCmd{name: "project status", synopsis: "project status PROJECT active|archived|deprecated|quarantined [--reason TEXT] [flags]",
+	mc := adminCmd{name: "project status", synopsis: "project status PROJECT active|archived|deprecated|quarantined [--reason TEXT] [flags]",
 		minArgs: 2, maxArgs: 2,
 		flags: func(fs *flagSet) {
 			fs.StringVar(&reason, "reason", "", "why; shown on the pages as pypi:project-status-reason")

@@ -31,48 +31,39 @@ func needArgs(fs *flagSet, pos []string, min, max int) error {
 }
 
 func cmdTokenCreate(ctx context.Context, e env, args []string) error {
-	var c common
 	var projects stringList
-	var expires string
-	fs := newFlags(e, "token create", "token create USER [--project NAME]... [--expires 90d|2026-12-31] [flags]", &c)
-	fs.Var(&projects, "project", "limit the token to this project (repeatable); without it the token may upload wherever USER may")
-	fs.StringVar(&expires, "expires", "", "the token stops working after this long (a duration: 720h, 90d) or at this date (2026-12-31, UTC) or time (RFC 3339); default never")
 	var until time.Time
-	fs.check(func() error {
-		var err error
-		until, err = parseExpiry(expires, time.Now())
-		return err
+	ac := adminCmd{name: "token create", synopsis: "token create USER [--project NAME]... [--expires 90d|2026-12-31] [flags]", minArgs: 1, maxArgs: 1,
+		flags: func(fs *flagSet) {
+			var expires string
+			fs.Var(&projects, "project", "limit the token to this project (repeatable); without it the token may upload wherever USER may")
+			fs.StringVar(&expires, "expires", "", "the token stops working after this long (a duration: 720h, 90d) or at this date (2026-12-31, UTC) or time (RFC 3339); default never")
+			fs.check(func() error {
+				var err error
+				until, err = parseExpiry(expires, time.Now())
+				return err
+			})
+		}}
+	return runStore(ctx, e, args, ac, func(store *index.Store, _ *common, pos []string) error {
+		secret, hash, err := auth.NewToken()
+		if err != nil {
+			return err
+		}
+		tok, err := store.CreateTokenUntil(ctx, pos[0], hash, projects, until)
+		if err != nil {
+			return err
+		}
+		// The secret alone on stdout, so scripts can capture it; it is not
+		// stored and cannot be shown again.
+		fmt.Fprintln(e.stdout, secret)
+		expiry := ""
+		if !tok.ExpiresAt.IsZero() {
+			expiry = "; expires " + when(tok.ExpiresAt)
+		}
+		fmt.Fprintf(e.stderr, "token %d created for user %s (%s)%s; use it as the password with user name __token__\n",
+			tok.ID, tok.UserName, scope(tok), expiry)
+		return nil
 	})
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	secret, hash, err := auth.NewToken()
-	if err != nil {
-		return err
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	tok, err := store.CreateTokenUntil(ctx, pos[0], hash, projects, until)
-	if err != nil {
-		return err
-	}
-	// The secret alone on stdout, so scripts can capture it; it is not
-	// stored and cannot be shown again.
-	fmt.Fprintln(e.stdout, secret)
-	expiry := ""
-	if !tok.ExpiresAt.IsZero() {
-		expiry = "; expires " + when(tok.ExpiresAt)
-	}
-	fmt.Fprintf(e.stderr, "token %d created for user %s (%s)%s; use it as the password with user name __token__\n",
-		tok.ID, tok.UserName, scope(tok), expiry)
-	return nil
 }
 
 func scope(t index.Token) string {
@@ -87,30 +78,18 @@ func scope(t index.Token) string {
 }
 
 func cmdTokenList(ctx context.Context, e env, args []string) error {
-	var c common
-	fs := newFlags(e, "token list", "token list USER [flags]", &c)
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	tokens, err := store.Tokens(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCREATED\tLAST USED\tREVOKED\tEXPIRES\tSCOPE")
-	for _, t := range tokens {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, when(t.CreatedAt), when(t.LastUsedAt), when(t.RevokedAt), when(t.ExpiresAt), scope(t))
-	}
-	return tw.Flush()
+	return runStore(ctx, e, args, adminCmd{name: "token list", synopsis: "token list USER [flags]", minArgs: 1, maxArgs: 1}, func(store *index.Store, _ *common, pos []string) error {
+		tokens, err := store.Tokens(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tLAST USED\tREVOKED\tEXPIRES\tSCOPE")
+		for _, t := range tokens {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, when(t.CreatedAt), when(t.LastUsedAt), when(t.RevokedAt), when(t.ExpiresAt), scope(t))
+		}
+		return tw.Flush()
+	})
 }
 
 func when(t time.Time) string {
@@ -121,30 +100,23 @@ func when(t time.Time) string {
 }
 
 func cmdTokenRevoke(ctx context.Context, e env, args []string) error {
-	var c common
-	fs := newFlags(e, "token revoke", "token revoke ID [flags]", &c)
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil {
-		return fmt.Errorf("token revoke: %q is not a token id (see `cheeseshop token list USER`)", pos[0])
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	tok, err := store.RevokeToken(ctx, id)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "token %d of user %s revoked\n", tok.ID, tok.UserName)
-	return nil
+	var id int64
+	ac := adminCmd{name: "token revoke", synopsis: "token revoke ID [flags]", minArgs: 1, maxArgs: 1,
+		args: func(pos []string) error {
+			var err error
+			if id, err = strconv.ParseInt(pos[0], 10, 64); err != nil {
+				return fmt.Errorf("token revoke: %q is not a token id (see `cheeseshop token list USER`)", pos[0])
+			}
+			return nil
+		}}
+	return runStore(ctx, e, args, ac, func(store *index.Store, _ *common, _ []string) error {
+		tok, err := store.RevokeToken(ctx, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "token %d of user %s revoked\n", tok.ID, tok.UserName)
+		return nil
+	})
 }
 
 // parseExpiry reads --expires: empty (never), a duration from now ("720h";

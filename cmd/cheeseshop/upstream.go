@@ -80,94 +80,70 @@ func (u *upstreamFlags) staticConfig(dataDir string, c *upstream.Cache) static.C
 }
 
 func cmdUpstreamStatus(ctx context.Context, e env, args []string) error {
-	var c common
-	fs := newFlags(e, "upstream status", "upstream status [flags]", &c)
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 0, 0); err != nil {
-		return err
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	st, err := store.UpstreamStatus(ctx)
-	if err != nil {
-		return err
-	}
-	ratio := "-"
-	if n := st.Hits + st.Misses; n > 0 {
-		ratio = fmt.Sprintf("%.1f%%", 100*float64(st.Hits)/float64(n))
-	}
-	fmt.Fprintf(e.stdout, "cached projects   %d\n", st.Projects)
-	fmt.Fprintf(e.stdout, "cached 404s       %d\n", st.NotFound)
-	fmt.Fprintf(e.stdout, "files listed      %d\n", st.Files)
-	fmt.Fprintf(e.stdout, "files cached      %d\n", st.CachedFiles)
-	fmt.Fprintf(e.stdout, "bytes cached      %d\n", st.Bytes)
-	fmt.Fprintf(e.stdout, "hits              %d\n", st.Hits)
-	fmt.Fprintf(e.stdout, "misses            %d\n", st.Misses)
-	fmt.Fprintf(e.stdout, "hit ratio         %s\n", ratio)
-	fmt.Fprintf(e.stdout, "stale served      %d\n", st.StaleServed)
-	fmt.Fprintf(e.stdout, "claimed names     %d\n", st.Claims)
-	return nil
+	return runStore(ctx, e, args, adminCmd{name: "upstream status", synopsis: "upstream status [flags]"}, func(store *index.Store, _ *common, _ []string) error {
+		st, err := store.UpstreamStatus(ctx)
+		if err != nil {
+			return err
+		}
+		ratio := "-"
+		if n := st.Hits + st.Misses; n > 0 {
+			ratio = fmt.Sprintf("%.1f%%", 100*float64(st.Hits)/float64(n))
+		}
+		fmt.Fprintf(e.stdout, "cached projects   %d\n", st.Projects)
+		fmt.Fprintf(e.stdout, "cached 404s       %d\n", st.NotFound)
+		fmt.Fprintf(e.stdout, "files listed      %d\n", st.Files)
+		fmt.Fprintf(e.stdout, "files cached      %d\n", st.CachedFiles)
+		fmt.Fprintf(e.stdout, "bytes cached      %d\n", st.Bytes)
+		fmt.Fprintf(e.stdout, "hits              %d\n", st.Hits)
+		fmt.Fprintf(e.stdout, "misses            %d\n", st.Misses)
+		fmt.Fprintf(e.stdout, "hit ratio         %s\n", ratio)
+		fmt.Fprintf(e.stdout, "stale served      %d\n", st.StaleServed)
+		fmt.Fprintf(e.stdout, "claimed names     %d\n", st.Claims)
+		return nil
+	})
 }
 
 func cmdUpstreamPurge(ctx context.Context, e env, args []string) error {
-	var c common
 	var all bool
-	fs := newFlags(e, "upstream purge", "upstream purge NAME... | --all [flags]", &c)
-	fs.BoolVar(&all, "all", false, "purge the whole upstream cache")
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if (len(pos) == 0) != all {
-		fs.Usage()
-		return errUsage
-	}
-	names := make([]index.Normalized, len(pos))
-	for i, p := range pos {
-		names[i] = index.Normalize(p)
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	purged, files, err := upstream.Purge(ctx, store, c.dataDir, names)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "purged %d projects and %d files from the upstream cache\n", len(purged), files)
-	return nil
+	ac := adminCmd{name: "upstream purge", synopsis: "upstream purge NAME... | --all [flags]", minArgs: 0, maxArgs: 1 << 20,
+		flags: func(fs *flagSet) {
+			fs.BoolVar(&all, "all", false, "purge the whole upstream cache")
+		},
+		args: func(pos []string) error {
+			if (len(pos) == 0) != all {
+				return errUsage
+			}
+			return nil
+		}}
+	return runStore(ctx, e, args, ac, func(store *index.Store, c *common, pos []string) error {
+		names := make([]index.Normalized, len(pos))
+		for i, p := range pos {
+			names[i] = index.Normalize(p)
+		}
+		purged, files, err := upstream.Purge(ctx, store, c.dataDir, names)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "purged %d projects and %d files from the upstream cache\n", len(purged), files)
+		return nil
+	})
 }
 
 func cmdProjectClaim(ctx context.Context, e env, args []string) error {
-	var c common
-	fs := newFlags(e, "project claim", "project claim NAME [flags]", &c)
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	if !index.ValidName(pos[0]) {
-		return fmt.Errorf("project claim: %q is not a valid project name", pos[0])
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	name := index.Normalize(pos[0])
-	files, err := upstream.Claim(ctx, store, c.dataDir, name)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s is claimed for local uploads; it is never looked up upstream again (%d cached files removed)\n", name, files)
-	return nil
+	ac := adminCmd{name: "project claim", synopsis: "project claim NAME [flags]", minArgs: 1, maxArgs: 1,
+		args: func(pos []string) error {
+			if !index.ValidName(pos[0]) {
+				return fmt.Errorf("project claim: %q is not a valid project name", pos[0])
+			}
+			return nil
+		}}
+	return runStore(ctx, e, args, ac, func(store *index.Store, c *common, pos []string) error {
+		name := index.Normalize(pos[0])
+		files, err := upstream.Claim(ctx, store, c.dataDir, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s is claimed for local uploads; it is never looked up upstream again (%d cached files removed)\n", name, files)
+		return nil
+	})
 }

@@ -10,33 +10,22 @@ import (
 	"text/tabwriter"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
+	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
 func cmdUserList(ctx context.Context, e env, args []string) error {
-	var c common
-	fs := newFlags(e, "user list", "user list [flags]", &c)
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 0, 0); err != nil {
-		return err
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	users, err := store.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCREATED\tDISABLED\tTOKENS\tPROJECTS")
-	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", u.Name, when(u.CreatedAt), when(u.DisabledAt), u.Tokens, u.Projects)
-	}
-	return tw.Flush()
+	return runStore(ctx, e, args, adminCmd{name: "user list", synopsis: "user list [flags]"}, func(store *index.Store, _ *common, _ []string) error {
+		users, err := store.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tCREATED\tDISABLED\tTOKENS\tPROJECTS")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", u.Name, when(u.CreatedAt), when(u.DisabledAt), u.Tokens, u.Projects)
+		}
+		return tw.Flush()
+	})
 }
 
 // readPassword reads the first line of stdin.
@@ -53,33 +42,23 @@ func readPassword(r io.Reader, cmd string) (string, error) {
 }
 
 func cmdUserPasswd(ctx context.Context, e env, args []string) error {
-	var c common
-	fs := newFlags(e, "user passwd", "user passwd NAME [flags] < new-password", &c)
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	password, err := readPassword(e.stdin, "user passwd")
-	if err != nil {
-		return err
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return err
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if err := store.SetPassword(ctx, pos[0], hash); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "password of user %s changed\n", pos[0])
-	return nil
+	var hash string
+	ac := adminCmd{name: "user passwd", synopsis: "user passwd NAME [flags] < new-password", minArgs: 1, maxArgs: 1,
+		args: func([]string) error {
+			password, err := readPassword(e.stdin, "user passwd")
+			if err != nil {
+				return err
+			}
+			hash, err = auth.HashPassword(password)
+			return err
+		}}
+	return runStore(ctx, e, args, ac, func(store *index.Store, _ *common, pos []string) error {
+		if err := store.SetPassword(ctx, pos[0], hash); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "password of user %s changed\n", pos[0])
+		return nil
+	})
 }
 
 func cmdUserDisable(ctx context.Context, e env, args []string) error {
@@ -91,34 +70,22 @@ func cmdUserEnable(ctx context.Context, e env, args []string) error {
 }
 
 func setDisabled(ctx context.Context, e env, args []string, name string, disabled bool) error {
-	var c common
-	fs := newFlags(e, name, name+" NAME [flags]", &c)
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, 1, 1); err != nil {
-		return err
-	}
-	store, _, done, err := openStore(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	changed, err := store.SetUserDisabled(ctx, pos[0], disabled)
-	if err != nil {
-		return err
-	}
-	state := "disabled: neither its password nor its tokens authenticate; its roles and files stay"
-	if !disabled {
-		state = "enabled"
-	}
-	if !changed {
-		fmt.Fprintf(e.stdout, "user %s was already %s\n", pos[0], strings.SplitN(state, ":", 2)[0])
+	return runStore(ctx, e, args, adminCmd{name: name, synopsis: name + " NAME [flags]", minArgs: 1, maxArgs: 1}, func(store *index.Store, _ *common, pos []string) error {
+		changed, err := store.SetUserDisabled(ctx, pos[0], disabled)
+		if err != nil {
+			return err
+		}
+		state := "disabled: neither its password nor its tokens authenticate; its roles and files stay"
+		if !disabled {
+			state = "enabled"
+		}
+		if !changed {
+			fmt.Fprintf(e.stdout, "user %s was already %s\n", pos[0], strings.SplitN(state, ":", 2)[0])
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "user %s %s\n", pos[0], state)
 		return nil
-	}
-	fmt.Fprintf(e.stdout, "user %s %s\n", pos[0], state)
-	return nil
+	})
 }
 
 // version is the program's version line: the module version and the VCS

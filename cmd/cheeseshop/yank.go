@@ -16,75 +16,43 @@ var (
 	_ manage.Pages = (*staticgen.Generator)(nil)
 )
 
-// openManage opens the database (openCurrent) and returns the service that makes
-// a change and rewrites the project's pages in the data directory before
-// it returns, as serve would.
-func openManage(ctx context.Context, e env, c *common) (*manage.Service, func(), error) {
-	store, log, done, err := openStore(ctx, e, c)
-	if err != nil {
-		return nil, nil, err
-	}
+// newManage returns the service that makes a change and rewrites the
+// project's pages in the data directory before it returns, as serve would,
+// after checking the data directory against the database's record.
+func newManage(ctx context.Context, c *common, store *index.Store) (*manage.Service, error) {
 	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
-		done()
-		return nil, nil, err
+		return nil, err
 	}
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
-		done()
-		return nil, nil, fmt.Errorf("data directory: %w", err)
+		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, log)
-	svc, err := manage.New(manage.Config{DataDir: c.dataDir}, store, pages, log)
-	if err != nil {
-		done()
-		return nil, nil, err
-	}
-	return svc, done, nil
+	pages := staticgen.New(staticgen.Config{DataDir: c.dataDir}, store, c.log)
+	return manage.New(manage.Config{DataDir: c.dataDir}, store, pages, c.log)
 }
 
-// manageCmd describes a command that changes a project through
-// manage.Service: its name, synopsis and number of positional arguments,
-// and its own flags, if any.
-type manageCmd struct {
-	name, synopsis   string
-	minArgs, maxArgs int
-	flags            func(fs *flagSet)
-	// args, if set, checks the positional arguments before the database
-	// is opened.
-	args func(pos []string) error
-}
-
-// runManage parses a manage command's arguments, opens the service and
-// calls fn with the positional arguments: the shape every such command
-// shares.
-func runManage(ctx context.Context, e env, args []string, mc manageCmd, fn func(svc *manage.Service, pos []string) error) error {
-	var c common
-	fs := newFlags(e, mc.name, mc.synopsis, &c)
-	if mc.flags != nil {
-		mc.flags(fs)
-	}
-	pos, err := fs.parseInterspersed(args)
-	if err != nil {
-		return err
-	}
-	if err := needArgs(fs, pos, mc.minArgs, mc.maxArgs); err != nil {
-		return err
-	}
-	if mc.args != nil {
-		if err := mc.args(pos); err != nil {
+// runManageStore is runStore for commands that change a project through
+// manage.Service: fn gets the service, and the store for what a command
+// reads directly (policies, project names).
+func runManageStore(ctx context.Context, e env, args []string, ac adminCmd, fn func(svc *manage.Service, store *index.Store, pos []string) error) error {
+	return runStore(ctx, e, args, ac, func(store *index.Store, c *common, pos []string) error {
+		svc, err := newManage(ctx, c, store)
+		if err != nil {
 			return err
 		}
-	}
-	svc, done, err := openManage(ctx, e, &c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return fn(svc, pos)
+		return fn(svc, store, pos)
+	})
+}
+
+// runManage is runManageStore for commands that need only the service.
+func runManage(ctx context.Context, e env, args []string, ac adminCmd, fn func(svc *manage.Service, pos []string) error) error {
+	return runManageStore(ctx, e, args, ac, func(svc *manage.Service, _ *index.Store, pos []string) error {
+		return fn(svc, pos)
+	})
 }
 
 func cmdYank(ctx context.Context, e env, args []string) error {
 	var reason string
-	mc := manageCmd{name: "yank", synopsis: "yank PROJECT VERSION [--reason TEXT] [flags]", minArgs: 2, maxArgs: 2,
+	mc := adminCmd{name: "yank", synopsis: "yank PROJECT VERSION [--reason TEXT] [flags]", minArgs: 2, maxArgs: 2,
 		flags: func(fs *flagSet) {
 			fs.StringVar(&reason, "reason", "", "why the release is yanked; installers show it")
 		}}
@@ -99,7 +67,7 @@ func cmdYank(ctx context.Context, e env, args []string) error {
 }
 
 func cmdUnyank(ctx context.Context, e env, args []string) error {
-	mc := manageCmd{name: "unyank", synopsis: "unyank PROJECT VERSION [flags]", minArgs: 2, maxArgs: 2}
+	mc := adminCmd{name: "unyank", synopsis: "unyank PROJECT VERSION [flags]", minArgs: 2, maxArgs: 2}
 	return runManage(ctx, e, args, mc, func(svc *manage.Service, pos []string) error {
 		ch, err := svc.Unyank(ctx, pos[0], pos[1], "")
 		if err != nil {
@@ -111,7 +79,7 @@ func cmdUnyank(ctx context.Context, e env, args []string) error {
 }
 
 func cmdDelete(ctx context.Context, e env, args []string) error {
-	mc := manageCmd{name: "delete", synopsis: "delete PROJECT VERSION [FILENAME] [flags]", minArgs: 2, maxArgs: 3}
+	mc := adminCmd{name: "delete", synopsis: "delete PROJECT VERSION [FILENAME] [flags]", minArgs: 2, maxArgs: 3}
 	return runManage(ctx, e, args, mc, func(svc *manage.Service, pos []string) error {
 		var filename string
 		if len(pos) == 3 {

@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -83,28 +82,5 @@ func startWebServer(t *testing.T, kind, data string) string {
 	t.Helper()
 	app := startApp(t, "127.0.0.1:0")
 	t.Cleanup(app.stop)
-	cfg := deploy.Config{Upstream: app.addr, DataDir: data, ServerName: "localhost", MaxFileSize: 1 << 20}
-	srv, err := deploytest.Start(kind, filepath.Join(t.TempDir(), kind), func(listen string) ([]byte, error) {
-		var buf bytes.Buffer
-		c := cfg
-		c.Listen = listen
-		if kind == deploytest.Nginx {
-			err := deploy.Nginx(&buf, c)
-			return buf.Bytes(), err
-		}
-		err := deploy.Apache(&buf, c)
-		return buf.Bytes(), err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Log(srv.Logs())
-		}
-	})
-	return srv.URL
+	return serveDeployed(t, kind, deploy.Config{Upstream: app.addr, DataDir: data, ServerName: "localhost", MaxFileSize: 1 << 20})
 }

@@ -205,6 +205,13 @@ func TestDeployAcceptCasesMatchApp(t *testing.T) {
 // TestDeployServers runs real nginx and Apache with the rendered
 // configurations over a fixture data directory, in front of a fake app.
 func TestDeployServers(t *testing.T) {
+	eachWebServer(t, testServer)
+}
+
+// eachWebServer runs fn as a parallel subtest for nginx and for Apache; a
+// server that is not installed is skipped, or fails the test when
+// required.
+func eachWebServer(t *testing.T, fn func(t *testing.T, kind string)) {
 	for _, kind := range []string{deploytest.Nginx, deploytest.Apache} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
@@ -214,18 +221,16 @@ func TestDeployServers(t *testing.T) {
 				}
 				t.Skip(err)
 			}
-			testServer(t, kind)
+			fn(t, kind)
 		})
 	}
 }
 
-func testServer(t *testing.T, kind string) {
-	data := filepath.Join(t.TempDir(), "data")
-	writeData(t, data)
-	app := startApp(t, "127.0.0.1:0")
-	// A small file limit keeps the body-limit check cheap: the web server
-	// allows 1 MiB + 20 MiB.
-	cfg := deploy.Config{Upstream: app.addr, DataDir: data, ServerName: "localhost", MaxFileSize: 1 << 20}
+// serveDeployed runs nginx or Apache (kind) with the configuration
+// cheeseshop deploy prints for cfg, on a free port, and returns its URL. The
+// server stops when the test ends, and shows its logs if the test failed.
+func serveDeployed(t *testing.T, kind string, cfg deploy.Config) string {
+	t.Helper()
 	srv, err := deploytest.Start(kind, filepath.Join(t.TempDir(), kind), func(listen string) ([]byte, error) {
 		var buf bytes.Buffer
 		c := cfg
@@ -248,7 +253,17 @@ func testServer(t *testing.T, kind string) {
 			t.Log(srv.Logs())
 		}
 	})
-	u := srv.URL
+	return srv.URL
+}
+
+func testServer(t *testing.T, kind string) {
+	data := filepath.Join(t.TempDir(), "data")
+	writeData(t, data)
+	app := startApp(t, "127.0.0.1:0")
+	// A small file limit keeps the body-limit check cheap: the web server
+	// allows 1 MiB + 20 MiB.
+	cfg := deploy.Config{Upstream: app.addr, DataDir: data, ServerName: "localhost", MaxFileSize: 1 << 20}
+	u := serveDeployed(t, kind, cfg)
 
 	checkPage := func(t *testing.T, r response, json bool, want string) {
 		t.Helper()

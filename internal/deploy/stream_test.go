@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/deploy"
-	"github.com/cheeseshop/cheeseshop/internal/deploy/deploytest"
 )
 
 // An upload streams through the web server: the app reads the first bytes
@@ -22,18 +21,7 @@ import (
 // bodies (nginx's default proxy_request_buffering on, Apache's spooling of
 // a chunked body) would hand the app nothing until the client finished.
 func TestDeployStreamsUploads(t *testing.T) {
-	for _, kind := range []string{deploytest.Nginx, deploytest.Apache} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			if err := deploytest.Missing(kind); err != nil {
-				if required() {
-					t.Fatal(err)
-				}
-				t.Skip(err)
-			}
-			testStreaming(t, kind)
-		})
-	}
+	eachWebServer(t, testStreaming)
 }
 
 // streamApp reads a body and says when it has seen its first bytes.
@@ -82,31 +70,10 @@ func testStreaming(t *testing.T, kind string) {
 			if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			srv, err := deploytest.Start(kind, filepath.Join(t.TempDir(), kind), func(listen string) ([]byte, error) {
-				var buf bytes.Buffer
-				c := cfg
-				c.Listen = listen
-				if kind == deploytest.Nginx {
-					err := deploy.Nginx(&buf, c)
-					return buf.Bytes(), err
-				}
-				err := deploy.Apache(&buf, c)
-				return buf.Bytes(), err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := srv.Stop(); err != nil {
-					t.Error(err)
-				}
-				if t.Failed() {
-					t.Log(srv.Logs())
-				}
-			})
+			u := serveDeployed(t, kind, cfg)
 
 			pr, pw := io.Pipe()
-			req, err := http.NewRequest(http.MethodPost, srv.URL+"/legacy/", pr)
+			req, err := http.NewRequest(http.MethodPost, u+"/legacy/", pr)
 			if err != nil {
 				t.Fatal(err)
 			}

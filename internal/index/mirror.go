@@ -208,6 +208,18 @@ func (s *Store) RecordMirrored(ctx context.Context, fileID int64, cdnURL string)
 // (the lease ran out and another worker claimed it) or the file is not
 // pending any more.
 func (s *Store) RecordMirrorFailure(ctx context.Context, f MirrorFailure) (bool, error) {
+	return s.recordFailure(ctx, "record mirror failure of file", `UPDATE files SET mirror_last_error = $3, mirror_state = $4,
+			mirror_next_attempt_at = now() + $5::float8 * interval '1 second'
+		WHERE id = $1 AND mirror_attempts = $2 AND mirror_state = 'pending'`, f)
+}
+
+// recordFailure runs update for the failed attempt f, of a push or of a
+// CDN deletion: an UPDATE of the claimed row ($1 its id) while the claim
+// is its latest ($2 the attempt) that stores the error ($3, cut to
+// maxMirrorError), the state ($4: pending, or failed when f is final) and
+// when to try again ($5 seconds from now). It reports whether it changed
+// the row; what names the attempt in its error.
+func (s *Store) recordFailure(ctx context.Context, what, update string, f MirrorFailure) (bool, error) {
 	msg := f.Err
 	if len(msg) > maxMirrorError {
 		msg = msg[:maxMirrorError]
@@ -216,12 +228,9 @@ func (s *Store) RecordMirrorFailure(ctx context.Context, f MirrorFailure) (bool,
 	if f.Final {
 		state = MirrorFailed
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE files SET mirror_last_error = $3, mirror_state = $4,
-			mirror_next_attempt_at = now() + $5::float8 * interval '1 second'
-		WHERE id = $1 AND mirror_attempts = $2 AND mirror_state = 'pending'`,
-		f.FileID, f.Attempt, msg, string(state), f.RetryIn.Seconds())
+	tag, err := s.pool.Exec(ctx, update, f.FileID, f.Attempt, msg, string(state), f.RetryIn.Seconds())
 	if err != nil {
-		return false, fmt.Errorf("record mirror failure of file %d: %w", f.FileID, translate(err))
+		return false, fmt.Errorf("%s %d: %w", what, f.FileID, translate(err))
 	}
 	return tag.RowsAffected() == 1, nil
 }

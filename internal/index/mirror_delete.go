@@ -83,22 +83,9 @@ func (s *Store) RecordMirrorDeleted(ctx context.Context, id int64, attempt int) 
 // RecordMirrorDeletionFailure records a failed attempt, as
 // RecordMirrorFailure does for pushes; f.FileID is the deletion's id.
 func (s *Store) RecordMirrorDeletionFailure(ctx context.Context, f MirrorFailure) (bool, error) {
-	msg := f.Err
-	if len(msg) > maxMirrorError {
-		msg = msg[:maxMirrorError]
-	}
-	state := "pending"
-	if f.Final {
-		state = "failed"
-	}
-	tag, err := s.pool.Exec(ctx, `UPDATE mirror_deletions SET last_error = $3, state = $4,
+	return s.recordFailure(ctx, "record failure of CDN deletion", `UPDATE mirror_deletions SET last_error = $3, state = $4,
 			next_attempt_at = now() + $5::float8 * interval '1 second'
-		WHERE id = $1 AND attempts = $2 AND state = 'pending'`,
-		f.FileID, f.Attempt, msg, state, f.RetryIn.Seconds())
-	if err != nil {
-		return false, fmt.Errorf("record failure of CDN deletion %d: %w", f.FileID, translate(err))
-	}
-	return tag.RowsAffected() == 1, nil
+		WHERE id = $1 AND attempts = $2 AND state = 'pending'`, f)
 }
 
 // ReleaseMirrorDeletion gives a claimed deletion back without counting the

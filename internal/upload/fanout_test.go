@@ -7,8 +7,6 @@ import (
 	"errors"
 	"hash"
 	"io"
-	"runtime"
-	"runtime/debug"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -166,33 +164,15 @@ func TestFanOutMemory(t *testing.T) {
 	hs := newDigests()
 	var file countingWriter
 
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	runtime.GC()
+	var n int64
+	var err error
 	// Warm the pool of rings after the collection (two would empty it).
-	fanOut(io.LimitReader(noise, fanChunk), writers(newDigests(), io.Discard)...) //nolint:errcheck
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	peak := before.HeapAlloc
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapAlloc)
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	n, err := fanOut(body, writers(hs, &file)...)
-	close(stop)
-	<-sampled
-	runtime.ReadMemStats(&after)
+	warm := func() {
+		fanOut(io.LimitReader(noise, fanChunk), writers(newDigests(), io.Discard)...) //nolint:errcheck
+	}
+	before, after, peak := sampleHeap(100, 5*time.Millisecond, warm, func() {
+		n, err = fanOut(body, writers(hs, &file)...)
+	})
 	if err != nil || n != size || file.n != size {
 		t.Fatalf("fanOut = %d, %v (file got %d); want %d", n, err, file.n, size)
 	}

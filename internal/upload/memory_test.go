@@ -78,7 +78,7 @@ func TestUploadMemory(t *testing.T) {
 	var resp *http.Response
 	var body string
 	var elapsed time.Duration
-	before, after, peak := sampleHeap(100, 2*time.Millisecond, func() {
+	before, after, peak := sampleHeap(100, 2*time.Millisecond, nil, func() {
 		start := time.Now()
 		resp, body = postStreaming(t, h, warm.withDigests(d), filename, path)
 		elapsed = time.Since(start)
@@ -118,17 +118,20 @@ func TestUploadMemory(t *testing.T) {
 // collector runs at GOGC=10 meanwhile, so that the peak is mostly what fn
 // keeps rather than garbage.
 func peakHeapGrowth(fn func()) int64 {
-	before, _, peak := sampleHeap(10, time.Millisecond, fn)
+	before, _, peak := sampleHeap(10, time.Millisecond, nil, fn)
 	return int64(peak) - int64(before.HeapAlloc)
 }
 
 // sampleHeap runs fn with the collector at GOGC=gcPercent, sampling the heap
 // every interval meanwhile, and returns the memory statistics before and
-// after (before is taken right after a collection) and the highest
-// HeapAlloc seen.
-func sampleHeap(gcPercent int, every time.Duration, fn func()) (before, after runtime.MemStats, peak uint64) {
+// after (before is taken right after a collection and warm, if not nil) and
+// the highest HeapAlloc seen.
+func sampleHeap(gcPercent int, every time.Duration, warm, fn func()) (before, after runtime.MemStats, peak uint64) {
 	defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
 	runtime.GC()
+	if warm != nil {
+		warm()
+	}
 	runtime.ReadMemStats(&before)
 	peak = before.HeapAlloc
 	stop, done := make(chan struct{}), make(chan struct{})
