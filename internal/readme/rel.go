@@ -2,6 +2,7 @@ package readme
 
 import (
 	"bytes"
+	"html"
 	"strings"
 
 	nethtml "golang.org/x/net/html"
@@ -66,4 +67,110 @@ func isExternal(href string) bool {
 	}
 	i := strings.IndexAny(h, ":/?#")
 	return i > 0 && h[i] == ':'
+}
+
+// relink does balance's work on markup that needs no balancing (see
+// sanitizeGenerated), without parsing it: bluemonday's serialisation, in
+// which every '<' opens a tag and every attribute is written
+// key="escaped value". It gives links balance's rel and writes void
+// elements as html.Render does ("<br/>"), so that its output is balance's
+// byte for byte. Markup it does not expect goes to balance.
+func relink(b []byte) string {
+	var out bytes.Buffer
+	out.Grow(len(b) + len(b)/16)
+	rest := b
+	for {
+		i := bytes.IndexByte(rest, '<')
+		if i < 0 {
+			out.Write(rest)
+			return out.String()
+		}
+		out.Write(rest[:i])
+		rest = rest[i:]
+		j := bytes.IndexByte(rest, '>')
+		if j < 0 {
+			return balance(b)
+		}
+		tag := rest[:j+1]
+		rest = rest[j+1:]
+		if len(tag) > 1 && tag[1] == '/' {
+			out.Write(tag)
+			continue
+		}
+		name, attrs, selfClosing, ok := splitTag(tag)
+		if !ok {
+			return balance(b)
+		}
+		switch {
+		case name == "a":
+			out.WriteString("<a")
+			external := false
+			for _, a := range attrs {
+				if a.Key == "rel" {
+					continue
+				}
+				if a.Key == "href" && isExternal(html.UnescapeString(a.Val)) {
+					external = true
+				}
+				out.WriteString(" " + a.Key + `="` + a.Val + `"`)
+			}
+			if external {
+				out.WriteString(` rel="nofollow noopener ugc"`)
+			}
+			out.WriteByte('>')
+		case voidElements[name] && !selfClosing:
+			out.Write(tag[:len(tag)-1])
+			out.WriteString("/>")
+		case selfClosing && !voidElements[name]:
+			return balance(b) // a parser would see a start tag only
+		default:
+			out.Write(tag)
+		}
+	}
+}
+
+// voidElements are the elements html.Render writes as "<name/>".
+var voidElements = map[string]bool{
+	"area": true, "base": true, "br": true, "col": true, "embed": true, "hr": true, "img": true, "input": true,
+	"keygen": true, "link": true, "meta": true, "param": true, "source": true, "track": true, "wbr": true,
+}
+
+// splitTag splits a start tag as bluemonday writes it, `<name k="v" k2="v2">`
+// or with "/>", into its name and attributes (values still escaped).
+func splitTag(tag []byte) (name string, attrs []nethtml.Attribute, selfClosing, ok bool) {
+	s := string(tag[1 : len(tag)-1])
+	if strings.HasSuffix(s, "/") {
+		selfClosing = true
+		s = s[:len(s)-1]
+	}
+	i := strings.IndexByte(s, ' ')
+	if i < 0 {
+		i = len(s)
+	}
+	name, s = s[:i], s[i:]
+	if name == "" {
+		return "", nil, false, false
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return "", nil, false, false
+		}
+	}
+	for s != "" {
+		// ` key="value"`
+		if s[0] != ' ' {
+			return "", nil, false, false
+		}
+		eq := strings.Index(s, `="`)
+		if eq < 2 {
+			return "", nil, false, false
+		}
+		end := strings.IndexByte(s[eq+2:], '"')
+		if end < 0 {
+			return "", nil, false, false
+		}
+		attrs = append(attrs, nethtml.Attribute{Key: s[1:eq], Val: s[eq+2 : eq+2+end]})
+		s = s[eq+2+end+1:]
+	}
+	return name, attrs, selfClosing, true
 }
