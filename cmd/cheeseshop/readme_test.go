@@ -79,17 +79,17 @@ func TestReadmeWorker(t *testing.T) {
 		}
 		return string(b)
 	}
-	if page := read(dir.WebReleasePage("demo", "1.0")); !strings.Contains(page, `<h1 id="left-pending">Left pending</h1>`) || !strings.Contains(page, "<td>1</td>") {
+	if page := read(dir.WebReleasePage("demo", "1.0")); !strings.Contains(page, `<h1 id="user-content-left-pending">Left pending</h1>`) || !strings.Contains(page, "<td>1</td>") {
 		t.Errorf("release page without the README left pending:\n%s", page)
 	}
 
 	register("2.0", "# Queued")
 	w.Queue("demo")
 	waitIdle()
-	if page := read(dir.WebProjectPage("demo")); !strings.Contains(page, `<h1 id="queued">Queued</h1>`) {
+	if page := read(dir.WebProjectPage("demo")); !strings.Contains(page, `<h1 id="user-content-queued">Queued</h1>`) {
 		t.Errorf("project page without the queued README:\n%s", page)
 	}
-	if page := read(dir.WebReleasePage("demo", "2.0")); !strings.Contains(page, `<h1 id="queued">Queued</h1>`) {
+	if page := read(dir.WebReleasePage("demo", "2.0")); !strings.Contains(page, `<h1 id="user-content-queued">Queued</h1>`) {
 		t.Errorf("release page without the queued README:\n%s", page)
 	}
 	var versions string

@@ -22,8 +22,8 @@ import (
 
 // Version is the version of the rendering rules: raise it whenever a change
 // here changes the HTML of some README, and `regenerate` renders every
-// stored README again.
-const Version = 1
+// stored README again. 2: ids under UserContentPrefix.
+const Version = 2
 
 // Unrendered is the version of a stored README that must be rendered again
 // whatever Version is: none was rendered, or reST was shown preformatted

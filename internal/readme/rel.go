@@ -11,7 +11,8 @@ import (
 
 // balance parses sanitiser output as the body of a <div>, as a browser
 // would, gives every link that leaves the site (an absolute URL)
-// rel="nofollow noopener ugc" in place of any rel it had, and serialises
+// rel="nofollow noopener ugc" in place of any rel it had, moves ids under
+// UserContentPrefix, and serialises
 // the tree again: every element the README opened is closed inside the
 // README, so an unclosed <table> or <div> cannot swallow the rest of the
 // page.
@@ -33,16 +34,19 @@ func balance(b []byte) string {
 }
 
 func fixLinks(n *nethtml.Node) {
-	if n.Type == nethtml.ElementNode && n.DataAtom == atom.A {
+	if n.Type == nethtml.ElementNode {
 		external := false
 		attrs := n.Attr[:0]
 		for _, a := range n.Attr {
-			if a.Key == "rel" {
-				continue
+			if n.DataAtom == atom.A {
+				if a.Key == "rel" {
+					continue
+				}
+				if a.Key == "href" && isExternal(a.Val) {
+					external = true
+				}
 			}
-			if a.Key == "href" && isExternal(a.Val) {
-				external = true
-			}
+			a.Val = userContent(n.DataAtom == atom.A, a.Key, a.Val)
 			attrs = append(attrs, a)
 		}
 		if external {
@@ -53,6 +57,24 @@ func fixLinks(n *nethtml.Node) {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		fixLinks(c)
 	}
+}
+
+// UserContentPrefix starts every id in a README, and the fragment of
+// every link to one, as on GitHub: a README's ids (its own, or those
+// goldmark gives its headings) can then never be the page's, whose skip
+// link, headings and labels point at ids of their own ("content", "title").
+const UserContentPrefix = "user-content-"
+
+// userContent returns the value of attribute key with a README's ids
+// moved under UserContentPrefix: an id, and a link's fragment.
+func userContent(link bool, key, val string) string {
+	switch {
+	case key == "id":
+		return UserContentPrefix + val
+	case link && key == "href" && len(val) > 1 && val[0] == '#':
+		return "#" + UserContentPrefix + val[1:]
+	}
+	return val
 }
 
 // isExternal reports whether a link names a scheme or a host: anything
@@ -72,7 +94,8 @@ func isExternal(href string) bool {
 // relink does balance's work on markup that needs no balancing (see
 // sanitizeGenerated), without parsing it: bluemonday's serialisation, in
 // which every '<' opens a tag and every attribute is written
-// key="escaped value". It gives links balance's rel and writes void
+// key="escaped value". It gives links balance's rel, moves ids as balance
+// does, and writes void
 // elements as html.Render does ("<br/>"), so that its output is balance's
 // byte for byte. Markup it does not expect goes to balance.
 func relink(b []byte) string {
@@ -101,23 +124,30 @@ func relink(b []byte) string {
 		if !ok {
 			return balance(b)
 		}
-		switch {
-		case name == "a":
-			out.WriteString("<a")
+		if len(attrs) > 0 {
+			out.WriteString("<" + name)
 			external := false
 			for _, a := range attrs {
-				if a.Key == "rel" {
-					continue
+				if name == "a" {
+					if a.Key == "rel" {
+						continue
+					}
+					if a.Key == "href" && isExternal(html.UnescapeString(a.Val)) {
+						external = true
+					}
 				}
-				if a.Key == "href" && isExternal(html.UnescapeString(a.Val)) {
-					external = true
-				}
-				out.WriteString(" " + a.Key + `="` + a.Val + `"`)
+				// The value is escaped; the prefix needs no escaping.
+				out.WriteString(" " + a.Key + `="` + userContent(name == "a", a.Key, a.Val) + `"`)
 			}
 			if external {
 				out.WriteString(` rel="nofollow noopener ugc"`)
 			}
-			out.WriteByte('>')
+			tag = []byte(">")
+			if selfClosing {
+				tag = []byte("/>")
+			}
+		}
+		switch {
 		case voidElements[name] && !selfClosing:
 			out.Write(tag[:len(tag)-1])
 			out.WriteString("/>")
