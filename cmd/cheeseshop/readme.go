@@ -204,6 +204,14 @@ func (w *readmeWorker) project(ctx context.Context, name index.Normalized) error
 		for _, src := range batch {
 			after = src.ReleaseID
 			rd := w.render(ctx, src.Description, src.ContentType)
+			if rd.HTML == "" {
+				// No description: the pages show what they showed while it
+				// was pending, and need no rewrite.
+				if _, err := w.store.SetReadme(ctx, src, rd); err != nil {
+					return err
+				}
+				continue
+			}
 			stored, err := w.store.SetReadme(ctx, src, index.Readme{HTML: rd.HTML, Version: index.ReadmePending})
 			if err != nil {
 				return err
