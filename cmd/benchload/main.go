@@ -2,7 +2,7 @@
 // (scripts/bench.sh, BENCHMARKS.md). It talks to a running cheeseshop over
 // HTTP, or to its database and data directory directly:
 //
-//	benchload upload     -url URL -user U -password P -clients N -count K   upload latency p50/p99
+//	benchload upload     -url URL -user U -password P -clients N -count K   upload latency p50/p99 (-readme BYTES: with a Markdown README)
 //	benchload flood      -url URL -user U -token T -clients N -duration D   token uploads during a wrong-password flood
 //	benchload get        -url URL/simple/NAME/ -count K                     GET latency p50/p99
 //	benchload regen      -database-url DB -data-dir D -project NAME...      page and root rewrite time
@@ -138,22 +138,40 @@ func wheel(name, version string, size int) (filename string, data []byte) {
 }
 
 // uploadBody is a twine-style multipart form for one wheel.
-func uploadBody(name, version string, size int) (body []byte, contentType string) {
+func uploadBody(name, version string, size, readme int) (body []byte, contentType string) {
 	filename, data := wheel(name, version, size)
 	sum := sha256.Sum256(data)
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	for _, kv := range [][2]string{
+	fields := [][2]string{
 		{":action", "file_upload"}, {"protocol_version", "1"}, {"name", name}, {"version", version},
 		{"filetype", "bdist_wheel"}, {"pyversion", "py3"}, {"metadata_version", "2.1"},
 		{"summary", "benchload"}, {"sha256_digest", hex.EncodeToString(sum[:])},
-	} {
+	}
+	if readme > 0 {
+		fields = append(fields, [2]string{"description", markdownReadme(name+" "+version, readme)},
+			[2]string{"description_content_type", "text/markdown"})
+	}
+	for _, kv := range fields {
 		mw.WriteField(kv[0], kv[1]) //nolint:errcheck // bytes.Buffer
 	}
 	w, _ := mw.CreateFormFile("content", filename)
 	w.Write(data) //nolint:errcheck // bytes.Buffer
 	mw.Close()    //nolint:errcheck // bytes.Buffer
 	return buf.Bytes(), mw.FormDataContentType()
+}
+
+// markdownReadme is a Markdown README of about size bytes whose first
+// heading is title (so that each release's differs): sections of prose
+// with links and emphasis, fenced code and a table.
+func markdownReadme(title string, size int) string {
+	var sb strings.Builder
+	sb.WriteString("# " + title + "\n\n")
+	for i := 0; sb.Len() < size; i++ {
+		fmt.Fprintf(&sb, "## Section %d\n\nSome *prose* with a [link](https://example.com/%d) and `code`, ~~old~~ text.\n\n", i, i)
+		sb.WriteString("```python\nimport demo\nprint(demo.hello('<x>'))\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n")
+	}
+	return sb.String()
 }
 
 func post(ctx context.Context, c *http.Client, url, user, pass string, body []byte, ct string) (time.Duration, error) {
@@ -186,6 +204,7 @@ func cmdUpload(ctx context.Context, args []string) error {
 	count := fs.Int("count", 200, "measured uploads per client (upper bound)")
 	dur := fs.Duration("duration", 30*time.Second, "stop measuring after this long (upper bound)")
 	size := fs.Int("size", 100*1024, "wheel size in bytes")
+	readme := fs.Int("readme", 0, "size in bytes of a Markdown README (description) sent with each upload, each release's its own; 0 sends none")
 	prefix := fs.String("prefix", "bl"+strconv.FormatInt(time.Now().Unix(), 36), "project name prefix; the run's projects are PREFIX-c0, PREFIX-c1, …")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -201,7 +220,7 @@ func cmdUpload(ctx context.Context, args []string) error {
 	for c := range *clients {
 		name := fmt.Sprintf("%s-c%d", *prefix, c)
 		for v := range *count + 1 {
-			b, ct := uploadBody(name, fmt.Sprintf("1.0.%d", v), *size)
+			b, ct := uploadBody(name, fmt.Sprintf("1.0.%d", v), *size, *readme)
 			jobs[c] = append(jobs[c], job{b, ct})
 		}
 	}
@@ -278,7 +297,7 @@ func cmdFlood(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *dur)
 	defer cancel()
 	floodClient := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}}
-	guess, guessCT := uploadBody(*prefix+"-guess", "1.0", 1024)
+	guess, guessCT := uploadBody(*prefix+"-guess", "1.0", 1024, 0)
 	var mu sync.Mutex
 	statuses := map[string]int{}
 	var wg sync.WaitGroup
@@ -312,7 +331,7 @@ func cmdFlood(ctx context.Context, args []string) error {
 	var firstErr error
 	time.Sleep(time.Second) // let the flood build up
 	for v := 0; ctx.Err() == nil; v++ {
-		b, ct := uploadBody(*prefix, fmt.Sprintf("1.0.%d", v), *size)
+		b, ct := uploadBody(*prefix, fmt.Sprintf("1.0.%d", v), *size, 0)
 		d, err := post(ctx, tokenClient, *url, "__token__", *token, b, ct)
 		if err != nil {
 			if ctx.Err() == nil && firstErr == nil {

@@ -129,12 +129,12 @@ func TestRefusalsOverHTTP(t *testing.T) {
 
 // checkRequestLog fails unless every line the server logged while it
 // served (between "serving" and "shutting down") has a request_id, apart
-// from the background workers' (repair, mirror), and the ids name exactly
+// from the background workers' (repair, mirror, readme), and the ids name exactly
 // the requests made.
 func checkRequestLog(t *testing.T, log string, requests int) {
 	t.Helper()
 	idRE := regexp.MustCompile(`\brequest_id=(\S+)`)
-	background := regexp.MustCompile(`\bcomponent=(repair|mirror)\b`)
+	background := regexp.MustCompile(`\bcomponent=(repair|mirror|readme)\b`)
 	ids := map[string]bool{}
 	serving := false
 	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {

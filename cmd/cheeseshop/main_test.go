@@ -139,8 +139,15 @@ func cmdWaitReady(ts *testscript.TestScript, neg bool, args []string) {
 func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 	want := 200
 	var headers [][2]string
+	var wait time.Duration
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		switch args[0] {
+		case "-wait":
+			// -wait D: ask again every 100 ms until the answer passes, for
+			// up to D (what a background worker writes, such as READMEs).
+			d, err := time.ParseDuration(args[1])
+			ts.Check(err)
+			wait = d
 		case "-H":
 			k, v, _ := strings.Cut(args[1], ":")
 			headers = append(headers, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
@@ -152,33 +159,47 @@ func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 		args = args[2:]
 	}
 	if len(args) < 1 {
-		ts.Fatalf("usage: httpget [-H header] [-status N] URL [substring...]")
+		ts.Fatalf("usage: httpget [-wait D] [-H header] [-status N] URL [substring...]")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[0], nil)
-	ts.Check(err)
-	for _, h := range headers {
-		req.Header.Set(h[0], h[1])
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	ts.Check(err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	ts.Check(err)
-	var hdr strings.Builder
-	resp.Header.Write(&hdr)
-	ts.Stdout().Write([]byte(hdr.String() + "\n"))
-	ts.Stdout().Write(body)
-	failed := resp.StatusCode != want
-	for _, s := range args[1:] {
-		if !bytes.Contains(body, []byte(s)) && !strings.Contains(hdr.String(), s) {
-			failed = true
-			ts.Logf("missing %q", s)
+	get := func() (status int, hdr string, body []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[0], nil)
+		ts.Check(err)
+		for _, h := range headers {
+			req.Header.Set(h[0], h[1])
 		}
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Do(req)
+		ts.Check(err)
+		defer resp.Body.Close()
+		body, err = io.ReadAll(resp.Body)
+		ts.Check(err)
+		var hb strings.Builder
+		resp.Header.Write(&hb)
+		return resp.StatusCode, hb.String(), body
+	}
+	missing := func(hdr string, body []byte) (out []string) {
+		for _, s := range args[1:] {
+			if !bytes.Contains(body, []byte(s)) && !strings.Contains(hdr, s) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	status, hdr, body := get()
+	for deadline := time.Now().Add(wait); !neg && (status != want || len(missing(hdr, body)) > 0) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		status, hdr, body = get()
+	}
+	ts.Stdout().Write([]byte(hdr + "\n"))
+	ts.Stdout().Write(body)
+	failed := status != want
+	for _, s := range missing(hdr, body) {
+		failed = true
+		ts.Logf("missing %q", s)
 	}
 	if failed != neg {
-		ts.Fatalf("GET %s: status %d (want %d), headers:\n%s\nbody:\n%s", args[0], resp.StatusCode, want, hdr.String(), body)
+		ts.Fatalf("GET %s: status %d (want %d), headers:\n%s\nbody:\n%s", args[0], status, want, hdr, body)
 	}
 }

@@ -119,8 +119,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	authn := auth.NewWithConfig(c.limits.auth(), store, store)
+	// READMEs are rendered after the upload's reply (cmd/cheeseshop/readme.go).
+	readmes := newReadmeWorker(store, pages, log)
 	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules, MaxUnauthenticated: c.limits.maxUnauthenticated,
-		RenderReadme: readmeRenderer()}, store, authn, pages, log)
+		QueueReadme: readmes.Queue}, store, authn, pages, log)
 	if err != nil {
 		return err
 	}
@@ -165,6 +167,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runMirror(gctx) })
 	g.Go(func() error { return rep.Run(gctx) })
+	g.Go(func() error { return readmes.Run(gctx) })
 	if cache != nil {
 		g.Go(func() error { return cache.Run(gctx) })
 	}

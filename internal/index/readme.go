@@ -15,6 +15,11 @@ type Readme struct {
 	Version int
 }
 
+// ReadmePending is the version of a README left to be rendered after the
+// release was stored (serve renders it in the background, see
+// PendingReadmeProjects); it is older than every renderer's version.
+const ReadmePending = -1
+
 // ReadmeSource is a stored release whose README is to be rendered again.
 type ReadmeSource struct {
 	ReleaseID   int64
@@ -49,15 +54,47 @@ func (s *Store) StaleReadmes(ctx context.Context, name Normalized, version int, 
 	return out, translate(rows.Err())
 }
 
-// SetReadme stores a release's rendered README. It is no change to the
+// SetReadme stores the README rendered from src. It is no change to the
 // release (no journal entry, no serial): the README is derived from the
-// stored description, as the pages are.
-func (s *Store) SetReadme(ctx context.Context, releaseID int64, r Readme) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE releases SET description_html = $2, description_html_version = $3 WHERE id = $1`,
-		releaseID, r.HTML, r.Version); err != nil {
-		return fmt.Errorf("store readme of release %d: %w", releaseID, translate(err))
+// stored description, as the pages are. It reports false, and stores
+// nothing, when the release's description or its content type is no longer
+// src's (a register replaced them meanwhile, and left a README to render
+// from the new ones).
+func (s *Store) SetReadme(ctx context.Context, src ReadmeSource, r Readme) (bool, error) {
+	// Storing the HTML that is there already (serve marks a README
+	// rendered once its pages are written) keeps the stored value, which
+	// PostgreSQL then does not write again.
+	tag, err := s.pool.Exec(ctx, `UPDATE releases SET description_html_version = $3,
+			description_html = CASE WHEN description_html = $2 THEN description_html ELSE $2 END
+		WHERE id = $1 AND coalesce(metadata->>'description', '') = $4
+			AND coalesce(metadata->>'description_content_type', '') = $5`,
+		src.ReleaseID, r.HTML, r.Version, src.Description, src.ContentType)
+	if err != nil {
+		return false, fmt.Errorf("store readme of release %d: %w", src.ReleaseID, translate(err))
 	}
-	return nil
+	return tag.RowsAffected() == 1, nil
+}
+
+// PendingReadmeProjects lists the projects with a release whose README is
+// ReadmePending: left by a server that stopped before it rendered them.
+// It reads every release (there is no index on the README's version); serve
+// calls it once, in the background, when it starts.
+func (s *Store) PendingReadmeProjects(ctx context.Context) ([]Normalized, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT p.normalized FROM releases r JOIN projects p ON p.id = r.project_id
+		WHERE r.description_html_version = $1 ORDER BY 1`, ReadmePending)
+	if err != nil {
+		return nil, fmt.Errorf("pending readmes: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []Normalized
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("scan pending readme: %w", err)
+		}
+		out = append(out, Normalized(n))
+	}
+	return out, translate(rows.Err())
 }
 
 // releaseDetails reads the metadata, without the description, and the

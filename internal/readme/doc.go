@@ -1,6 +1,7 @@
 // Package readme renders a release's long description (its README) to
-// HTML that is safe to put in a page for people, once, when the release is
-// uploaded or registered.
+// HTML that is safe to put in a page for people, once, just after the
+// release is uploaded or registered (serve's README worker), or by
+// `regenerate`.
 //
 // The renderer follows the description's content type, as PyPI does:
 // text/markdown with goldmark (CommonMark plus GitHub's tables,
@@ -16,6 +17,11 @@
 // version is older than the current one is rendered again by
 // `cheeseshop regenerate`.
 //
-// readme imports nothing internal; cmd hands Render to the upload handler
-// and to regenerate.
+// Markdown without raw HTML of its own skips the HTML parse that balances
+// any other markup (sanitizeGenerated): goldmark's output is balanced
+// already, which TestGeneratedAsBalanced and FuzzGeneratedAsBalanced check
+// against the parse, byte for byte.
+//
+// readme imports nothing internal; cmd hands Render to serve's README
+// worker and to regenerate.
 package readme

@@ -13,15 +13,17 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
 	gmhtml "github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/text"
 )
 
 // Version is the version of the rendering rules: raise it whenever a change
 // here changes the HTML of some README, and `regenerate` renders every
-// stored README again.
-const Version = 1
+// stored README again. 2: ids under UserContentPrefix.
+const Version = 2
 
 // Unrendered is the version of a stored README that must be rendered again
 // whatever Version is: none was rendered, or reST was shown preformatted
@@ -96,11 +98,17 @@ func (r *Renderer) Render(ctx context.Context, description, contentType string) 
 func (r *Renderer) render(ctx context.Context, description, contentType string) Result {
 	switch kind(contentType) {
 	case "markdown":
+		src := []byte(description)
+		doc := markdown.Parser().Parse(text.NewReader(src))
 		var b bytes.Buffer
-		if err := markdown.Convert([]byte(description), &b); err != nil {
+		b.Grow(len(src) + len(src)/4)
+		if err := markdown.Renderer().Render(&b, src, doc); err != nil {
 			return Result{HTML: pre(description), Version: Version}
 		}
-		return Result{HTML: sanitize(b.Bytes()), Version: Version}
+		if hasRawHTML(doc) {
+			return Result{HTML: sanitize(b.Bytes()), Version: Version}
+		}
+		return Result{HTML: sanitizeGenerated(b.Bytes()), Version: Version}
 	case "rst":
 		out, err := r.rst.render(ctx, description)
 		switch {
@@ -142,6 +150,34 @@ func pre(text string) string {
 
 func sanitize(b []byte) string {
 	return balance(policy.SanitizeBytes(b))
+}
+
+// sanitizeGenerated is sanitize for markup that goldmark generated from
+// Markdown without raw HTML: its elements are those of the document tree,
+// each closed where it ends and none an HTML parser would close or move
+// (no <li> directly in <li>, no <div>, no block in <p>, no link in a
+// link), and its text and attribute values are escaped. bluemonday only
+// removes attributes, and elements together with their end tags, so its
+// output stays balanced, and the parse that balance does for any other
+// markup (most of the cost of rendering a large README) would give the
+// same tree back. relink does the rest of balance's work on the bytes;
+// TestGeneratedAsBalanced checks the two give the same HTML.
+func sanitizeGenerated(b []byte) string {
+	return relink(policy.SanitizeBytes(b))
+}
+
+// hasRawHTML reports whether a Markdown document holds HTML of its own
+// (an HTML block or inline HTML), which goldmark passes through as it is.
+func hasRawHTML(doc ast.Node) bool {
+	raw := false
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if k := n.Kind(); k == ast.KindHTMLBlock || k == ast.KindRawHTML {
+			raw = true
+			return ast.WalkStop, nil
+		}
+		return ast.WalkContinue, nil
+	})
+	return raw
 }
 
 // cache remembers the last few results: a release's sdist and wheels are

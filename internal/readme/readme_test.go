@@ -130,8 +130,29 @@ func TestExternalLinks(t *testing.T) {
 	if strings.Contains(out, "opener\"") && !strings.Contains(out, "noopener") {
 		t.Errorf("rel not replaced:\n%s", out)
 	}
-	if !strings.Contains(out, `<a href="/local">b</a>`) || !strings.Contains(out, `<a href="#frag">c</a>`) {
+	if !strings.Contains(out, `<a href="/local">b</a>`) || !strings.Contains(out, `<a href="#`+readme.UserContentPrefix+`frag">c</a>`) {
 		t.Errorf("local links changed:\n%s", out)
+	}
+}
+
+// TestUserContentIDs: a README's ids, and its links to them, are its own,
+// never the page's.
+func TestUserContentIDs(t *testing.T) {
+	t.Parallel()
+	r := readme.New(readme.Config{})
+	for _, src := range []string{
+		"# Content\n\n[top](#content) [page](#) [away](https://example.com/#content)\n",
+		"# Content\n\n<p id=\"title\">raw</p>\n\n[top](#content) [page](#) [away](https://example.com/#content)\n",
+	} {
+		out := r.Render(context.Background(), src, "text/markdown").HTML
+		for _, want := range []string{`<h1 id="user-content-content">`, `<a href="#user-content-content">top</a>`, `href="https://example.com/#content"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("no %s in:\n%s", want, out)
+			}
+		}
+		if strings.Contains(src, "raw") && !strings.Contains(out, `<p id="user-content-title">`) {
+			t.Errorf("raw HTML's id not moved:\n%s", out)
+		}
 	}
 }
 

@@ -131,7 +131,7 @@ func (g *Generator) writeProjectNoSync(ctx context.Context, st *index.ProjectSta
 		return fmt.Errorf("write pages of %s: %w", st.Project.Normalized, err)
 	}
 	// The batch's file-system sync makes these durable too.
-	if _, err := g.writePeople(ctx, *st, true, false); err != nil {
+	if _, err := g.writePeople(ctx, *st, true, nil, false); err != nil {
 		return fmt.Errorf("write pages for people of %s: %w", st.Project.Normalized, err)
 	}
 	return nil

@@ -183,6 +183,23 @@ func (g *Generator) Flush(ctx context.Context) error {
 // no locked "not found" callback), so a project deleted and re-created at
 // the same instant can lose its pages until start-up repair rebuilds them.
 func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized) error {
+	return g.regenerateProject(ctx, name, nil)
+}
+
+// RegenerateReleases is RegenerateProject, which also rewrites the pages
+// of the given releases of the project (their versions as stored) even
+// when their serial says they are current: their README was rendered after
+// their page was written, which is no change to the release and so moves
+// no serial.
+func (g *Generator) RegenerateReleases(ctx context.Context, name index.Normalized, versions []string) error {
+	force := make(map[string]bool, len(versions))
+	for _, v := range versions {
+		force[v] = true
+	}
+	return g.regenerateProject(ctx, name, force)
+}
+
+func (g *Generator) regenerateProject(ctx context.Context, name index.Normalized, force map[string]bool) error {
 	if !validDirName(name) {
 		return index.Errorf(index.ErrInvalid, "%q is not a normalized project name", name)
 	}
@@ -191,7 +208,7 @@ func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized
 	var err error
 	if g.syncer != nil {
 		err = g.syncer.store.InspectProject(ctx, name, func(st index.ProjectState) error {
-			written, newDir, err := g.writeProjectPages(ctx, name, st, false)
+			written, newDir, err := g.writeProjectPages(ctx, name, st, false, force)
 			if err == nil && written {
 				g.syncer.add(name, st.Project.LastSerial, newDir)
 			}
@@ -199,7 +216,8 @@ func (g *Generator) RegenerateProject(ctx context.Context, name index.Normalized
 		})
 	} else {
 		err = g.store.LockedProject(ctx, name, func(st index.ProjectState) error {
-			return g.writeProject(ctx, name, st)
+			_, _, err := g.writeProjectPages(ctx, name, st, true, force)
+			return err
 		})
 	}
 	if errors.Is(err, index.ErrNotFound) {
@@ -230,15 +248,16 @@ func (g *Generator) WriteProject(ctx context.Context, st index.ProjectState) err
 }
 
 func (g *Generator) writeProject(ctx context.Context, name index.Normalized, st index.ProjectState) error {
-	_, _, err := g.writeProjectPages(ctx, name, st, true)
+	_, _, err := g.writeProjectPages(ctx, name, st, true, nil)
 	return err
 }
 
 // writeProjectPages writes both pages of a project, durably when durable
 // is set. It reports whether it wrote them (a newer page on disk is left
 // alone) and whether it created the project's directory, whose entry in
-// DATA/simple is durable only if durable was set.
-func (g *Generator) writeProjectPages(ctx context.Context, name index.Normalized, st index.ProjectState, durable bool) (written, newDir bool, err error) {
+// DATA/simple is durable only if durable was set. The pages of the
+// releases whose versions force holds are written even when current.
+func (g *Generator) writeProjectPages(ctx context.Context, name index.Normalized, st index.ProjectState, durable bool, force map[string]bool) (written, newDir bool, err error) {
 	if st.Project.Normalized != name {
 		return false, false, fmt.Errorf("store returned project %q for %q", st.Project.Normalized, name)
 	}
@@ -267,7 +286,7 @@ func (g *Generator) writeProjectPages(ctx context.Context, name index.Normalized
 	if err := writePages(dir, p.writeJSON, p.writeHTML, durable); err != nil {
 		return false, newDir, err
 	}
-	files, err := g.writePeople(ctx, st, g.allReleases, durable)
+	files, err := g.writePeople(ctx, st, g.allReleases, force, durable)
 	if g.syncer != nil && !durable {
 		g.syncer.addFiles(files)
 	}

@@ -24,11 +24,12 @@ import (
 // page for unknown projects.
 
 // writePeople writes the project page of st, the release pages that are
-// missing or behind (every one when all is set), and removes the pages of
+// missing or behind (every one when all is set, and those whose versions
+// force holds), and removes the pages of
 // releases that no longer exist. It returns the files it wrote; with
 // durable set they and their directories are durable when it returns,
 // otherwise the caller syncs them (pageSyncer.addFiles).
-func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all, durable bool) ([]string, error) {
+func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all bool, force map[string]bool, durable bool) ([]string, error) {
 	name := st.Project.Normalized
 	for _, d := range []string{g.dir.Web(), g.dir.WebProjects()} {
 		if _, err := mkdirOnce(d); err != nil {
@@ -53,7 +54,7 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all,
 			continue
 		}
 		keep[r.Version] = true
-		if !all && r.Serial > 0 && !madeProj {
+		if !all && !force[r.Version] && r.Serial > 0 && !madeProj {
 			if old, ok := datadir.ReadSerial(g.dir.WebReleasePage(name, r.Version), datadir.HTML); ok && old == r.Serial {
 				continue
 			}

@@ -76,6 +76,27 @@ func TestPeoplePages(t *testing.T) {
 		t.Errorf("project page after the yank:\n%s", proj)
 	}
 
+	// RegenerateReleases rewrites the page of a release that did not
+	// change (its README was rendered since), and no other.
+	before2, err := os.Stat(dir.WebReleasePage("demo", "2.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.RegenerateReleases(ctx, "demo", []string{"1.0"}); err != nil {
+		t.Fatal(err)
+	}
+	forced, err := os.Stat(dir.WebReleasePage("demo", "1.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.SameFile(after, forced) {
+		t.Error("RegenerateReleases left release 1.0's page")
+	}
+	if after2, err := os.Stat(dir.WebReleasePage("demo", "2.0")); err != nil || !os.SameFile(before2, after2) {
+		t.Errorf("RegenerateReleases rewrote release 2.0's page (%v)", err)
+	}
+	after = forced
+
 	// Release 2.0 is deleted: its page goes.
 	st.Releases, st.Project.LastSerial = st.Releases[:1], 5
 	store.projects["demo"] = st

@@ -50,10 +50,17 @@ type Config struct {
 	MaxUnauthenticated int
 
 	// RenderReadme renders a release's description for the pages for
-	// people (cmd passes internal/readme's renderer). It runs before the
-	// upload's transaction, while the file is being placed; nil stores no
-	// README and leaves it to `regenerate`.
+	// people (internal/readme's renderer). It runs before the upload's
+	// transaction, while the file is being placed. When nil, QueueReadme
+	// decides.
 	RenderReadme func(ctx context.Context, description, contentType string) index.Readme
+	// QueueReadme, when set (and RenderReadme is not), leaves the README
+	// to be rendered after the reply: a new release is stored with
+	// index.ReadmePending, and QueueReadme is given the project's name
+	// once its pages are written; it must not block (serve's README
+	// worker renders, stores and rewrites the pages). With neither, a
+	// release is stored with no README, left to `regenerate`.
+	QueueReadme func(name index.Normalized)
 }
 
 // Store is what the upload handler needs from the database.
@@ -113,12 +120,25 @@ func New(cfg Config, store Store, authn Authenticator, pages Pages, log *slog.Lo
 		anon: make(chan struct{}, cfg.MaxUnauthenticated)}, nil
 }
 
-// readme renders md's description, or returns none without a renderer.
+// readme renders md's description, or marks it to be rendered after the
+// reply (Config.QueueReadme), or returns none.
 func (h *Handler) readme(ctx context.Context, md index.Metadata) index.Readme {
-	if h.cfg.RenderReadme == nil {
-		return index.Readme{}
+	switch {
+	case h.cfg.RenderReadme != nil:
+		return h.cfg.RenderReadme(ctx, md.Description, md.DescriptionContentType)
+	case h.cfg.QueueReadme != nil:
+		return index.Readme{Version: index.ReadmePending}
 	}
-	return h.cfg.RenderReadme(ctx, md.Description, md.DescriptionContentType)
+	return index.Readme{}
+}
+
+// queueReadme hands the project whose pages were just written to the
+// README worker, which renders what the change left pending, if anything
+// (an upload to an existing release leaves nothing).
+func (h *Handler) queueReadme(name index.Normalized) {
+	if h.cfg.RenderReadme == nil && h.cfg.QueueReadme != nil {
+		h.cfg.QueueReadme(name)
+	}
 }
 
 // ServeHTTP dispatches on the form's :action, as PyPI's one upload URL does.

@@ -91,7 +91,9 @@ func (h *Handler) submit(ctx context.Context, id auth.Identity, req *request) er
 		"serial", res.Serial, "changed", !res.Identical, "user", id.UserName)
 	// Rewritten even when nothing changed: a retry repairs a page that an
 	// earlier attempt committed but did not get to write.
-	return h.regenerate(ctx, norm, res.NewProject)
+	err = h.regenerate(ctx, norm, res.NewProject)
+	h.queueReadme(norm)
+	return err
 }
 
 // verify checks a register form as submit would, and writes nothing.

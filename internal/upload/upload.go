@@ -309,7 +309,9 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 	h.log.InfoContext(ctx, "file uploaded", "project", string(norm), "version", version.String(),
 		"filename", file.Filename, "sha256", file.SHA256, "serial", res.Serial, "user", id.UserName,
 		"size", c.size, "duration_ms", float64(time.Since(req.start).Microseconds())/1000)
-	return h.regenerate(ctx, norm, res.NewProject)
+	err = h.regenerate(ctx, norm, res.NewProject)
+	h.queueReadme(norm)
+	return err
 }
 
 func (h *Handler) regenerate(ctx context.Context, norm index.Normalized, root bool) error {
