@@ -1,3 +1,7 @@
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+
+COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
+
 CREATE FUNCTION public.files_mirror_notify() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -12,6 +16,36 @@ CREATE FUNCTION public.notify_project_change() RETURNS trigger
     AS $$
 BEGIN
     PERFORM pg_notify('cheeseshop_changes', '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION public.refresh_project_latest(ids bigint[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    UPDATE projects p
+    SET summary = coalesce(l.summary, ''), latest_version = coalesce(l.version, '')
+    FROM unnest(ids) AS c(project_id)
+    LEFT JOIN LATERAL (
+        SELECT r.version, left(coalesce(r.metadata->>'summary', ''), 512) AS summary
+        FROM releases r
+        WHERE r.project_id = c.project_id
+        ORDER BY r.yanked,
+            split_part(r.version, '+', 1) ~ '(a|b|rc|dev)[0-9]',
+            coalesce(substring(r.version from '^([0-9]+)!'), '0')::numeric DESC,
+            string_to_array(substring(r.version from '^(?:[0-9]+!)?([0-9]+(?:\.[0-9]+)*)'), '.')::numeric[] DESC NULLS LAST,
+            r.created_at DESC, r.id DESC
+        LIMIT 1
+    ) l ON true
+    WHERE p.id = c.project_id
+      AND (p.summary, p.latest_version) IS DISTINCT FROM (coalesce(l.summary, ''), coalesce(l.version, ''));
+$$;
+
+CREATE FUNCTION public.releases_refresh_latest() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM refresh_project_latest(ARRAY(SELECT DISTINCT project_id FROM changed));
     RETURN NULL;
 END;
 $$;
@@ -136,6 +170,9 @@ CREATE TABLE public.projects (
     status_reason text DEFAULT ''::text NOT NULL,
     upload_limit bigint,
     total_size_limit bigint,
+    summary text DEFAULT ''::text NOT NULL,
+    latest_version text DEFAULT ''::text NOT NULL,
+    search_doc tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, translate(name, '-_.'::text, '   '::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, summary), 'B'::"char"))) STORED,
     CONSTRAINT projects_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text, 'deprecated'::text, 'quarantined'::text]))),
     CONSTRAINT projects_total_size_limit_check CHECK ((total_size_limit > 0)),
     CONSTRAINT projects_upload_limit_check CHECK ((upload_limit > 0))
@@ -331,7 +368,11 @@ CREATE INDEX mirror_deletions_due_idx ON public.mirror_deletions USING btree (ne
 
 CREATE INDEX mirror_deletions_path_idx ON public.mirror_deletions USING btree (path);
 
+CREATE INDEX projects_normalized_trgm_idx ON public.projects USING gin (normalized public.gin_trgm_ops);
+
 CREATE INDEX projects_root_order_idx ON public.projects USING btree (normalized COLLATE "C") INCLUDE (name, last_serial);
+
+CREATE INDEX projects_search_doc_idx ON public.projects USING gin (search_doc);
 
 CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized) WHERE (page_serial IS DISTINCT FROM last_serial);
 
@@ -346,6 +387,12 @@ CREATE TRIGGER files_mirror_notify AFTER INSERT ON public.files FOR EACH ROW EXE
 CREATE TRIGGER mirror_deletions_notify AFTER INSERT ON public.mirror_deletions FOR EACH ROW EXECUTE FUNCTION public.files_mirror_notify();
 
 CREATE TRIGGER projects_notify_change AFTER INSERT OR DELETE OR UPDATE OF last_serial ON public.projects FOR EACH STATEMENT EXECUTE FUNCTION public.notify_project_change();
+
+CREATE TRIGGER releases_latest_delete AFTER DELETE ON public.releases REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.releases_refresh_latest();
+
+CREATE TRIGGER releases_latest_insert AFTER INSERT ON public.releases REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.releases_refresh_latest();
+
+CREATE TRIGGER releases_latest_update AFTER UPDATE ON public.releases REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.releases_refresh_latest();
 
 ALTER TABLE ONLY public.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
