@@ -368,11 +368,11 @@ CREATE INDEX mirror_deletions_due_idx ON public.mirror_deletions USING btree (ne
 
 CREATE INDEX mirror_deletions_path_idx ON public.mirror_deletions USING btree (path);
 
-CREATE INDEX projects_normalized_trgm_idx ON public.projects USING gin (normalized public.gin_trgm_ops);
+CREATE INDEX projects_normalized_trgm_idx ON public.projects USING gin (normalized public.gin_trgm_ops) WITH (fastupdate=off);
 
 CREATE INDEX projects_root_order_idx ON public.projects USING btree (normalized COLLATE "C") INCLUDE (name, last_serial);
 
-CREATE INDEX projects_search_doc_idx ON public.projects USING gin (search_doc);
+CREATE INDEX projects_search_doc_idx ON public.projects USING gin (search_doc) WITH (fastupdate=off);
 
 CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized) WHERE (page_serial IS DISTINCT FROM last_serial);
 
