@@ -12,11 +12,15 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 -- it: not yanked before yanked, final before pre-release, then the highest
 -- release segment (epoch first; trailing ".0"s are not ignored, a good
 -- enough approximation of PEP 440 order for this), then the newest.
--- search_doc is what full-text search matches: the name's words (split at
--- - _ .) weigh more than the summary's.
+--
+-- What full-text search matches: name_doc, the name's words (split at
+-- - _ .), and search_doc, those and the summary's, the name's weighing
+-- more.
 ALTER TABLE projects
     ADD COLUMN summary text NOT NULL DEFAULT '',
     ADD COLUMN latest_version text NOT NULL DEFAULT '',
+    ADD COLUMN name_doc tsvector GENERATED ALWAYS AS (
+        to_tsvector('english', translate(name, '-_.', '   '))) STORED,
     ADD COLUMN search_doc tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', translate(name, '-_.', '   ')), 'A') ||
         setweight(to_tsvector('english', summary), 'B')) STORED;
@@ -26,6 +30,7 @@ ALTER TABLE projects
 -- a few thousand uploads costs more than the search itself; an upload
 -- instead pays for its one row's entries at once, a fraction of a
 -- millisecond.
+CREATE INDEX projects_name_doc_idx ON projects USING gin (name_doc) WITH (fastupdate = off);
 CREATE INDEX projects_search_doc_idx ON projects USING gin (search_doc) WITH (fastupdate = off);
 CREATE INDEX projects_normalized_trgm_idx ON projects USING gin (normalized gin_trgm_ops) WITH (fastupdate = off);
 

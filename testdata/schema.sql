@@ -172,6 +172,7 @@ CREATE TABLE public.projects (
     total_size_limit bigint,
     summary text DEFAULT ''::text NOT NULL,
     latest_version text DEFAULT ''::text NOT NULL,
+    name_doc tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, translate(name, '-_.'::text, '   '::text))) STORED,
     search_doc tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, translate(name, '-_.'::text, '   '::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, summary), 'B'::"char"))) STORED,
     CONSTRAINT projects_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text, 'deprecated'::text, 'quarantined'::text]))),
     CONSTRAINT projects_total_size_limit_check CHECK ((total_size_limit > 0)),
@@ -367,6 +368,8 @@ CREATE INDEX journal_project_idx ON public.journal USING btree (project_id);
 CREATE INDEX mirror_deletions_due_idx ON public.mirror_deletions USING btree (next_attempt_at, id) WHERE (state = 'pending'::text);
 
 CREATE INDEX mirror_deletions_path_idx ON public.mirror_deletions USING btree (path);
+
+CREATE INDEX projects_name_doc_idx ON public.projects USING gin (name_doc) WITH (fastupdate=off);
 
 CREATE INDEX projects_normalized_trgm_idx ON public.projects USING gin (normalized public.gin_trgm_ops) WITH (fastupdate=off);
 

@@ -17,9 +17,8 @@ const (
 	// set of words is longer.
 	MaxSearchQuery = 200
 	// MaxSearchResults is how far paging reaches: results beyond the
-	// first MaxSearchResults are neither ranked nor counted (PyPI shows
-	// at most 500 pages of 20).
-	MaxSearchResults = 1000
+	// first MaxSearchResults are neither ranked nor counted (searchSQL).
+	MaxSearchResults = 500
 	// MaxSearchPerPage is the largest page.
 	MaxSearchPerPage = 100
 	// searchTimeout bounds one query whatever the input; PostgreSQL
@@ -100,10 +99,16 @@ func fuzzy(q string) bool {
 // searchSQL ranks in tiers: the project whose normalised name is the query
 // (4); projects whose name has every word of the query (2 to 3, closer
 // names first: "django" before "django-rest-framework"); names within a
-// typo of the query by trigram word similarity (1.6 to 2); projects whose
-// name and summary together have every word (below 1, by ts_rank). Each
-// tier is cut at MaxSearchResults before they are merged, so a common word
-// costs the ranking of its matches and no more.
+// typo of the query by trigram word similarity (1.5 to 2); projects whose
+// name and summary together have every word (below 1, by ts_rank).
+//
+// Each tier takes at most MaxSearchResults candidates, in the order the
+// index finds them, before anything is ranked: a word that hundreds of
+// thousands of projects have costs no more than a rare one, and the
+// ranking of such a word is that of the first MaxSearchResults projects
+// found in each tier. This bounds every query's work (p99 at 700,000
+// projects, BENCHMARKS); a person refines a query that finds a thousand
+// projects rather than paging through them.
 //
 // $1 the query (websearch syntax: words, "quoted phrases", or, -word),
 // $2 its name form, $3 whether to try trigram similarity, $4 limit, $5 offset.
@@ -112,15 +117,17 @@ WITH q AS (SELECT websearch_to_tsquery('english', $1) AS tsq),
 hits AS (
     SELECT id, 4.0::float8 AS score FROM projects WHERE normalized = $2
     UNION ALL
-    (SELECT p.id, CASE WHEN ts_filter(p.search_doc, '{a}') @@ q.tsq
-                       THEN 2 + similarity(p.normalized, $2)
-                       ELSE least(ts_rank(p.search_doc, q.tsq), 0.99) END::float8
-     FROM projects p, q WHERE p.search_doc @@ q.tsq
-     ORDER BY 2 DESC LIMIT ` + maxResultsSQL + `)
+    SELECT id, (2 + similarity(normalized, $2))::float8 FROM
+        (SELECT p.id, p.normalized FROM projects p, q WHERE p.name_doc @@ q.tsq
+         LIMIT ` + maxResultsSQL + `) n
     UNION ALL
-    (SELECT id, (1 + word_similarity($2, normalized))::float8 FROM projects
-     WHERE $3 AND $2 <% normalized
-     ORDER BY 2 DESC LIMIT ` + maxResultsSQL + `)
+    SELECT id, (1 + word_similarity($2, normalized))::float8 FROM
+        (SELECT id, normalized FROM projects WHERE $3 AND $2 <% normalized
+         LIMIT ` + maxResultsSQL + `) f
+    UNION ALL
+    SELECT id, least(ts_rank(search_doc, tsq), 0.99)::float8 FROM
+        (SELECT p.id, p.search_doc, q.tsq FROM projects p, q WHERE p.search_doc @@ q.tsq
+         LIMIT ` + maxResultsSQL + `) s
 ),
 best AS (
     SELECT id, max(score) AS score FROM hits GROUP BY id
@@ -153,7 +160,12 @@ func (s *Store) Search(ctx context.Context, q string, page, perPage int) (Search
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// pg_trgm's default (0.6) misses a one-letter typo in a word of
 		// seven ("reqests": 0.55); 0.5 still keeps unrelated names out.
-		if _, err := tx.Exec(ctx, `SET LOCAL pg_trgm.word_similarity_threshold = 0.5`); err != nil {
+		// Every tier is an index scan cut short by its LIMIT: a sequential
+		// scan (which the planner may pick for a common word, to find
+		// the LIMIT's rows early) would read every row for a rare one. JIT
+		// compiling would cost more than the query itself.
+		if _, err := tx.Exec(ctx, `SET LOCAL pg_trgm.word_similarity_threshold = 0.5;
+			SET LOCAL enable_seqscan = off; SET LOCAL jit = off`); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, searchSQL, q, name, fuzzy(q), perPage, (page-1)*perPage)

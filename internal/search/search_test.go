@@ -69,10 +69,10 @@ func TestPage(t *testing.T) {
 		{"NUL", "GET", "/search/?q=a%00b", 400, []string{"The search query contains a NUL byte."}, nil},
 		{"invalid UTF-8", "GET", "/search/?q=%FF", 400, []string{"The search query is not valid UTF-8."}, nil},
 		{"too long", "GET", "/search/?q=" + strings.Repeat("a", 201), 400, []string{"at most 200"}, nil},
-		{"page not a number", "GET", "/search/?q=x&page=two", 400, []string{"The page must be a number from 1 to 50."}, nil},
-		{"page 0", "GET", "/search/?q=x&page=0", 400, []string{"from 1 to 50"}, nil},
-		{"page too far", "GET", "/search/?q=x&page=51", 400, []string{"from 1 to 50"}, nil},
-		{"page overflows", "GET", "/search/?q=x&page=99999999999999999999999", 400, []string{"from 1 to 50"}, nil},
+		{"page not a number", "GET", "/search/?q=x&page=two", 400, []string{"The page must be a number from 1 to 25."}, nil},
+		{"page 0", "GET", "/search/?q=x&page=0", 400, []string{"from 1 to 25"}, nil},
+		{"page too far", "GET", "/search/?q=x&page=26", 400, []string{"from 1 to 25"}, nil},
+		{"page overflows", "GET", "/search/?q=x&page=99999999999999999999999", 400, []string{"from 1 to 25"}, nil},
 		{"POST", "POST", "/search/?q=x", 405, []string{"Use GET or HEAD"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
