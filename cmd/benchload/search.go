@@ -26,11 +26,15 @@ var searchQueries = []struct {
 	make func(names []string, i int) (q string, page int)
 }{
 	{"exact name", func(n []string, i int) (string, int) { return n[i%len(n)], 1 }},
-	{"name word", func(_ []string, i int) (string, int) { return pick(i, "django", "cloud", "async", "client", "pytest", "yaml", "redis", "torch"), 1 }},
+	{"name word", func(_ []string, i int) (string, int) {
+		return pick(i, "django", "cloud", "async", "client", "pytest", "yaml", "redis", "torch"), 1
+	}},
 	{"two words", func(_ []string, i int) (string, int) {
 		return pick(i, "async client", "cloud storage", "web framework", "django rest", "machine learning", "fast parser"), 1
 	}},
-	{"summary word", func(_ []string, i int) (string, int) { return pick(i, "geospatial", "payments", "monitoring", "humans", "tracing"), 1 }},
+	{"summary word", func(_ []string, i int) (string, int) {
+		return pick(i, "geospatial", "payments", "monitoring", "humans", "tracing"), 1
+	}},
 	{"typo", func(n []string, i int) (string, int) { return typo(n[(i*7)%len(n)]), 1 }},
 	{"prefix", func(n []string, i int) (string, int) { return prefix(n[(i*13)%len(n)]), 1 }},
 	{"short", func(_ []string, i int) (string, int) { return pick(i, "py", "ai", "db", "ml"), 1 }},
