@@ -117,25 +117,25 @@ WITH q AS (SELECT websearch_to_tsquery('english', $1) AS tsq),
 hits AS (
     SELECT id, 4.0::float8 AS score FROM projects WHERE normalized = $2
     UNION ALL
-    SELECT id, (2 + similarity(normalized, $2))::float8 FROM
-        (SELECT p.id, p.normalized FROM projects p, q WHERE p.name_doc @@ q.tsq
+    SELECT project_id, (2 + similarity(normalized, $2))::float8 FROM
+        (SELECT s.project_id, s.normalized FROM project_search s, q WHERE s.name_doc @@ q.tsq
          LIMIT ` + maxResultsSQL + `) n
     UNION ALL
-    SELECT id, (1 + word_similarity($2, normalized))::float8 FROM
-        (SELECT id, normalized FROM projects WHERE $3 AND $2 <% normalized
+    SELECT project_id, (1 + word_similarity($2, normalized))::float8 FROM
+        (SELECT project_id, normalized FROM project_search WHERE $3 AND $2 <% normalized
          LIMIT ` + maxResultsSQL + `) f
     UNION ALL
-    SELECT id, least(ts_rank(search_doc, tsq), 0.99)::float8 FROM
-        (SELECT p.id, p.search_doc, q.tsq FROM projects p, q WHERE p.search_doc @@ q.tsq
+    SELECT project_id, least(ts_rank(search_doc, tsq), 0.99)::float8 FROM
+        (SELECT s.project_id, s.search_doc, q.tsq FROM project_search s, q WHERE s.search_doc @@ q.tsq
          LIMIT ` + maxResultsSQL + `) s
 ),
 best AS (
     SELECT id, max(score) AS score FROM hits GROUP BY id
     ORDER BY score DESC, id LIMIT ` + maxResultsSQL + `
 )
-SELECT p.name, p.normalized, p.latest_version, p.summary, count(*) OVER ()
-FROM best b JOIN projects p ON p.id = b.id
-ORDER BY b.score DESC, p.normalized
+SELECT s.name, s.normalized, s.latest_version, s.summary, count(*) OVER ()
+FROM best b JOIN project_search s ON s.project_id = b.id
+ORDER BY b.score DESC, s.normalized
 LIMIT $4 OFFSET $5`
 
 var maxResultsSQL = fmt.Sprint(MaxSearchResults)

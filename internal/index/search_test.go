@@ -217,4 +217,12 @@ func TestSearchFollowsReleases(t *testing.T) {
 		t.Fatal(err)
 	}
 	want("soft", "1.0")
+	// The display name follows the last upload's.
+	if _, err := fx.store.RegisterRelease(ctx, index.NewRelease{Project: "Brie", Version: mustVersion(t, "1.1"),
+		Metadata: index.Metadata{Name: "Brie", Version: "1.1", Summary: "soft again"}, Registrant: fx.alice}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := fx.store.Search(ctx, "brie", 1, 20); err != nil || len(res.Hits) != 1 || res.Hits[0].Name != "Brie" || res.Hits[0].Version != "1.1" {
+		t.Errorf("after a new display name: %+v, %v", res.Hits, err)
+	}
 }
