@@ -1,3 +1,7 @@
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+
+COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
+
 CREATE FUNCTION public.files_mirror_notify() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -12,6 +16,50 @@ CREATE FUNCTION public.notify_project_change() RETURNS trigger
     AS $$
 BEGIN
     PERFORM pg_notify('cheeseshop_changes', '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION public.projects_refresh_search() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM refresh_project_search(ARRAY[NEW.id]);
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION public.refresh_project_search(ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+BEGIN
+    INSERT INTO project_search AS s (project_id, name, normalized, summary, latest_version)
+    SELECT p.id, p.name, p.normalized, coalesce(l.summary, ''), coalesce(l.version, '')
+    FROM projects p
+    LEFT JOIN LATERAL (
+        SELECT r.version, left(coalesce(r.metadata->>'summary', ''), 512) AS summary
+        FROM releases r
+        WHERE r.project_id = p.id
+        ORDER BY r.yanked,
+            split_part(r.version, '+', 1) ~ '(a|b|rc|dev)[0-9]',
+            coalesce(substring(r.version from '^([0-9]+)!'), '0')::numeric DESC,
+            string_to_array(substring(r.version from '^(?:[0-9]+!)?([0-9]+(?:\.[0-9]+)*)'), '.')::numeric[] DESC NULLS LAST,
+            r.created_at DESC, r.id DESC
+        LIMIT 1
+    ) l ON true
+    WHERE p.id = ANY(ids)
+    ON CONFLICT (project_id) DO UPDATE
+        SET name = excluded.name, summary = excluded.summary, latest_version = excluded.latest_version
+        WHERE (s.name, s.summary, s.latest_version) IS DISTINCT FROM (excluded.name, excluded.summary, excluded.latest_version);
+END;
+$$;
+
+CREATE FUNCTION public.releases_refresh_search() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM refresh_project_search(ARRAY(SELECT DISTINCT project_id FROM changed));
     RETURN NULL;
 END;
 $$;
@@ -124,6 +172,17 @@ CREATE SEQUENCE public.mirror_deletions_id_seq
     CACHE 1;
 
 ALTER SEQUENCE public.mirror_deletions_id_seq OWNED BY public.mirror_deletions.id;
+
+CREATE TABLE public.project_search (
+    project_id bigint NOT NULL,
+    name text NOT NULL,
+    normalized text NOT NULL,
+    summary text DEFAULT ''::text NOT NULL,
+    latest_version text DEFAULT ''::text NOT NULL,
+    name_doc tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, translate(name, '-_.'::text, '   '::text))) STORED,
+    search_doc tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, translate(name, '-_.'::text, '   '::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, summary), 'B'::"char"))) STORED
+)
+WITH (fillfactor='90');
 
 CREATE TABLE public.projects (
     id bigint NOT NULL,
@@ -281,6 +340,9 @@ ALTER TABLE ONLY public.journal
 ALTER TABLE ONLY public.mirror_deletions
     ADD CONSTRAINT mirror_deletions_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.project_search
+    ADD CONSTRAINT project_search_pkey PRIMARY KEY (project_id);
+
 ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_normalized_key UNIQUE (normalized);
 
@@ -331,6 +393,12 @@ CREATE INDEX mirror_deletions_due_idx ON public.mirror_deletions USING btree (ne
 
 CREATE INDEX mirror_deletions_path_idx ON public.mirror_deletions USING btree (path);
 
+CREATE INDEX project_search_name_doc_idx ON public.project_search USING gin (name_doc) WITH (fastupdate=off);
+
+CREATE INDEX project_search_normalized_trgm_idx ON public.project_search USING gin (normalized public.gin_trgm_ops) WITH (fastupdate=off);
+
+CREATE INDEX project_search_search_doc_idx ON public.project_search USING gin (search_doc) WITH (fastupdate=off);
+
 CREATE INDEX projects_root_order_idx ON public.projects USING btree (normalized COLLATE "C") INCLUDE (name, last_serial);
 
 CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized) WHERE (page_serial IS DISTINCT FROM last_serial);
@@ -347,6 +415,14 @@ CREATE TRIGGER mirror_deletions_notify AFTER INSERT ON public.mirror_deletions F
 
 CREATE TRIGGER projects_notify_change AFTER INSERT OR DELETE OR UPDATE OF last_serial ON public.projects FOR EACH STATEMENT EXECUTE FUNCTION public.notify_project_change();
 
+CREATE TRIGGER projects_search_name AFTER UPDATE OF name ON public.projects FOR EACH ROW WHEN ((old.name IS DISTINCT FROM new.name)) EXECUTE FUNCTION public.projects_refresh_search();
+
+CREATE TRIGGER releases_search_delete AFTER DELETE ON public.releases REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.releases_refresh_search();
+
+CREATE TRIGGER releases_search_insert AFTER INSERT ON public.releases REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.releases_refresh_search();
+
+CREATE TRIGGER releases_search_update AFTER UPDATE ON public.releases REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION public.releases_refresh_search();
+
 ALTER TABLE ONLY public.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
@@ -358,6 +434,9 @@ ALTER TABLE ONLY public.files
 
 ALTER TABLE ONLY public.journal
     ADD CONSTRAINT journal_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.project_search
+    ADD CONSTRAINT project_search_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.releases
     ADD CONSTRAINT releases_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;

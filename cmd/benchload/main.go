@@ -9,6 +9,7 @@
 //	benchload fileserver -listen ADDR -dir DIR                              net/http's FileServer over DIR
 //	benchload bigwheel   -out PATH -size BYTES                              a large valid wheel (large.go)
 //	benchload limits     -file PATH -dir DIR                                write+fsync and digest limits (large.go)
+//	benchload search     -database-url DB [-url URL] [-fill N]              search latency p50/p99 by kind of query (search.go)
 //
 // Every loop is bounded by a count and a duration. It is a benchmark tool,
 // not part of the server, and only ever meant for loopback.
@@ -49,7 +50,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchload upload|flood|get|regen|fileserver|bigwheel|limits [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchload upload|flood|get|regen|fileserver|bigwheel|limits|search [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -68,6 +69,8 @@ func main() {
 		err = cmdBigWheel(os.Args[2:])
 	case "limits":
 		err = cmdLimits(os.Args[2:])
+	case "search":
+		err = cmdSearch(ctx, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

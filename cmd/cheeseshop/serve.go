@@ -162,7 +162,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			r.Get("/metrics", met.handler().ServeHTTP)
 		}
 	}
-	srv := c.limits.server(observe(routes(log, up, files, api, ops), met, log, c.ops.proxies, c.ops.accessLog))
+	srv := c.limits.server(observe(routes(log, up, files, api, ops, searchRoutes(store, log)), met, log, c.ops.proxies, c.ops.accessLog))
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runMirror(gctx) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -103,7 +104,15 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 		st := &states[byID[f.ProjectID]]
 		st.Files = append(st.Files, f)
 	}
-	details := func(ctx context.Context, ids []int64) ([]ReleaseDetail, error) { return releaseDetails(ctx, tx, ids) }
+	// The states share one transaction, and a connection runs one
+	// statement at a time: callers rendering the batch's pages in parallel
+	// take turns.
+	var mu sync.Mutex
+	details := func(ctx context.Context, ids []int64) ([]ReleaseDetail, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return releaseDetails(ctx, tx, ids)
+	}
 	for i := range states {
 		states[i].details = details
 	}

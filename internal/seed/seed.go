@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -133,6 +134,7 @@ func (g *Generator) Project(files int, name string) index.ProjectState {
 	stem := strings.ReplaceAll(string(st.Project.Normalized), "-", "_")
 	// Releases of 1–4 files each: a wheel or two and an sdist.
 	var rel *index.Release
+	var summary string
 	perRelease, inRelease := 0, 0
 	major, minor, patch := 0, 1, 0
 	t := created
@@ -146,12 +148,15 @@ func (g *Generator) Project(files int, name string) index.ProjectState {
 				major, minor, patch = major+1, 0, 0
 			}
 			v := fmt.Sprintf("%d.%d.%d", major, minor, patch)
+			if summary == "" || len(st.Releases)%8 == 7 {
+				summary = Summary(name, len(st.Releases))
+			}
 			t = t.Add(time.Duration(g.r.Int64N(int64(30 * 24 * time.Hour))))
 			st.Releases = append(st.Releases, index.Release{
 				ID: int64(len(st.Releases) + 1), Version: v, Canonical: canonical(major, minor, patch), CreatedAt: t,
 				Yanked: g.r.IntN(200) == 0,
 				Metadata: index.Metadata{MetadataVersion: "2.1", Name: name, Version: v,
-					Summary: "A synthetic project for benchmarks", RequiresPython: ">=3.8"},
+					Summary: summary, RequiresPython: ">=3.8"},
 			})
 			rel = &st.Releases[len(st.Releases)-1]
 			perRelease, inRelease = 1+g.r.IntN(4), 0
@@ -172,6 +177,45 @@ func (g *Generator) Project(files int, name string) index.ProjectState {
 		st.Files = append(st.Files, g.file(rel, fn, typ, pyv, t))
 	}
 	return st
+}
+
+// Summary words: what projects do, and for what, besides the name words.
+var (
+	adjectives = strings.Fields(`simple fast small modern lightweight pure robust typed async minimal
+		extensible declarative friendly secure portable efficient pluggable experimental unofficial official`)
+	nouns = strings.Fields(`library toolkit framework client wrapper binding helper extension plugin
+		implementation interface server parser generator backend adapter driver validator scheduler`)
+	topics = strings.Split("humans,developers,testing,scientific computing,machine learning,web applications,"+
+		"command line interfaces,data analysis,cloud storage,message queues,static sites,documentation,"+
+		"type checking,configuration files,database migrations,image processing,natural language,time series,"+
+		"geospatial data,authentication,payments,monitoring,metrics,logging,tracing,networking,packaging", ",")
+)
+
+// Summary makes a release's PyPI-like one-line summary, a function of the
+// project's name and the release's place so that the generator's random
+// sequence (and so every seeded index) stays what it was: a few words from
+// the name and some from a wider vocabulary, like "A fast client library
+// for cloud storage and django".
+func Summary(name string, release int) string {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	x := h.Sum64() + uint64(release)*0x9e3779b97f4a7c15
+	pick := func(ws []string) string {
+		w := ws[x%uint64(len(ws))]
+		x = x/uint64(len(ws)) + x*0x2545f4914f6cdd1d
+		return w
+	}
+	parts := strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' || r == '.' })
+	adj := pick(adjectives)
+	a := "A "
+	if strings.ContainsRune("aeiou", rune(adj[0])) {
+		a = "An "
+	}
+	s := a + adj + " " + pick(words) + " " + pick(nouns) + " for " + pick(topics)
+	if len(parts) > 0 && x%2 == 0 {
+		s += " and " + strings.ToLower(parts[0])
+	}
+	return s
 }
 
 func canonical(major, minor, patch int) string {

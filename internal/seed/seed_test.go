@@ -81,3 +81,27 @@ func TestGenerator(t *testing.T) {
 		t.Errorf("fixed project: %d files, name %q", len(st.Files), st.Project.Name)
 	}
 }
+
+// Releases get summaries that vary between projects and are the same for
+// the same project, whatever else the generator drew.
+func TestSummaries(t *testing.T) {
+	t.Parallel()
+	g := New(3, Dist{Fixed: 40}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	seen := map[string]bool{}
+	for range 200 {
+		st := g.Project(-1, "")
+		for i, r := range st.Releases {
+			k := 0 // every eighth release changes the summary
+			if i >= 7 {
+				k = i - (i-7)%8
+			}
+			if r.Metadata.Summary == "" || r.Metadata.Summary != Summary(st.Project.Name, k) {
+				t.Fatalf("%s %s: summary %q", st.Project.Name, r.Version, r.Metadata.Summary)
+			}
+			seen[r.Metadata.Summary] = true
+		}
+	}
+	if len(seen) < 150 {
+		t.Errorf("only %d different summaries in 200 projects", len(seen))
+	}
+}
