@@ -210,7 +210,10 @@ func observe(next http.Handler, m *metrics, log *slog.Logger, proxies trustedPro
 			if m != nil {
 				m.observeRequest(route, r.Method, status, d)
 			}
-			if accessLog {
+			// The line's fields (the client address is parsed) are built
+			// only when it will be written: the static pages are the hot
+			// path, and an operator may log at warn.
+			if accessLog && log.Enabled(ctx, slog.LevelInfo) {
 				attrs := []slog.Attr{
 					slog.String("method", r.Method),
 					slog.String("route", route),
