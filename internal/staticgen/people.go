@@ -46,6 +46,18 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 	if latest >= 0 {
 		ids = append(ids, sorted[latest].ID)
 	}
+	// The project page is written last and records the project's serial:
+	// every release page whose release changed at or before that serial
+	// was written before it. So one read of the project page's serial
+	// tells which release pages are behind (those whose release's serial
+	// is newer), instead of one read per release on every upload. A
+	// release page removed by hand comes back with regenerate.
+	written0 := int64(-1)
+	if !madeProj && !all {
+		if old, ok := datadir.ReadSerial(g.dir.WebProjectPage(name), datadir.HTML); ok {
+			written0 = old
+		}
+	}
 	var todo []index.Release
 	keep := make(map[string]bool, len(sorted)+1)
 	keep[datadir.WebPageName] = true
@@ -54,10 +66,8 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 			continue
 		}
 		keep[r.Version] = true
-		if !all && !force[r.Version] && r.Serial > 0 && !madeProj {
-			if old, ok := datadir.ReadSerial(g.dir.WebReleasePage(name, r.Version), datadir.HTML); ok && old == r.Serial {
-				continue
-			}
+		if !force[r.Version] && r.Serial > 0 && r.Serial <= written0 {
+			continue
 		}
 		todo = append(todo, r)
 		if latest < 0 || r.ID != sorted[latest].ID {
@@ -76,13 +86,6 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 	var written []string
 	buf := getBuf()
 	defer putBuf(buf)
-	webpage.RenderProject(buf, st, sorted, latest, byID)
-	buf.Write(datadir.AppendHTMLSerial(nil, st.Project.LastSerial))
-	page := g.dir.WebProjectPage(name)
-	if err := datadir.Replace(page, buf.Bytes(), pagePerm, durable); err != nil {
-		return nil, fmt.Errorf("write page of %s: %w", name, err)
-	}
-	written = append(written, page)
 	syncDirs := []string{projDir}
 	for _, r := range todo {
 		dir := g.dir.WebRelease(name, r.Version)
@@ -99,6 +102,14 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 		written = append(written, page)
 		syncDirs = append(syncDirs, dir)
 	}
+	buf.Reset()
+	webpage.RenderProject(buf, st, sorted, latest, byID)
+	buf.Write(datadir.AppendHTMLSerial(nil, st.Project.LastSerial))
+	page := g.dir.WebProjectPage(name)
+	if err := datadir.Replace(page, buf.Bytes(), pagePerm, durable); err != nil {
+		return written, fmt.Errorf("write page of %s: %w", name, err)
+	}
+	written = append(written, page)
 	if err := removeStaleReleases(projDir, keep); err != nil {
 		return written, err
 	}
