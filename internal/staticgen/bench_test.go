@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
+	"github.com/cheeseshop/cheeseshop/internal/webpage"
 )
 
 // Run: go test -run='^$' -bench=. -benchmem ./internal/staticgen
@@ -155,19 +156,53 @@ func BenchmarkRenderRoot(b *testing.B) {
 	}
 }
 
-// BenchmarkRegenerateProject1000 is the whole upload-path cost: render both
-// pages and write them durably (two fsynced files and a directory fsync).
+// BenchmarkRegenerateProject1000 is the whole upload-path cost for a
+// project of 1,000 files in 250 releases: render both /simple pages and the
+// pages for people, and write them durably (fsynced files and directories).
+// "upload" is what one upload rewrites: one release changed since the pages
+// were last written, so the two /simple pages, that release's page and the
+// project page. "all" rewrites every release page too, as the first write
+// and `regenerate` do.
 func BenchmarkRegenerateProject1000(b *testing.B) {
-	st := bigProject(1000)
-	store := &fakeStore{projects: map[index.Normalized]index.ProjectState{st.Project.Normalized: st}}
-	g, _ := newTestGenerator(b, store)
-	ctx := b.Context()
-	b.ReportAllocs()
-	for b.Loop() {
+	b.Run("upload", func(b *testing.B) {
+		st := bigProject(1000)
+		store := &fakeStore{projects: map[index.Normalized]index.ProjectState{st.Project.Normalized: st}}
+		g, _ := newTestGenerator(b, store)
+		ctx := b.Context()
 		if err := g.RegenerateProject(ctx, st.Project.Normalized); err != nil {
 			b.Fatal(err)
 		}
-	}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			// The upload: a file added to one release bumps its serial
+			// and the project's.
+			st.Project.LastSerial++
+			st.Releases[i%len(st.Releases)].Serial = st.Project.LastSerial
+			store.mu.Lock()
+			store.projects[st.Project.Normalized] = st
+			store.mu.Unlock()
+			i++
+			b.StartTimer()
+			if err := g.RegenerateProject(ctx, st.Project.Normalized); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("all", func(b *testing.B) {
+		st := bigProject(1000)
+		store := &fakeStore{projects: map[index.Normalized]index.ProjectState{st.Project.Normalized: st}}
+		g, _ := newTestGenerator(b, store)
+		g.allReleases = true
+		ctx := b.Context()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := g.RegenerateProject(ctx, st.Project.Normalized); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkRegenerateRoot700000(b *testing.B) {
@@ -180,4 +215,29 @@ func BenchmarkRegenerateRoot700000(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRenderPeople renders the pages for people of a 1,000-file
+// project of 250 releases: the project page (every release in its
+// history) and one release page.
+func BenchmarkRenderPeople(b *testing.B) {
+	st := bigProject(1000)
+	sorted, latest := webpage.Sorted(st)
+	var buf bytes.Buffer
+	b.Run("project", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf.Reset()
+			webpage.RenderProject(&buf, st, sorted, latest, nil)
+		}
+		b.SetBytes(int64(buf.Len()))
+	})
+	b.Run("release", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf.Reset()
+			webpage.RenderRelease(&buf, st, sorted, sorted[3], index.ReleaseDetail{})
+		}
+		b.SetBytes(int64(buf.Len()))
+	})
 }

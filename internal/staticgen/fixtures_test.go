@@ -151,8 +151,10 @@ func bigProject(n int) index.ProjectState {
 	st := index.ProjectState{Project: index.Project{ID: 1, Name: "Big_Project", Normalized: "big-project", LastSerial: int64(n)}}
 	nrel := max(n/4, 1)
 	for i := range nrel {
+		// Each release carries the serial of its last change, all at or
+		// below the project's, as the store reads them.
 		st.Releases = append(st.Releases, index.Release{ID: int64(i + 1), Version: fmt.Sprintf("%d.%d.%d", i/100, i/10%10, i%10),
-			Yanked: i%50 == 7, YankedReason: "broken"})
+			Yanked: i%50 == 7, YankedReason: "broken", Serial: int64(i + 1)})
 	}
 	tags := []string{"cp312-cp312-manylinux_2_17_x86_64.whl", "cp312-cp312-win_amd64.whl", "py3-none-any.whl"}
 	for i := range n {

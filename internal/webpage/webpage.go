@@ -107,6 +107,8 @@ type projectPage struct {
 	Newest     string
 	Release    *ReleaseView
 	History    []HistoryRow
+	// HistoryHTML is History rendered (historyHTML).
+	HistoryHTML template.HTML
 	// AllReleases is the number of releases when History shows only some
 	// of them (a release page), else 0.
 	AllReleases int
@@ -189,6 +191,7 @@ func RenderProject(buf *bytes.Buffer, st index.ProjectState, sorted []index.Rele
 		p.Release = releaseView(st, sorted[latest], d[sorted[latest].ID])
 	}
 	p.History = history(sorted, "")
+	p.HistoryHTML = historyHTML(p.Normalized, p.History)
 	render(buf, "project", p)
 }
 
@@ -210,6 +213,7 @@ func RenderRelease(buf *bytes.Buffer, st index.ProjectState, sorted []index.Rele
 		p.AllReleases = len(sorted)
 	}
 	p.History = history(shown, r.Version)
+	p.HistoryHTML = historyHTML(p.Normalized, p.History)
 	render(buf, "project", p)
 }
 
