@@ -128,7 +128,6 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, f index.UpstreamFi
 
 	hash := sha256.New()
 	var hb *holdback
-	out := io.MultiWriter(pf, hash)
 	if stream {
 		h := w.Header()
 		h.Set("Content-Type", fileType(rel))
@@ -140,9 +139,8 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, f index.UpstreamFi
 		}
 		w.WriteHeader(http.StatusOK)
 		hb = &holdback{w: w, buf: make([]byte, 0, 2*holdBack)}
-		out = io.MultiWriter(pf, hash, hb)
 	}
-	n, err := io.Copy(out, idleReader{resp.Body, idle, c.timeout})
+	n, err := fanOut(idleReader{resp.Body, idle, c.timeout}, hb, pf, hash)
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = io.ErrUnexpectedEOF
 	}
@@ -154,8 +152,10 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, f index.UpstreamFi
 	}
 	if err == nil && stream {
 		// Verified: the client may have the rest now, before the fsync
-		// that only this server's copy needs.
+		// that only this server's copy needs. Flushed, or its last
+		// kilobytes would wait in the response's buffer for the fsync.
 		hb.flush()
+		http.NewResponseController(w).Flush() //nolint:errcheck // a client gone away is not the download's failure
 	}
 	if err == nil {
 		if err = pf.Finish(true); err == nil {
