@@ -8,7 +8,7 @@ import (
 
 func TestNormalize(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ in, want string }{
+	checkResults(t, "Normalize", Normalize, []textCase[Normalized]{
 		{"foo", "foo"},
 		{"Foo", "foo"},
 		{"Foo_Bar", "foo-bar"},
@@ -19,28 +19,15 @@ func TestNormalize(t *testing.T) {
 		{"a.b_c-d", "a-b-c-d"},
 		{"zope.interface", "zope-interface"},
 		{"x1", "x1"},
-	}
-	for _, tt := range tests {
-		if got := Normalize(tt.in); string(got) != tt.want {
-			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestValidName(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in   string
-		want bool
-	}{
+	checkResults(t, "ValidName", ValidName, []textCase[bool]{
 		{"foo", true}, {"a", true}, {"Foo.Bar_baz-1", true},
 		{"-foo", false}, {"foo-", false}, {"", false}, {"fo o", false}, {"føø", false}, {"foo/bar", false},
-	}
-	for _, tt := range tests {
-		if got := ValidName(tt.in); got != tt.want {
-			t.Errorf("ValidName(%q) = %v, want %v", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 // CheckName bounds the name (its page directory must fit NAME_MAX) and the
