@@ -38,24 +38,57 @@ func checkResults[T any](t *testing.T, name string, f func(string) T, cases []te
 	checkParses(t, name, func(s string) (T, error) { return f(s), nil }, cases)
 }
 
-// checkRejects calls parse on every case's input and wants an error that
-// wraps ErrInvalid and whose text is "invalid: " (its kind) and a message
-// that matches the case's want: is it, or contains it when contains is set.
+// checkRejects calls parse on every case's input and wants it refused
+// (wantRefusal); the message is the case's want, or contains it when
+// contains is set.
 func checkRejects[T any](t *testing.T, name string, parse func(string) (T, error), contains bool, cases []textCase[string]) {
 	t.Helper()
 	for _, tt := range cases {
 		got, err := parse(tt.in)
-		if err == nil {
-			t.Errorf("%s(%q) = %#v, want error", name, tt.in, got)
+		wantRefusal(t, name, tt.in, got, err, contains, tt.want)
+	}
+}
+
+// checkErrors calls check on every case's input and wants it accepted when
+// the case's want is "", and otherwise refused with want as the message
+// (wantRefusal).
+func checkErrors(t *testing.T, name string, check func(string) error, cases []textCase[string]) {
+	t.Helper()
+	for _, tt := range cases {
+		err := check(tt.in)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s(%.80q) = %v, want nil", name, tt.in, err)
+			}
 			continue
 		}
-		if !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s(%q) error %v does not wrap ErrInvalid", name, tt.in, err)
-		}
-		msg, kind := strings.CutPrefix(err.Error(), "invalid: ")
-		if !kind || contains && !strings.Contains(msg, tt.want) || !contains && msg != tt.want {
-			t.Errorf("%s(%q) error = %q, want %q", name, tt.in, msg, tt.want)
-		}
+		wantRefusal(t, name, tt.in, nil, err, false, tt.want)
+	}
+}
+
+// wantRefusal wants err, what name made of in (got), to wrap ErrInvalid
+// and to read "invalid: " (its kind) and a message that is want, or
+// contains it.
+func wantRefusal(t *testing.T, name, in string, got any, err error, contains bool, want string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s(%.80q) = %#v, want error", name, in, got)
+		return
+	}
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("%s(%.80q) error %v does not wrap ErrInvalid", name, in, err)
+	}
+	msg, kind := strings.CutPrefix(err.Error(), "invalid: ")
+	if !kind || contains && !strings.Contains(msg, want) || !contains && msg != want {
+		t.Errorf("%s(%.80q) error = %q, want %q", name, in, msg, want)
+	}
+}
+
+// parsedThen parses a version and returns what f makes of it.
+func parsedThen(f func(Version) string) func(string) (string, error) {
+	return func(s string) (string, error) {
+		v, err := ParseVersion(s)
+		return f(v), err
 	}
 }
 

@@ -132,9 +132,8 @@ func TestCheckUploadFilename(t *testing.T) {
 		extension    = "Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information"
 	)
 	long := strings.Repeat("a", 255-len(".metadata")-len("-1.0.tar.gz")) + "-1.0.tar.gz"
-	tests := []struct {
-		in, want string // want "" means accepted
-	}{
+	// want "" means accepted
+	checkErrors(t, "CheckUploadFilename", CheckUploadFilename, []textCase[string]{
 		{"foo-1.0.tar.gz", ""},
 		{"foo-1.0.zip", ""},
 		{"foo-1.0-py3-none-any.whl", ""},
@@ -164,18 +163,7 @@ func TestCheckUploadFilename(t *testing.T) {
 		{"x-1.0.dmg", extension},
 		{"x-1.0.whl.asc", extension},
 		{"", extension},
-	}
-	for _, tt := range tests {
-		err := CheckUploadFilename(tt.in)
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("CheckUploadFilename(%q) = %v, want nil", tt.in, err)
-		case tt.want != "" && err == nil:
-			t.Errorf("CheckUploadFilename(%q) = nil, want %q", tt.in, tt.want)
-		case err != nil && (!errors.Is(err, ErrInvalid) || err.Error() != "invalid: "+tt.want):
-			t.Errorf("CheckUploadFilename(%q) = %v, want %q", tt.in, err, tt.want)
-		}
-	}
+	})
 }
 
 func FuzzParseWheelFilename(f *testing.F) {
