@@ -39,40 +39,34 @@ func MethodNotAllowed(allow ...string) error {
 	return &methodError{allow: strings.Join(allow, ", "), err: index.Errorf(ErrMethodNotAllowed, "Method Not Allowed. Use %s.", use)}
 }
 
-// statusOf is the one table that maps errors to HTTP statuses. The kind is
-// that of the outermost *index.Error in the chain (index.KindOf), so a
-// refusal keeps its status however often it is wrapped.
+// statuses is the one table that maps error kinds to HTTP statuses; a kind
+// not in it is a 500. ErrStorage is decided in statusOf.
+var statuses = map[error]int{
+	index.ErrUnauthenticated: http.StatusUnauthorized,
+	index.ErrForbidden:       http.StatusForbidden,
+	index.ErrNotFound:        http.StatusNotFound,
+	ErrMethodNotAllowed:      http.StatusMethodNotAllowed,
+	index.ErrGone:            http.StatusGone,
+	// PyPI answers duplicates with 400 "File already exists …"; twine's
+	// --skip-existing matches exactly that (PROTOCOL.md 1.6).
+	index.ErrExists:         http.StatusBadRequest,
+	index.ErrInvalid:        http.StatusBadRequest,
+	index.ErrTooLarge:       http.StatusBadRequest,
+	index.ErrRateLimited:    http.StatusTooManyRequests,
+	index.ErrUnavailable:    http.StatusServiceUnavailable,
+	index.ErrBadGateway:     http.StatusBadGateway,
+	index.ErrGatewayTimeout: http.StatusGatewayTimeout,
+}
+
+// statusOf maps err to its HTTP status by statuses. The kind is that of the
+// outermost *index.Error in the chain (index.KindOf), so a refusal keeps
+// its status however often it is wrapped.
 func statusOf(err error) (status int, kind error) {
 	kind = index.KindOf(err)
 	if kind == nil && errors.Is(err, ErrMethodNotAllowed) {
 		kind = ErrMethodNotAllowed
 	}
-	switch kind {
-	case index.ErrUnauthenticated:
-		return http.StatusUnauthorized, kind
-	case index.ErrForbidden:
-		return http.StatusForbidden, kind
-	case index.ErrNotFound:
-		return http.StatusNotFound, kind
-	case ErrMethodNotAllowed:
-		return http.StatusMethodNotAllowed, kind
-	case index.ErrGone:
-		return http.StatusGone, kind
-	case index.ErrExists:
-		// PyPI answers duplicates with 400 "File already exists …"; twine's
-		// --skip-existing matches exactly that (PROTOCOL.md 1.6).
-		return http.StatusBadRequest, kind
-	case index.ErrInvalid, index.ErrTooLarge:
-		return http.StatusBadRequest, kind
-	case index.ErrRateLimited:
-		return http.StatusTooManyRequests, kind
-	case index.ErrUnavailable:
-		return http.StatusServiceUnavailable, kind
-	case index.ErrBadGateway:
-		return http.StatusBadGateway, kind
-	case index.ErrGatewayTimeout:
-		return http.StatusGatewayTimeout, kind
-	case index.ErrStorage:
+	if kind == index.ErrStorage {
 		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 			// RFC 4918's 507: the server cannot store what the request
 			// needs. twine shows the status and the message, and a retry
@@ -81,6 +75,9 @@ func statusOf(err error) (status int, kind error) {
 			return http.StatusInsufficientStorage, kind
 		}
 		return http.StatusInternalServerError, kind
+	}
+	if status, ok := statuses[kind]; ok {
+		return status, kind
 	}
 	return http.StatusInternalServerError, nil
 }

@@ -2,17 +2,13 @@ package index
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 )
 
 func TestParseWheelFilename(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in   string
-		want WheelFilename
-	}{
+	checkParses(t, "ParseWheelFilename", ParseWheelFilename, []textCase[WheelFilename]{
 		{"foo-1.0-py3-none-any.whl", WheelFilename{
 			Name: "foo", Version: "1.0",
 			PythonTags: []string{"py3"}, ABITags: []string{"none"}, PlatformTags: []string{"any"},
@@ -43,24 +39,12 @@ func TestParseWheelFilename(t *testing.T) {
 			Name: "foo", Version: "1!2.0", Build: "7_b2",
 			PythonTags: []string{"py3"}, ABITags: []string{"abi3"}, PlatformTags: []string{"macosx_11_0_arm64"},
 		}},
-	}
-	for _, tt := range tests {
-		got, err := ParseWheelFilename(tt.in)
-		if err != nil {
-			t.Errorf("ParseWheelFilename(%q): %v", tt.in, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParseWheelFilename(%q) = %#v, want %#v", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestParseWheelFilenameErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in, want string
-	}{
+	checkRejects(t, "ParseWheelFilename", ParseWheelFilename, false, []textCase[string]{
 		{"x", "Invalid wheel filename (extension must be '.whl'): 'x'"},
 		{"foo-1.0-py3-none-any.WHL", "Invalid wheel filename (extension must be '.whl'): 'foo-1.0-py3-none-any.WHL'"},
 		{"foo-1.0.whl", "Invalid wheel filename (wrong number of parts): 'foo-1.0'"},
@@ -97,28 +81,12 @@ func TestParseWheelFilenameErrors(t *testing.T) {
 		{"foo-1.0 -py3-none-any.whl", "Invalid wheel filename (invalid version): 'foo-1.0 -py3-none-any'"},
 		{"foo-1.0\u0085-py3-none-any.whl", `Invalid wheel filename (invalid version): 'foo-1.0\x85-py3-none-any'`},
 		{"foo-\u00a01.0-py3-none-any.whl", `Invalid wheel filename (invalid version): 'foo-\xa01.0-py3-none-any'`},
-	}
-	for _, tt := range tests {
-		_, err := ParseWheelFilename(tt.in)
-		if err == nil {
-			t.Errorf("ParseWheelFilename(%q) succeeded, want error", tt.in)
-			continue
-		}
-		if !errors.Is(err, ErrInvalid) {
-			t.Errorf("ParseWheelFilename(%q) error %v does not wrap ErrInvalid", tt.in, err)
-		}
-		if got := strings.TrimPrefix(err.Error(), "invalid: "); got != tt.want {
-			t.Errorf("ParseWheelFilename(%q) error = %q, want %q", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestParseSdistFilename(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in   string
-		want SdistFilename
-	}{
+	checkParses(t, "ParseSdistFilename", ParseSdistFilename, []textCase[SdistFilename]{
 		{"foo-1.0.tar.gz", SdistFilename{"foo", "1.0", ".tar.gz"}},
 		{"foo_bar-1.0.tar.gz", SdistFilename{"foo_bar", "1.0", ".tar.gz"}},
 		{"Foo_Bar-1.0.tar.gz", SdistFilename{"Foo_Bar", "1.0", ".tar.gz"}},
@@ -127,17 +95,7 @@ func TestParseSdistFilename(t *testing.T) {
 		{"foo-1.0.TAR.GZ", SdistFilename{"foo", "1.0", ".tar.gz"}},
 		{"foo-v1.0RC1.tar.gz", SdistFilename{"foo", "v1.0RC1", ".tar.gz"}},
 		{"a-b-c-1!2.0+local.tar.gz", SdistFilename{"a-b-c", "1!2.0+local", ".tar.gz"}},
-	}
-	for _, tt := range tests {
-		got, err := ParseSdistFilename(tt.in)
-		if err != nil {
-			t.Errorf("ParseSdistFilename(%q): %v", tt.in, err)
-			continue
-		}
-		if got != tt.want {
-			t.Errorf("ParseSdistFilename(%q) = %#v, want %#v", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestParseSdistFilenameErrors(t *testing.T) {
@@ -174,9 +132,8 @@ func TestCheckUploadFilename(t *testing.T) {
 		extension    = "Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information"
 	)
 	long := strings.Repeat("a", 255-len(".metadata")-len("-1.0.tar.gz")) + "-1.0.tar.gz"
-	tests := []struct {
-		in, want string // want "" means accepted
-	}{
+	// want "" means accepted
+	checkErrors(t, "CheckUploadFilename", CheckUploadFilename, []textCase[string]{
 		{"foo-1.0.tar.gz", ""},
 		{"foo-1.0.zip", ""},
 		{"foo-1.0-py3-none-any.whl", ""},
@@ -206,36 +163,15 @@ func TestCheckUploadFilename(t *testing.T) {
 		{"x-1.0.dmg", extension},
 		{"x-1.0.whl.asc", extension},
 		{"", extension},
-	}
-	for _, tt := range tests {
-		err := CheckUploadFilename(tt.in)
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("CheckUploadFilename(%q) = %v, want nil", tt.in, err)
-		case tt.want != "" && err == nil:
-			t.Errorf("CheckUploadFilename(%q) = nil, want %q", tt.in, tt.want)
-		case err != nil && (!errors.Is(err, ErrInvalid) || err.Error() != "invalid: "+tt.want):
-			t.Errorf("CheckUploadFilename(%q) = %v, want %q", tt.in, err, tt.want)
-		}
-	}
+	})
 }
 
 func FuzzParseWheelFilename(f *testing.F) {
-	for _, s := range []string{
+	fuzzParse(f, "ParseWheelFilename", ParseWheelFilename, []string{
 		"foo-1.0-py3-none-any.whl", "Foo_Bar-1.0.0-1build-py2.py3-none-any.whl",
 		"foo-1.0.whl", "a__b-1.0-py3-none-any.whl", "foo-1.0-x1-py3-none-any.whl",
 		"caf\u00e9-1.0-py3-none-any.whl", "foo-1.0-py3-none-any", "-----.whl",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		w, err := ParseWheelFilename(s)
-		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("ParseWheelFilename(%q) error %v does not wrap ErrInvalid", s, err)
-			}
-			return
-		}
+	}, func(t *testing.T, s string, w WheelFilename) {
 		if _, err := ParseVersion(w.Version); err != nil {
 			t.Fatalf("ParseWheelFilename(%q) returned bad version %q", s, w.Version)
 		}
@@ -254,20 +190,10 @@ func FuzzParseWheelFilename(f *testing.F) {
 }
 
 func FuzzParseSdistFilename(f *testing.F) {
-	for _, s := range []string{
+	fuzzParse(f, "ParseSdistFilename", ParseSdistFilename, []string{
 		"foo-1.0.tar.gz", "Foo_Bar-1.0.zip", "foo-bar-1.0.post1.TAR.GZ", "foo.tar.gz",
 		"-1.0.tar.gz", "foo-1.0x.zip", "foo-1.0.tgz",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		sd, err := ParseSdistFilename(s)
-		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("ParseSdistFilename(%q) error %v does not wrap ErrInvalid", s, err)
-			}
-			return
-		}
+	}, func(t *testing.T, s string, sd SdistFilename) {
 		if sd.Ext != ".tar.gz" && sd.Ext != ".zip" {
 			t.Fatalf("ParseSdistFilename(%q) Ext = %q", s, sd.Ext)
 		}

@@ -80,50 +80,28 @@ func (s *Store) ClaimMirror(ctx context.Context, limit int, lease time.Duration)
 				mirror_next_attempt_at = now() + $2::float8 * interval '1 second'
 			FROM due WHERE f.id = due.id
 			RETURNING f.id, f.mirror_attempts`, limit, lease.Seconds())
-		if err != nil {
-			return translate(err)
+		claims, err := collectRows("claim", rows, err, pgx.RowToStructByPos[idValue[int]])
+		if err != nil || len(claims) == 0 {
+			return err
 		}
 		attempts := map[int64]int{}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("scan claim: %w", err)
-			}
-			attempts[id] = n
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return translate(err)
-		}
-		if len(ids) == 0 {
-			return nil
+		ids := make([]int64, len(claims))
+		for i, c := range claims {
+			attempts[c.ID], ids[i] = c.Value, c.ID
 		}
 		files, err := scanFiles(tx.Query(ctx, `SELECT `+fileCols+` FROM files WHERE id = ANY($1) ORDER BY id`, ids))
 		if err != nil {
 			return err
 		}
-		names := map[int64]Normalized{}
 		rows, err = tx.Query(ctx, `SELECT id, normalized FROM projects
 			WHERE id IN (SELECT project_id FROM files WHERE id = ANY($1))`, ids)
+		projects, err := collectRows("projects of claimed files", rows, err, pgx.RowToStructByPos[idValue[Normalized]])
 		if err != nil {
-			return translate(err)
+			return err
 		}
-		for rows.Next() {
-			var id int64
-			var n string
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("scan project: %w", err)
-			}
-			names[id] = Normalized(n)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return translate(err)
+		names := map[int64]Normalized{}
+		for _, p := range projects {
+			names[p.ID] = p.Value
 		}
 		for _, f := range files {
 			jobs = append(jobs, MirrorJob{File: f, Project: names[f.ProjectID], Attempt: attempts[f.ID]})
@@ -134,6 +112,12 @@ func (s *Store) ClaimMirror(ctx context.Context, limit int, lease time.Duration)
 		return nil, fmt.Errorf("claim files to mirror: %w", err)
 	}
 	return jobs, nil
+}
+
+// idValue is a row of a row's id and one value of it.
+type idValue[T any] struct {
+	ID    int64
+	Value T
 }
 
 // pushableSQL is the condition on a pending file f that lets it be pushed:
@@ -238,10 +222,16 @@ func (s *Store) recordFailure(ctx context.Context, what, update string, f Mirror
 // ReleaseMirror gives a claimed file back without counting the attempt, for
 // a worker that stops before it could finish: the file is due again at once.
 func (s *Store) ReleaseMirror(ctx context.Context, fileID int64, attempt int) error {
-	_, err := s.pool.Exec(ctx, `UPDATE files SET mirror_attempts = mirror_attempts - 1, mirror_next_attempt_at = now()
+	return s.releaseClaim(ctx, "release file", `UPDATE files SET mirror_attempts = mirror_attempts - 1, mirror_next_attempt_at = now()
 		WHERE id = $1 AND mirror_attempts = $2 AND mirror_state = 'pending'`, fileID, attempt)
-	if err != nil {
-		return fmt.Errorf("release file %d: %w", fileID, translate(err))
+}
+
+// releaseClaim runs update, which gives back the claim of a push or of a
+// CDN deletion: the claimed row ($1 its id) while the claim is its latest
+// ($2 the attempt). what names the claim in its error.
+func (s *Store) releaseClaim(ctx context.Context, what, update string, id int64, attempt int) error {
+	if _, err := s.pool.Exec(ctx, update, id, attempt); err != nil {
+		return fmt.Errorf("%s %d: %w", what, id, translate(err))
 	}
 	return nil
 }
@@ -258,24 +248,7 @@ func (s *Store) MirrorStatuses(ctx context.Context, states ...MirrorState) ([]Mi
 		FROM files f JOIN projects p ON p.id = f.project_id
 		WHERE cardinality($1::text[]) = 0 OR f.mirror_state = ANY($1)
 		ORDER BY array_position(ARRAY['failed', 'pending', 'mirrored'], f.mirror_state), p.normalized, f.filename`, want)
-	if err != nil {
-		return nil, fmt.Errorf("mirror status: %w", translate(err))
-	}
-	defer rows.Close()
-	var out []MirrorStatus
-	for rows.Next() {
-		var m MirrorStatus
-		var norm, state string
-		if err := rows.Scan(&m.FileID, &norm, &m.Filename, &state, &m.Attempts, &m.NextAttempt, &m.LastError, &m.CDNURL); err != nil {
-			return nil, fmt.Errorf("scan mirror status: %w", err)
-		}
-		m.Project, m.State = Normalized(norm), MirrorState(state)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("mirror status: %w", translate(err))
-	}
-	return out, nil
+	return collectRows("mirror status", rows, err, pgx.RowToStructByPos[MirrorStatus])
 }
 
 // RetryMirror makes a failed file pending again with a fresh count of
@@ -332,36 +305,10 @@ func retry(ctx context.Context, tx pgx.Tx, where string, args ...any) error {
 	return nil
 }
 
-// MirrorListener receives the wake-ups of MirrorChannel on a connection of
-// its own, taken out of the pool: a listening session must stay open, and a
-// pooled connection would carry the LISTEN to its next user.
-type MirrorListener struct {
-	conn *pgx.Conn
-}
+// MirrorListener receives the wake-ups of MirrorChannel.
+type MirrorListener = Listener
 
 // ListenMirror starts listening on MirrorChannel. Close the listener when done.
 func (s *Store) ListenMirror(ctx context.Context) (*MirrorListener, error) {
-	pc, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listen for mirror wake-ups: %w", translate(err))
-	}
-	conn := pc.Hijack()
-	if _, err := conn.Exec(ctx, `LISTEN `+MirrorChannel); err != nil {
-		conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // the LISTEN error is the one to report
-		return nil, fmt.Errorf("listen for mirror wake-ups: %w", translate(err))
-	}
-	return &MirrorListener{conn: conn}, nil
-}
-
-// Wait blocks until a wake-up arrives, ctx is done or the connection fails.
-func (l *MirrorListener) Wait(ctx context.Context) error {
-	if _, err := l.conn.WaitForNotification(ctx); err != nil {
-		return fmt.Errorf("wait for mirror wake-up: %w", translate(err))
-	}
-	return nil
-}
-
-// Close ends the listening session.
-func (l *MirrorListener) Close(ctx context.Context) error {
-	return l.conn.Close(ctx)
+	return s.listen(ctx, MirrorChannel, "mirror wake-ups", "mirror wake-up")
 }

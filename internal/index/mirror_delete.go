@@ -91,12 +91,8 @@ func (s *Store) RecordMirrorDeletionFailure(ctx context.Context, f MirrorFailure
 // ReleaseMirrorDeletion gives a claimed deletion back without counting the
 // attempt, as ReleaseMirror does.
 func (s *Store) ReleaseMirrorDeletion(ctx context.Context, id int64, attempt int) error {
-	_, err := s.pool.Exec(ctx, `UPDATE mirror_deletions SET attempts = attempts - 1, next_attempt_at = now()
+	return s.releaseClaim(ctx, "release CDN deletion", `UPDATE mirror_deletions SET attempts = attempts - 1, next_attempt_at = now()
 		WHERE id = $1 AND attempts = $2 AND state = 'pending'`, id, attempt)
-	if err != nil {
-		return fmt.Errorf("release CDN deletion %d: %w", id, translate(err))
-	}
-	return nil
 }
 
 // MirrorDeletions lists the CDN copies whose removal is pending (state

@@ -1,14 +1,13 @@
 package index
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
 
 func TestNormalize(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ in, want string }{
+	checkResults(t, "Normalize", Normalize, []textCase[Normalized]{
 		{"foo", "foo"},
 		{"Foo", "foo"},
 		{"Foo_Bar", "foo-bar"},
@@ -19,28 +18,15 @@ func TestNormalize(t *testing.T) {
 		{"a.b_c-d", "a-b-c-d"},
 		{"zope.interface", "zope-interface"},
 		{"x1", "x1"},
-	}
-	for _, tt := range tests {
-		if got := Normalize(tt.in); string(got) != tt.want {
-			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestValidName(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in   string
-		want bool
-	}{
+	checkResults(t, "ValidName", ValidName, []textCase[bool]{
 		{"foo", true}, {"a", true}, {"Foo.Bar_baz-1", true},
 		{"-foo", false}, {"foo-", false}, {"", false}, {"fo o", false}, {"føø", false}, {"foo/bar", false},
-	}
-	for _, tt := range tests {
-		if got := ValidName(tt.in); got != tt.want {
-			t.Errorf("ValidName(%q) = %v, want %v", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 // CheckName bounds the name (its page directory must fit NAME_MAX) and the
@@ -48,23 +34,13 @@ func TestValidName(t *testing.T) {
 func TestCheckName(t *testing.T) {
 	t.Parallel()
 	const help = " See https://packaging.python.org/specifications/core-metadata for more information."
-	tests := []struct {
-		name, want string // want "" means accepted
-	}{
+	// want "" means accepted
+	checkErrors(t, "CheckName", CheckName, []textCase[string]{
 		{"foo-bar", ""},
 		{strings.Repeat("a", MaxNameLength), ""},
 		{strings.Repeat("a", MaxNameLength+1), "'" + strings.Repeat("a", 30) + "..." + strings.Repeat("a", 30) + "' is an invalid value for Name. Error: Names are limited to 200 characters." + help},
 		{strings.Repeat("b", 100_000), "'" + strings.Repeat("b", 30) + "..." + strings.Repeat("b", 30) + "' is an invalid value for Name. Error: Names are limited to 200 characters." + help},
 		{"-foo", "'-foo' is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'." + help},
 		{"x" + strings.Repeat("\u202e", 100) + "y", "'x" + strings.Repeat(`\u202e`, 29) + "..." + strings.Repeat(`\u202e`, 29) + "y' is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'." + help},
-	}
-	for _, tt := range tests {
-		err := CheckName(tt.name)
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("CheckName(%.20q…) = %v", tt.name, err)
-		case tt.want != "" && (err == nil || !errors.Is(err, ErrInvalid) || err.Error() != "invalid: "+tt.want):
-			t.Errorf("CheckName(%.20q…) = %v, want %q", tt.name, err, tt.want)
-		}
-	}
+	})
 }

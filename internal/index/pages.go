@@ -85,24 +85,7 @@ func (s *Store) LockedFiles(ctx context.Context, name Normalized, filenames []st
 func (s *Store) StalePages(ctx context.Context) ([]StalePage, error) {
 	rows, err := s.pool.Query(ctx, `SELECT normalized, last_serial, coalesce(page_serial, -1) FROM projects
 		WHERE page_serial IS DISTINCT FROM last_serial ORDER BY normalized COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("stale pages: %w", translate(err))
-	}
-	defer rows.Close()
-	var out []StalePage
-	for rows.Next() {
-		var p StalePage
-		var n string
-		if err := rows.Scan(&n, &p.LastSerial, &p.PageSerial); err != nil {
-			return nil, fmt.Errorf("stale pages: %w", translate(err))
-		}
-		p.Name = Normalized(n)
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("stale pages: %w", translate(err))
-	}
-	return out, nil
+	return collectRows("stale pages", rows, err, pgx.RowToStructByPos[StalePage])
 }
 
 // MarkPageSerials records serials read back from pages on disk. A mark only

@@ -39,19 +39,7 @@ func (s *Store) StaleReadmes(ctx context.Context, name Normalized, version int, 
 		WHERE r.description_html_version < $2 AND r.id > $3
 			AND ($1 = '' OR r.project_id = (SELECT id FROM projects WHERE normalized = $1))
 		ORDER BY r.id LIMIT $4`, string(name), version, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("stale readmes: %w", translate(err))
-	}
-	defer rows.Close()
-	var out []ReadmeSource
-	for rows.Next() {
-		var r ReadmeSource
-		if err := rows.Scan(&r.ReleaseID, &r.Version, &r.Description, &r.ContentType); err != nil {
-			return nil, fmt.Errorf("scan readme: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, translate(rows.Err())
+	return collectRows("stale readmes", rows, err, pgx.RowToStructByPos[ReadmeSource])
 }
 
 // SetReadme stores the README rendered from src. It is no change to the
@@ -82,19 +70,7 @@ func (s *Store) SetReadme(ctx context.Context, src ReadmeSource, r Readme) (bool
 func (s *Store) PendingReadmeProjects(ctx context.Context) ([]Normalized, error) {
 	rows, err := s.pool.Query(ctx, `SELECT DISTINCT p.normalized FROM releases r JOIN projects p ON p.id = r.project_id
 		WHERE r.description_html_version = $1 ORDER BY 1`, ReadmePending)
-	if err != nil {
-		return nil, fmt.Errorf("pending readmes: %w", translate(err))
-	}
-	defer rows.Close()
-	var out []Normalized
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("scan pending readme: %w", err)
-		}
-		out = append(out, Normalized(n))
-	}
-	return out, translate(rows.Err())
+	return collectRows("pending readmes", rows, err, pgx.RowTo[Normalized])
 }
 
 // releaseDetails reads the metadata, without the description, and the
@@ -104,23 +80,17 @@ func releaseDetails(ctx context.Context, q querier, ids []int64) ([]ReleaseDetai
 		return nil, nil
 	}
 	rows, err := q.Query(ctx, `SELECT id, metadata - 'description', description_html FROM releases WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("release details: %w", translate(err))
-	}
-	defer rows.Close()
-	var out []ReleaseDetail
-	for rows.Next() {
+	return collectRows("release details", rows, err, func(row pgx.CollectableRow) (ReleaseDetail, error) {
 		var d ReleaseDetail
 		var md []byte
-		if err := rows.Scan(&d.ID, &md, &d.Readme); err != nil {
-			return nil, fmt.Errorf("scan release details: %w", err)
+		if err := row.Scan(&d.ID, &md, &d.Readme); err != nil {
+			return d, err
 		}
 		if err := json.Unmarshal(md, &d.Metadata); err != nil {
-			return nil, fmt.Errorf("decode metadata of release %d: %w", d.ID, err)
+			return d, fmt.Errorf("decode metadata of release %d: %w", d.ID, err)
 		}
-		out = append(out, d)
-	}
-	return out, translate(rows.Err())
+		return d, nil
+	})
 }
 
 // HomeStats is what the home page shows of the whole index.
@@ -144,18 +114,10 @@ func (s *Store) HomeStats(ctx context.Context, recent int) (HomeStats, error) {
 		return h, fmt.Errorf("count projects: %w", translate(err))
 	}
 	rows, err := br.Query()
-	if err != nil {
-		return h, fmt.Errorf("recent projects: %w", translate(err))
-	}
-	defer rows.Close()
-	for rows.Next() {
+	h.Recent, err = collectRows("recent projects", rows, err, func(row pgx.CollectableRow) (Project, error) {
 		var p Project
-		var n string
-		if err := rows.Scan(&p.Name, &n, &p.LastSerial); err != nil {
-			return h, fmt.Errorf("scan project: %w", err)
-		}
-		p.Normalized = Normalized(n)
-		h.Recent = append(h.Recent, p)
-	}
-	return h, translate(rows.Err())
+		err := row.Scan(&p.Name, &p.Normalized, &p.LastSerial)
+		return p, err
+	})
+	return h, err
 }

@@ -2,7 +2,6 @@ package index
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -76,10 +75,7 @@ func TestCheckSpecifierSetMessage(t *testing.T) {
 
 func TestParseRequirement(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in   string
-		want Requirement
-	}{
+	checkParses(t, "ParseRequirement", ParseRequirement, []textCase[Requirement]{
 		{"foo", Requirement{Name: "foo"}},
 		{"  Foo.Bar_baz-1  ", Requirement{Name: "Foo.Bar_baz-1"}},
 		{"foo>=1.0", Requirement{Name: "foo", Specifier: ">=1.0"}},
@@ -109,24 +105,13 @@ func TestParseRequirement(t *testing.T) {
 		{`foo; platform_release == '\x41\u00e9\N{EM DASH}\d'`, Requirement{Name: "foo", Marker: `platform_release == '\x41\u00e9\N{EM DASH}\d'`}},
 		{"foo>=1.0\n", Requirement{Name: "foo", Specifier: ">=1.0"}}, // Python's "$" allows a final newline
 		{"foo; " + strings.Repeat("(", 200) + "extra == 'a'" + strings.Repeat(")", 200), Requirement{Name: "foo", Marker: strings.Repeat("(", 200) + "extra == 'a'" + strings.Repeat(")", 200)}},
-	}
-	for _, tt := range tests {
-		got, err := ParseRequirement(tt.in)
-		if err != nil {
-			t.Errorf("ParseRequirement(%q): %v", tt.in, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParseRequirement(%q) = %#v, want %#v", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestParseRequirementRejects(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in, msg string // msg is a substring of the error
-	}{
+	// Each want is a substring of the error.
+	checkRejects(t, "ParseRequirement", ParseRequirement, true, []textCase[string]{
 		{"", "Expected package name"},
 		{"-foo", "Expected package name"},
 		{"foo-", "Expected end or semicolon (after name and no valid version specifier)"},
@@ -177,20 +162,7 @@ func TestParseRequirementRejects(t *testing.T) {
 		{"foo\n\n", "Expected end"},
 		{"foo\xff", "not UTF-8"},
 		{"foo; " + strings.Repeat("(", 600) + "extra == 'a'" + strings.Repeat(")", 600), "nested too deeply"},
-	}
-	for _, tt := range tests {
-		r, err := ParseRequirement(tt.in)
-		if err == nil {
-			t.Errorf("ParseRequirement(%q) = %#v, want error", tt.in, r)
-			continue
-		}
-		if !errors.Is(err, ErrInvalid) {
-			t.Errorf("ParseRequirement(%q) error %v does not wrap ErrInvalid", tt.in, err)
-		}
-		if !strings.Contains(err.Error(), tt.msg) {
-			t.Errorf("ParseRequirement(%q) error %q does not contain %q", tt.in, err, tt.msg)
-		}
-	}
+	})
 }
 
 func TestParseRequirementErrorIsOneLine(t *testing.T) {

@@ -194,11 +194,7 @@ func releaseFiles(ctx context.Context, tx pgx.Tx, releaseID int64) ([]FileRef, e
 	if err != nil {
 		return nil, fmt.Errorf("files: %w", translate(err))
 	}
-	refs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (FileRef, error) {
-		var f FileRef
-		err := row.Scan(&f.Filename, &f.SHA256, &f.Blake2b256, &f.Path)
-		return f, err
-	})
+	refs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[FileRef])
 	if err != nil {
 		return nil, fmt.Errorf("files: %w", translate(err))
 	}

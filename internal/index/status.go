@@ -116,11 +116,7 @@ func (s *Store) ProjectFiles(ctx context.Context, project Normalized) ([]FileRef
 	if err != nil {
 		return nil, fmt.Errorf("files of %s: %w", project, translate(err))
 	}
-	refs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (FileRef, error) {
-		var f FileRef
-		err := row.Scan(&f.Filename, &f.SHA256, &f.Blake2b256, &f.Path)
-		return f, err
-	})
+	refs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[FileRef])
 	if err != nil {
 		return nil, fmt.Errorf("files of %s: %w", project, translate(err))
 	}

@@ -83,6 +83,20 @@ type querier interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
+// collectRows reads every row of a query with scan, as pgx.AppendRows does
+// (no rows: a nil slice, as an append loop leaves it). An error of the
+// query, of a row's scan or of the rows is translated and wrapped with what.
+func collectRows[T any](what string, rows pgx.Rows, err error, scan pgx.RowToFunc[T]) ([]T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, translate(err))
+	}
+	out, err := pgx.AppendRows([]T(nil), rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, translate(err))
+	}
+	return out, nil
+}
+
 // pipelinedTx runs a transaction whose BEGIN travels in one round trip with
 // its first statements (first), instead of alone as pgx's Begin sends it:
 // the hot paths (an upload's transaction, a page's locked read) save a

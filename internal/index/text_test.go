@@ -4,7 +4,7 @@ import "testing"
 
 func TestTextProblem(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ in, want string }{
+	checkResults(t, "TextProblem", TextProblem, []textCase[string]{
 		{"", ""},
 		{"alice", ""},
 		{"Zoë ünïcode ✓", ""},
@@ -14,10 +14,5 @@ func TestTextProblem(t *testing.T) {
 		{"caf\xc3", "is not valid UTF-8"},      // truncated sequence
 		{"\xed\xa0\x80", "is not valid UTF-8"}, // a UTF-16 surrogate
 		{"\xff\x00", "contains a NUL byte"},
-	}
-	for _, tt := range tests {
-		if got := TextProblem(tt.in); got != tt.want {
-			t.Errorf("TextProblem(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
+	})
 }

@@ -121,22 +121,9 @@ func (s *Store) Tokens(ctx context.Context, userName string) ([]Token, error) {
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+tokenCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE u.name = $1 ORDER BY t.id`, userName)
-	if err != nil {
-		return nil, fmt.Errorf("tokens of %q: %w", userName, translate(err))
-	}
-	defer rows.Close()
-	var out []Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan token: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tokens of %q: %w", userName, translate(err))
-	}
-	return out, nil
+	return collectRows(fmt.Sprintf("tokens of %q", userName), rows, err, func(row pgx.CollectableRow) (Token, error) {
+		return scanToken(row)
+	})
 }
 
 // RevokeToken revokes the token with the given id for good. Revoking a

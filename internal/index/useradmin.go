@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // UserInfo is what `cheeseshop user list` shows of a user.
@@ -22,26 +24,15 @@ func (s *Store) ListUsers(ctx context.Context) ([]UserInfo, error) {
 				AND (t.expires_at IS NULL OR t.expires_at > now())),
 			(SELECT count(*) FROM roles r WHERE r.user_id = u.id)
 		FROM users u ORDER BY u.name`)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", translate(err))
-	}
-	defer rows.Close()
-	var out []UserInfo
-	for rows.Next() {
+	return collectRows("list users", rows, err, func(row pgx.CollectableRow) (UserInfo, error) {
 		var u UserInfo
 		var disabled *time.Time
-		if err := rows.Scan(&u.Name, &u.CreatedAt, &disabled, &u.Tokens, &u.Projects); err != nil {
-			return nil, fmt.Errorf("list users: %w", translate(err))
-		}
+		err := row.Scan(&u.Name, &u.CreatedAt, &disabled, &u.Tokens, &u.Projects)
 		if disabled != nil {
 			u.DisabledAt = *disabled
 		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", translate(err))
-	}
-	return out, nil
+		return u, err
+	})
 }
 
 // SetUserDisabled disables a user (neither its password nor its tokens

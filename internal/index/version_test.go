@@ -13,9 +13,7 @@ import (
 
 func TestParseVersionNormalizes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in, want string
-	}{
+	checkParses(t, "ParseVersion(…).String", parsedThen(Version.String), []textCase[string]{
 		{"1.0", "1.0"},
 		{"1", "1"},
 		{"v1.0", "1.0"},
@@ -78,17 +76,7 @@ func TestParseVersionNormalizes(t *testing.T) {
 		// Unicode case folding as in re.IGNORECASE.
 		{"1.0.po\u017ft1", "1.0.post1"},
 		{"1.0+\u212a", "1.0+k"},
-	}
-	for _, tt := range tests {
-		v, err := ParseVersion(tt.in)
-		if err != nil {
-			t.Errorf("ParseVersion(%q): %v", tt.in, err)
-			continue
-		}
-		if got := v.String(); got != tt.want {
-			t.Errorf("ParseVersion(%q).String() = %q, want %q", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestParseVersionRejects(t *testing.T) {
@@ -112,29 +100,19 @@ func TestParseVersionRejects(t *testing.T) {
 
 func TestParseVersionError(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in, want string
-	}{
-		{"abc", "invalid: 'abc' is invalid for 'version'"},
-		{"1.0 beta", "invalid: '1.0 beta' is invalid for 'version'"},
+	checkRejects(t, "ParseVersion", ParseVersion, false, []textCase[string]{
+		{"abc", "'abc' is invalid for 'version'"},
+		{"1.0 beta", "'1.0 beta' is invalid for 'version'"},
 		// Python's repr switches quotes and escapes, as packaging's message does.
-		{"it's", `invalid: "it's" is invalid for 'version'`},
-		{"a\nb", `invalid: 'a\nb' is invalid for 'version'`},
-		{`x\y`, `invalid: 'x\\y' is invalid for 'version'`},
-	}
-	for _, tt := range tests {
-		_, err := ParseVersion(tt.in)
-		if err == nil || err.Error() != tt.want {
-			t.Errorf("ParseVersion(%q) error = %v, want %q", tt.in, err, tt.want)
-		}
-	}
+		{"it's", `"it's" is invalid for 'version'`},
+		{"a\nb", `'a\nb' is invalid for 'version'`},
+		{`x\y`, `'x\\y' is invalid for 'version'`},
+	})
 }
 
 func TestVersionCanonical(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in, want string
-	}{
+	checkParses(t, "ParseVersion(…).Canonical", parsedThen(Version.Canonical), []textCase[string]{
 		{"1.0.0", "1"},
 		{"1.0", "1"},
 		{"v1", "1"},
@@ -147,16 +125,7 @@ func TestVersionCanonical(t *testing.T) {
 		{"1!1.0.0.post1.dev2+abc.0", "1!1.post1.dev2+abc.0"},
 		{"1.0RC1", "1rc1"},
 		{"2.0.0-1", "2.post1"},
-	}
-	for _, tt := range tests {
-		v, err := ParseVersion(tt.in)
-		if err != nil {
-			t.Fatalf("ParseVersion(%q): %v", tt.in, err)
-		}
-		if got := v.Canonical(); got != tt.want {
-			t.Errorf("ParseVersion(%q).Canonical() = %q, want %q", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestVersionPredicates(t *testing.T) {
@@ -313,9 +282,7 @@ func TestZeroVersion(t *testing.T) {
 
 func TestPyRepr(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in, want string
-	}{
+	checkResults(t, "Repr", Repr, []textCase[string]{
 		{"abc", `'abc'`},
 		{"", `''`},
 		{"it's", `"it's"`},
@@ -326,12 +293,7 @@ func TestPyRepr(t *testing.T) {
 		{"\u00a0\u200b", `'\xa0\u200b'`},
 		{"\U000e0001", `'\U000e0001'`},
 		{"\xff", `'\xff'`},
-	}
-	for _, tt := range tests {
-		if got := Repr(tt.in); got != tt.want {
-			t.Errorf("Repr(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 func FuzzParseVersion(f *testing.F) {

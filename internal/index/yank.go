@@ -99,11 +99,7 @@ func deleteFiles(ctx context.Context, tx pgx.Tx, p Project, r Release, filename,
 	if err != nil {
 		return nil, fmt.Errorf("delete files: %w", translate(err))
 	}
-	removed, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (FileRef, error) {
-		var f FileRef
-		err := row.Scan(&f.Filename, &f.SHA256, &f.Blake2b256, &f.Path)
-		return f, err
-	})
+	removed, err := pgx.CollectRows(rows, pgx.RowToStructByPos[FileRef])
 	if err != nil {
 		return nil, fmt.Errorf("delete files: %w", translate(err))
 	}

@@ -174,6 +174,58 @@ func TestHandlerRefuses(t *testing.T) {
 	}
 }
 
+// TestHandlerRefusesBadText: a NUL byte or invalid UTF-8 in the user name,
+// the path or a form field is a 400 saying so, decided before the store is
+// asked (PostgreSQL would answer SQLSTATE 22021, a 500), and changes
+// nothing.
+func TestHandlerRefusesBadText(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	page := fx.page(t, "index.html")
+	tests := []struct {
+		name, user, path string
+		form             url.Values
+		body             string
+	}{
+		{"NUL in the user name", "al\x00ice", "/manage/demo/2.0/yank", nil,
+			"The user name in the credentials contains a NUL byte."},
+		{"invalid UTF-8 in the user name", "alice\xff", "/manage/demo/2.0/yank", nil,
+			"The user name in the credentials is not valid UTF-8."},
+		{"NUL in the project", "alice", "/manage/de%00mo/2.0/yank", nil,
+			"The project name in the path contains a NUL byte."},
+		{"invalid UTF-8 in the project", "alice", "/manage/demo%ff/2.0/yank", nil,
+			"The project name in the path is not valid UTF-8."},
+		{"NUL in the version", "alice", "/manage/demo/2.0%00/unyank", nil,
+			"The version in the path contains a NUL byte."},
+		{"invalid UTF-8 in the version", "alice", "/manage/demo/%c3/delete", nil,
+			"The version in the path is not valid UTF-8."},
+		{"NUL in the reason", "alice", "/manage/demo/2.0/yank", url.Values{"reason": {"bro\x00ken"}},
+			"The value of form field 'reason' contains a NUL byte."},
+		{"invalid UTF-8 in the reason", "alice", "/manage/demo/2.0/yank", url.Values{"reason": {"caf\xe9"}},
+			"The value of form field 'reason' is not valid UTF-8."},
+		{"invalid UTF-8 in the filename", "alice", "/manage/demo/2.0/delete?filename=demo-2.0%ff.tar.gz", nil,
+			"The value of form field 'filename' is not valid UTF-8."},
+		{"NUL in the filename", "alice", "/manage/demo/2.0/delete", url.Values{"filename": {"demo-2.0.tar.gz\x00"}},
+			"The value of form field 'filename' contains a NUL byte."},
+	}
+	for _, tt := range tests {
+		status, body := fx.post(t, tt.user, tt.path, tt.form)
+		if status != 400 || strings.TrimSuffix(body, "\n") != tt.body {
+			t.Errorf("%s: %d %q, want 400 %q", tt.name, status, body, tt.body)
+		}
+	}
+	if fx.page(t, "index.html") != page {
+		t.Error("a refused request changed the page")
+	}
+	// The page lists every release and file and marks yanks: unchanged
+	// means no row changed either.
+	for name, p := range fx.paths {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestHandlerYankAndDelete(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
@@ -217,5 +269,68 @@ func TestHandlerYankAndDelete(t *testing.T) {
 	}
 	if _, err := os.Stat(fx.paths["demo-2.0-py3-none-any.whl"]); !os.IsNotExist(err) {
 		t.Fatalf("wheel still on disk: %v", err)
+	}
+}
+
+// TestHandlerStatus: POST /manage/<project>/status sets the PEP 792 status
+// for owners only; quarantine takes the files (and sidecars) out of
+// packages/ after the pages stop linking them, and leaving it brings them
+// back before the pages link them again.
+func TestHandlerStatus(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	whl := fx.paths["demo-2.0-py3-none-any.whl"]
+	quarantined := filepath.Join(fx.dataDir, "quarantine", strings.TrimPrefix(whl, filepath.Join(fx.dataDir, "packages")))
+
+	refusals := []struct {
+		user   string
+		form   url.Values
+		status int
+		body   string
+	}{
+		{"bob", url.Values{"status": {"archived"}}, 403, "isn't allowed to manage project 'demo'"},
+		{"token", url.Values{"status": {"archived"}}, 403, "API tokens can only upload"},
+		{"alice", url.Values{"status": {"gone"}}, 400, `unknown project status "gone"`},
+		{"alice", url.Values{"status": {"archived"}, "reason": {"a\x00b"}}, 400, ""},
+	}
+	for _, tt := range refusals {
+		if status, body := fx.post(t, tt.user, "/manage/demo/status", tt.form); status != tt.status || !strings.Contains(body, tt.body) {
+			t.Errorf("%s %v: %d %q, want %d %q", tt.user, tt.form, status, body, tt.status, tt.body)
+		}
+	}
+
+	steps := []struct {
+		status, reason string
+		meta           string
+		links, onDisk  bool
+	}{
+		{"archived", "see demo2", `<meta name="pypi:project-status-reason" content="see demo2">`, true, true},
+		{"quarantined", "", `<meta name="pypi:project-status" content="quarantined">`, false, false},
+		{"quarantined", "", `<meta name="pypi:project-status" content="quarantined">`, false, false},
+		{"deprecated", "", `<meta name="pypi:project-status" content="deprecated">`, true, true},
+		{"active", "", `<meta name="pypi:project-status" content="active">`, true, true},
+	}
+	for _, st := range steps {
+		status, body := fx.post(t, "alice", "/manage/demo/status", url.Values{"status": {st.status}, "reason": {st.reason}})
+		if status != 200 || !strings.Contains(body, "status "+st.status) && !strings.Contains(body, "unchanged") {
+			t.Fatalf("%s: %d %q", st.status, status, body)
+		}
+		page := fx.page(t, "index.html")
+		if !strings.Contains(page, st.meta) {
+			t.Errorf("%s: page lacks %s:\n%s", st.status, st.meta, page)
+		}
+		if got := strings.Contains(page, "demo-2.0-py3-none-any.whl"); got != st.links {
+			t.Errorf("%s: page links the wheel = %v, want %v", st.status, got, st.links)
+		}
+		if got := exists(whl) && exists(whl+".metadata"); got != st.onDisk {
+			t.Errorf("%s: wheel and sidecar in packages/ = %v, want %v", st.status, got, st.onDisk)
+		}
+		if got := exists(quarantined) && exists(quarantined+".metadata"); got == st.onDisk {
+			t.Errorf("%s: wheel and sidecar in quarantine/ = %v, want %v", st.status, got, !st.onDisk)
+		}
+		if json := fx.page(t, "index.v1_json"); !strings.Contains(json, `"project-status":{"status":"`+st.status) {
+			t.Errorf("%s: JSON page: %s", st.status, json)
+		}
 	}
 }

@@ -371,73 +371,67 @@ const BatchSize = 2000
 func regenerateBatches(ctx context.Context, bp BatchPages, pages Pages, names []index.Normalized, workers int,
 	progress func(done, failed int), fail func(index.Normalized, error)) (ok, failed int, err error) {
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range batchesAtOnce {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				start := int(next.Add(BatchSize) - BatchSize)
-				if start >= len(names) {
-					return
-				}
-				chunk := names[start:min(start+BatchSize, len(names))]
-				if err := bp.RegenerateProjects(ctx, chunk, max(1, workers)*batchIOPerWorker); err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					o, f, _ := regenerateEach(ctx, pages, chunk, 1, nil, fail)
-					mu.Lock()
-					ok, failed = ok+o, failed+f
-				} else {
-					mu.Lock()
-					ok += len(chunk)
-				}
-				if progress != nil {
-					progress(ok+failed, failed)
-				}
-				mu.Unlock()
+	inParallel(ctx, batchesAtOnce, len(names), BatchSize, func(lo, hi int) {
+		chunk := names[lo:hi]
+		if err := bp.RegenerateProjects(ctx, chunk, max(1, workers)*batchIOPerWorker); err != nil {
+			if ctx.Err() != nil {
+				return
 			}
-		})
-	}
-	wg.Wait()
+			o, f, _ := regenerateEach(ctx, pages, chunk, 1, nil, fail)
+			mu.Lock()
+			ok, failed = ok+o, failed+f
+		} else {
+			mu.Lock()
+			ok += len(chunk)
+		}
+		if progress != nil {
+			progress(ok+failed, failed)
+		}
+		mu.Unlock()
+	})
 	return ok, failed, ctx.Err()
 }
 
 func regenerateEach(ctx context.Context, pages Pages, names []index.Normalized, workers int,
 	progress func(done, failed int), fail func(index.Normalized, error)) (ok, failed int, err error) {
-	workers = max(1, min(workers, len(names)))
-	var next atomic.Int64
 	var mu sync.Mutex
+	inParallel(ctx, max(1, min(workers, len(names))), len(names), 1, func(i, _ int) {
+		err := pages.RegenerateProject(ctx, names[i])
+		mu.Lock()
+		if err != nil {
+			failed++
+			if fail != nil && ctx.Err() == nil {
+				fail(names[i], err)
+			}
+		} else {
+			ok++
+		}
+		if progress != nil {
+			progress(ok+failed, failed)
+		}
+		mu.Unlock()
+	})
+	return ok, failed, ctx.Err()
+}
+
+// inParallel calls fn from goroutines at once on the consecutive ranges
+// [lo, hi) of 0..n, size long (the last may be shorter), each range once,
+// until all are done or ctx ends.
+func inParallel(ctx context.Context, goroutines, n, size int, fn func(lo, hi int)) {
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	for range goroutines {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(names) {
+				lo := int(next.Add(int64(size)) - int64(size))
+				if lo >= n {
 					return
 				}
-				err := pages.RegenerateProject(ctx, names[i])
-				mu.Lock()
-				if err != nil {
-					failed++
-					if fail != nil && ctx.Err() == nil {
-						fail(names[i], err)
-					}
-				} else {
-					ok++
-				}
-				if progress != nil {
-					progress(ok+failed, failed)
-				}
-				mu.Unlock()
+				fn(lo, min(lo+size, n))
 			}
 		})
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return ok, failed, err
-	}
-	return ok, failed, nil
 }
 
 // Run repairs in the background until ctx ends: a sweep of the data
