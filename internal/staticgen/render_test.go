@@ -51,30 +51,12 @@ func checkGolden(t *testing.T, name string, got []byte) {
 // HTML page with the page it renders like, edited) and checks what it says.
 func TestRenderGolden(t *testing.T) {
 	t.Parallel()
-	type goldenCase struct {
-		name       string
-		like       *variant
-		html, json []byte
-		check      func(t *testing.T, html, json []byte)
-	}
 	var cases []goldenCase
 	for _, tc := range projectCases() {
-		var h, j bytes.Buffer
-		RenderProjectHTML(&h, tc.st)
-		RenderProjectJSON(&j, tc.st)
-		cases = append(cases, goldenCase{tc.name, tc.like, h.Bytes(), j.Bytes(), func(t *testing.T, h, j []byte) {
-			checkProjectHTML(t, h, tc.st)
-			checkProjectJSON(t, j, tc.st)
-		}})
+		cases = append(cases, renderCase(tc.name, tc.like, tc.st, RenderProjectHTML, RenderProjectJSON, checkProjectHTML, checkProjectJSON))
 	}
 	for _, tc := range rootCases() {
-		var h, j bytes.Buffer
-		RenderRootHTML(&h, tc.st)
-		RenderRootJSON(&j, tc.st)
-		cases = append(cases, goldenCase{tc.name, tc.like, h.Bytes(), j.Bytes(), func(t *testing.T, h, j []byte) {
-			checkRootHTML(t, h, tc.st)
-			checkRootJSON(t, j, tc.st)
-		}})
+		cases = append(cases, renderCase(tc.name, tc.like, tc.st, RenderRootHTML, RenderRootJSON, checkRootHTML, checkRootJSON))
 	}
 	pages := map[string][]byte{}
 	for _, c := range cases {
@@ -92,6 +74,25 @@ func TestRenderGolden(t *testing.T) {
 			c.check(t, c.html, c.json)
 		})
 	}
+}
+
+type goldenCase struct {
+	name       string
+	like       *variant
+	html, json []byte
+	check      func(t *testing.T, html, json []byte) // what the pages say
+}
+
+// renderCase renders st to both pages.
+func renderCase[S any](name string, like *variant, st S, renderHTML, renderJSON func(*bytes.Buffer, S), checkHTML, checkJSON func(*testing.T, []byte, S)) goldenCase {
+	var h, j bytes.Buffer
+	renderHTML(&h, st)
+	renderJSON(&j, st)
+	return goldenCase{name, like, h.Bytes(), j.Bytes(), func(t *testing.T, h, j []byte) {
+		t.Helper()
+		checkHTML(t, h, st)
+		checkJSON(t, j, st)
+	}}
 }
 
 // checkVariant compares got with like (the page of the case v renders
@@ -553,19 +554,11 @@ func checkRootJSON(t *testing.T, page []byte, st index.RootState) {
 // checks it with the same structural checks as the goldens.
 func TestRenderLargeSortsLikeReference(t *testing.T) {
 	t.Parallel()
-	st := bigProject(400)
-	var h, j bytes.Buffer
-	RenderProjectHTML(&h, st)
-	RenderProjectJSON(&j, st)
-	checkProjectHTML(t, h.Bytes(), st)
-	checkProjectJSON(t, j.Bytes(), st)
+	large := renderCase("large", nil, bigProject(400), RenderProjectHTML, RenderProjectJSON, checkProjectHTML, checkProjectJSON)
+	large.check(t, large.html, large.json)
 
 	root := bigRoot(300)
 	slices.Reverse(root.Projects) // force the sort path
-	h.Reset()
-	j.Reset()
-	RenderRootHTML(&h, root)
-	RenderRootJSON(&j, root)
-	checkRootHTML(t, h.Bytes(), root)
-	checkRootJSON(t, j.Bytes(), root)
+	large = renderCase("large-root", nil, root, RenderRootHTML, RenderRootJSON, checkRootHTML, checkRootJSON)
+	large.check(t, large.html, large.json)
 }
