@@ -78,28 +78,16 @@ func parseCall(r io.Reader) (call, error) {
 		return c, err
 	}
 	if se, ok := t.(xml.StartElement); ok && se.Name.Local == "params" {
-		for {
-			t, err := p.element()
+		err := p.children("params", "param", func() error {
+			v, err := p.startValue(1)
 			if err != nil {
-				return c, err
-			}
-			if _, ok := t.(xml.EndElement); ok {
-				break // </params>
-			}
-			if se := t.(xml.StartElement); se.Name.Local != "param" {
-				return c, parseFault("unexpected <%s> in <params>", se.Name.Local)
-			}
-			if err := p.expectStart("value"); err != nil {
-				return c, err
-			}
-			v, err := p.value(1)
-			if err != nil {
-				return c, err
+				return err
 			}
 			c.Params = append(c.Params, v)
-			if err := p.expectEnd(); err != nil { // </param>
-				return c, err
-			}
+			return p.expectEnd() // </param>
+		})
+		if err != nil {
+			return c, err
 		}
 		t, err = p.element()
 		if err != nil {
@@ -233,6 +221,35 @@ func (p *parser) text(name string) (string, error) {
 	}
 }
 
+// children reads the child elements of the current element up to its end:
+// each must be a <child>, and each is called once that start is read (it
+// reads the rest of the child).
+func (p *parser) children(parent, child string, each func() error) error {
+	for {
+		t, err := p.element()
+		if err != nil {
+			return err
+		}
+		if _, ok := t.(xml.EndElement); ok {
+			return nil // </parent>
+		}
+		if se := t.(xml.StartElement); se.Name.Local != child {
+			return parseFault("unexpected <%s> in <%s>", se.Name.Local, parent)
+		}
+		if err := each(); err != nil {
+			return err
+		}
+	}
+}
+
+// startValue reads a <value> start, the value and its end.
+func (p *parser) startValue(depth int) (any, error) {
+	if err := p.expectStart("value"); err != nil {
+		return nil, err
+	}
+	return p.value(depth)
+}
+
 // value reads a value whose <value> start has been read, and its end.
 func (p *parser) value(depth int) (any, error) {
 	if p.values++; p.values > maxValues {
@@ -281,56 +298,39 @@ func (p *parser) typed(name string, depth int) (any, error) {
 			return nil, err
 		}
 		arr := []any{}
-		for {
-			t, err := p.element()
-			if err != nil {
-				return nil, err
-			}
-			if _, ok := t.(xml.EndElement); ok {
-				break // </data>
-			}
-			if se := t.(xml.StartElement); se.Name.Local != "value" {
-				return nil, parseFault("unexpected <%s> in <data>", se.Name.Local)
-			}
+		err := p.children("data", "value", func() error {
 			v, err := p.value(depth + 1)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			arr = append(arr, v)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		return arr, p.expectEnd() // </array>
 	case "struct":
 		st := map[string]any{}
-		for {
-			t, err := p.element()
-			if err != nil {
-				return nil, err
-			}
-			if _, ok := t.(xml.EndElement); ok {
-				return st, nil // </struct>
-			}
-			if se := t.(xml.StartElement); se.Name.Local != "member" {
-				return nil, parseFault("unexpected <%s> in <struct>", se.Name.Local)
-			}
+		err := p.children("struct", "member", func() error {
 			if err := p.expectStart("name"); err != nil {
-				return nil, err
+				return err
 			}
 			key, err := p.text("name")
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if err := p.expectStart("value"); err != nil {
-				return nil, err
-			}
-			v, err := p.value(depth + 1)
+			v, err := p.startValue(depth + 1)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			st[key] = v
-			if err := p.expectEnd(); err != nil { // </member>
-				return nil, err
-			}
+			return p.expectEnd() // </member>
+		})
+		if err != nil {
+			return nil, err
 		}
+		return st, nil
 	}
 	return nil, parseFault("unknown value type <%s>", name)
 }
