@@ -153,13 +153,19 @@ func (p *parser) token() (xml.Token, error) {
 	}
 }
 
+// tokenInCall is token where the call may not end yet.
+func (p *parser) tokenInCall() (xml.Token, error) {
+	t, err := p.token()
+	if err == io.EOF {
+		return nil, parseFault("the call ends early")
+	}
+	return t, err
+}
+
 // element returns the next start or end element, skipping white space.
 func (p *parser) element() (xml.Token, error) {
 	for {
-		t, err := p.token()
-		if err == io.EOF {
-			return nil, parseFault("the call ends early")
-		}
+		t, err := p.tokenInCall()
 		if err != nil {
 			return nil, err
 		}
@@ -203,10 +209,7 @@ func (p *parser) expectEnd() error {
 func (p *parser) text(name string) (string, error) {
 	var b strings.Builder
 	for {
-		t, err := p.token()
-		if err == io.EOF {
-			return "", parseFault("the call ends early")
-		}
+		t, err := p.tokenInCall()
 		if err != nil {
 			return "", err
 		}
@@ -260,10 +263,7 @@ func (p *parser) value(depth int) (any, error) {
 	}
 	var text strings.Builder
 	for {
-		t, err := p.token()
-		if err == io.EOF {
-			return nil, parseFault("the call ends early")
-		}
+		t, err := p.tokenInCall()
 		if err != nil {
 			return nil, err
 		}
