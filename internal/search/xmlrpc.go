@@ -204,24 +204,37 @@ func (p *parser) expectEnd() error {
 	return nil
 }
 
-// text reads the character data of an element up to its end; an element
-// inside is refused.
-func (p *parser) text(name string) (string, error) {
+// chars reads character data up to the current element's end, or up to the
+// start of an element inside it, which it returns (nil at the end).
+func (p *parser) chars() (string, *xml.StartElement, error) {
 	var b strings.Builder
 	for {
 		t, err := p.tokenInCall()
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		switch t := t.(type) {
 		case xml.CharData:
 			b.Write(t)
 		case xml.StartElement:
-			return "", parseFault("unexpected <%s> in <%s>", t.Name.Local, name)
+			return b.String(), &t, nil
 		case xml.EndElement:
-			return b.String(), nil
+			return b.String(), nil, nil
 		}
 	}
+}
+
+// text reads the character data of an element up to its end; an element
+// inside is refused.
+func (p *parser) text(name string) (string, error) {
+	s, inner, err := p.chars()
+	if err != nil {
+		return "", err
+	}
+	if inner != nil {
+		return "", parseFault("unexpected <%s> in <%s>", inner.Name.Local, name)
+	}
+	return s, nil
 }
 
 // children reads the child elements of the current element up to its end:
@@ -261,28 +274,21 @@ func (p *parser) value(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, parseFault("values nested deeper than %d", maxDepth)
 	}
-	var text strings.Builder
-	for {
-		t, err := p.tokenInCall()
-		if err != nil {
-			return nil, err
-		}
-		switch t := t.(type) {
-		case xml.CharData:
-			text.Write(t)
-		case xml.EndElement:
-			return text.String(), nil // an untyped value is a string
-		case xml.StartElement:
-			if len(strings.TrimSpace(text.String())) != 0 {
-				return nil, parseFault("text before <%s> in <value>", t.Name.Local)
-			}
-			v, err := p.typed(t.Name.Local, depth)
-			if err != nil {
-				return nil, err
-			}
-			return v, p.expectEnd() // </value>
-		}
+	text, inner, err := p.chars()
+	if err != nil {
+		return nil, err
 	}
+	if inner == nil {
+		return text, nil // an untyped value is a string
+	}
+	if len(strings.TrimSpace(text)) != 0 {
+		return nil, parseFault("text before <%s> in <value>", inner.Name.Local)
+	}
+	v, err := p.typed(inner.Name.Local, depth)
+	if err != nil {
+		return nil, err
+	}
+	return v, p.expectEnd() // </value>
 }
 
 // typed reads a typed value whose start element, name, has been read, and
