@@ -94,13 +94,18 @@ func checkPageDir(t *testing.T, dir string, want ...string) {
 
 func checkFile(t *testing.T, file string, want []byte) {
 	t.Helper()
-	got, err := os.ReadFile(file)
+	if got := readFile(t, file); !bytes.Equal(got, want) {
+		t.Errorf("%s:\n%s\nwant:\n%s", file, got, want)
+	}
+}
+
+func readFile(t *testing.T, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s:\n%s\nwant:\n%s", file, got, want)
-	}
+	return b
 }
 
 // checkPages checks that dir holds st's two pages, as the renderers render
@@ -155,11 +160,7 @@ func TestRegenerateProject(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{datadir.HTMLName, datadir.JSONName} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n, ok := pageSerial(b); !ok || n != 41 {
+		if n, ok := pageSerial(readFile(t, filepath.Join(dir, name))); !ok || n != 41 {
 			t.Errorf("%s serial %d, %v after rewrite; want 41", name, n, ok)
 		}
 	}
