@@ -17,25 +17,24 @@ import (
 // be raw HTML, and take the slower path BenchmarkRenderMarkdownRawHTML
 // measures.
 func BenchmarkRenderMarkdown100KB(b *testing.B) {
-	src := markdown100KB()
-	r := readme.New(readme.Config{})
-	b.SetBytes(int64(len(src)))
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		r.Render(context.Background(), fmt.Sprintf("[r%d]: https://example.com/\n\n", i)+src, "text/markdown")
-	}
+	benchMarkdown100KB(b, func(i int) string { return fmt.Sprintf("[r%d]: https://example.com/\n\n", i) })
 }
 
 // BenchmarkRenderMarkdownRawHTML is the same README with one line of raw
 // HTML (a comment), which takes the path that balances the markup by
 // parsing it.
 func BenchmarkRenderMarkdownRawHTML(b *testing.B) {
+	benchMarkdown100KB(b, func(i int) string { return fmt.Sprintf("<!-- %d -->\n", i) })
+}
+
+// benchMarkdown100KB renders markdown100KB after head(i) in iteration i.
+func benchMarkdown100KB(b *testing.B, head func(i int) string) {
 	src := markdown100KB()
 	r := readme.New(readme.Config{})
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		r.Render(context.Background(), fmt.Sprintf("<!-- %d -->\n", i)+src, "text/markdown")
+		r.Render(context.Background(), head(i)+src, "text/markdown")
 	}
 }
 

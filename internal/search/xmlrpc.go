@@ -78,28 +78,16 @@ func parseCall(r io.Reader) (call, error) {
 		return c, err
 	}
 	if se, ok := t.(xml.StartElement); ok && se.Name.Local == "params" {
-		for {
-			t, err := p.element()
+		err := p.children("params", "param", func() error {
+			v, err := p.startValue(1)
 			if err != nil {
-				return c, err
-			}
-			if _, ok := t.(xml.EndElement); ok {
-				break // </params>
-			}
-			if se := t.(xml.StartElement); se.Name.Local != "param" {
-				return c, parseFault("unexpected <%s> in <params>", se.Name.Local)
-			}
-			if err := p.expectStart("value"); err != nil {
-				return c, err
-			}
-			v, err := p.value(1)
-			if err != nil {
-				return c, err
+				return err
 			}
 			c.Params = append(c.Params, v)
-			if err := p.expectEnd(); err != nil { // </param>
-				return c, err
-			}
+			return p.expectEnd() // </param>
+		})
+		if err != nil {
+			return c, err
 		}
 		t, err = p.element()
 		if err != nil {
@@ -165,13 +153,19 @@ func (p *parser) token() (xml.Token, error) {
 	}
 }
 
+// tokenInCall is token where the call may not end yet.
+func (p *parser) tokenInCall() (xml.Token, error) {
+	t, err := p.token()
+	if err == io.EOF {
+		return nil, parseFault("the call ends early")
+	}
+	return t, err
+}
+
 // element returns the next start or end element, skipping white space.
 func (p *parser) element() (xml.Token, error) {
 	for {
-		t, err := p.token()
-		if err == io.EOF {
-			return nil, parseFault("the call ends early")
-		}
+		t, err := p.tokenInCall()
 		if err != nil {
 			return nil, err
 		}
@@ -210,27 +204,66 @@ func (p *parser) expectEnd() error {
 	return nil
 }
 
-// text reads the character data of an element up to its end; an element
-// inside is refused.
-func (p *parser) text(name string) (string, error) {
+// chars reads character data up to the current element's end, or up to the
+// start of an element inside it, which it returns (nil at the end).
+func (p *parser) chars() (string, *xml.StartElement, error) {
 	var b strings.Builder
 	for {
-		t, err := p.token()
-		if err == io.EOF {
-			return "", parseFault("the call ends early")
-		}
+		t, err := p.tokenInCall()
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		switch t := t.(type) {
 		case xml.CharData:
 			b.Write(t)
 		case xml.StartElement:
-			return "", parseFault("unexpected <%s> in <%s>", t.Name.Local, name)
+			return b.String(), &t, nil
 		case xml.EndElement:
-			return b.String(), nil
+			return b.String(), nil, nil
 		}
 	}
+}
+
+// text reads the character data of an element up to its end; an element
+// inside is refused.
+func (p *parser) text(name string) (string, error) {
+	s, inner, err := p.chars()
+	if err != nil {
+		return "", err
+	}
+	if inner != nil {
+		return "", parseFault("unexpected <%s> in <%s>", inner.Name.Local, name)
+	}
+	return s, nil
+}
+
+// children reads the child elements of the current element up to its end:
+// each must be a <child>, and each is called once that start is read (it
+// reads the rest of the child).
+func (p *parser) children(parent, child string, each func() error) error {
+	for {
+		t, err := p.element()
+		if err != nil {
+			return err
+		}
+		if _, ok := t.(xml.EndElement); ok {
+			return nil // </parent>
+		}
+		if se := t.(xml.StartElement); se.Name.Local != child {
+			return parseFault("unexpected <%s> in <%s>", se.Name.Local, parent)
+		}
+		if err := each(); err != nil {
+			return err
+		}
+	}
+}
+
+// startValue reads a <value> start, the value and its end.
+func (p *parser) startValue(depth int) (any, error) {
+	if err := p.expectStart("value"); err != nil {
+		return nil, err
+	}
+	return p.value(depth)
 }
 
 // value reads a value whose <value> start has been read, and its end.
@@ -241,31 +274,21 @@ func (p *parser) value(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, parseFault("values nested deeper than %d", maxDepth)
 	}
-	var text strings.Builder
-	for {
-		t, err := p.token()
-		if err == io.EOF {
-			return nil, parseFault("the call ends early")
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch t := t.(type) {
-		case xml.CharData:
-			text.Write(t)
-		case xml.EndElement:
-			return text.String(), nil // an untyped value is a string
-		case xml.StartElement:
-			if len(strings.TrimSpace(text.String())) != 0 {
-				return nil, parseFault("text before <%s> in <value>", t.Name.Local)
-			}
-			v, err := p.typed(t.Name.Local, depth)
-			if err != nil {
-				return nil, err
-			}
-			return v, p.expectEnd() // </value>
-		}
+	text, inner, err := p.chars()
+	if err != nil {
+		return nil, err
 	}
+	if inner == nil {
+		return text, nil // an untyped value is a string
+	}
+	if len(strings.TrimSpace(text)) != 0 {
+		return nil, parseFault("text before <%s> in <value>", inner.Name.Local)
+	}
+	v, err := p.typed(inner.Name.Local, depth)
+	if err != nil {
+		return nil, err
+	}
+	return v, p.expectEnd() // </value>
 }
 
 // typed reads a typed value whose start element, name, has been read, and
@@ -281,56 +304,39 @@ func (p *parser) typed(name string, depth int) (any, error) {
 			return nil, err
 		}
 		arr := []any{}
-		for {
-			t, err := p.element()
-			if err != nil {
-				return nil, err
-			}
-			if _, ok := t.(xml.EndElement); ok {
-				break // </data>
-			}
-			if se := t.(xml.StartElement); se.Name.Local != "value" {
-				return nil, parseFault("unexpected <%s> in <data>", se.Name.Local)
-			}
+		err := p.children("data", "value", func() error {
 			v, err := p.value(depth + 1)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			arr = append(arr, v)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		return arr, p.expectEnd() // </array>
 	case "struct":
 		st := map[string]any{}
-		for {
-			t, err := p.element()
-			if err != nil {
-				return nil, err
-			}
-			if _, ok := t.(xml.EndElement); ok {
-				return st, nil // </struct>
-			}
-			if se := t.(xml.StartElement); se.Name.Local != "member" {
-				return nil, parseFault("unexpected <%s> in <struct>", se.Name.Local)
-			}
+		err := p.children("struct", "member", func() error {
 			if err := p.expectStart("name"); err != nil {
-				return nil, err
+				return err
 			}
 			key, err := p.text("name")
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if err := p.expectStart("value"); err != nil {
-				return nil, err
-			}
-			v, err := p.value(depth + 1)
+			v, err := p.startValue(depth + 1)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			st[key] = v
-			if err := p.expectEnd(); err != nil { // </member>
-				return nil, err
-			}
+			return p.expectEnd() // </member>
+		})
+		if err != nil {
+			return nil, err
 		}
+		return st, nil
 	}
 	return nil, parseFault("unknown value type <%s>", name)
 }

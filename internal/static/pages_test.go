@@ -97,6 +97,16 @@ func get(t testing.TB, h http.Handler, method, target string, header ...string) 
 	return resp, string(body)
 }
 
+// getStatus is get that reports a status other than want.
+func getStatus(t testing.TB, want int, h http.Handler, method, target string, header ...string) *http.Response {
+	t.Helper()
+	resp, _ := get(t, h, method, target, header...)
+	if resp.StatusCode != want {
+		t.Errorf("%s %s %q = %d, want %d", method, target, header, resp.StatusCode, want)
+	}
+	return resp
+}
+
 const pipAccept = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 func wantHeader(t *testing.T, resp *http.Response, key, want string) {
@@ -194,10 +204,7 @@ func TestSimpleRedirects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, method := range []string{"GET", "HEAD"} {
-			resp, _ := get(t, s.SimpleHandler(), method, tt.target, "Accept", pipAccept)
-			if resp.StatusCode != http.StatusMovedPermanently {
-				t.Errorf("%s %s = %d, want 301", method, tt.target, resp.StatusCode)
-			}
+			resp := getStatus(t, http.StatusMovedPermanently, s.SimpleHandler(), method, tt.target, "Accept", pipAccept)
 			wantHeader(t, resp, "Location", tt.location)
 		}
 	}
@@ -266,19 +273,13 @@ func TestSimpleConditional(t *testing.T) {
 	wantHeader(t, resp, "X-PyPI-Last-Serial", "7")
 
 	// The HTML ETag does not validate the JSON representation.
-	resp, _ = get(t, h, "GET", "/simple/foo-bar/", "If-None-Match", etag, "Accept", pipAccept)
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("JSON with the HTML ETag = %d, want 200", resp.StatusCode)
-	}
+	resp = getStatus(t, http.StatusOK, h, "GET", "/simple/foo-bar/", "If-None-Match", etag, "Accept", pipAccept)
 
 	lastMod := resp.Header.Get("Last-Modified")
 	if _, err := http.ParseTime(lastMod); err != nil {
 		t.Errorf("Last-Modified %q: %v", lastMod, err)
 	}
-	resp, _ = get(t, h, "GET", "/simple/foo-bar/", "If-Modified-Since", lastMod)
-	if resp.StatusCode != http.StatusNotModified {
-		t.Errorf("If-Modified-Since = %d, want 304", resp.StatusCode)
-	}
+	getStatus(t, http.StatusNotModified, h, "GET", "/simple/foo-bar/", "If-Modified-Since", lastMod)
 	resp, body = get(t, h, "GET", "/simple/foo-bar/", "Range", "bytes=0-14")
 	if resp.StatusCode != http.StatusPartialContent || body != "<!DOCTYPE html>" {
 		t.Errorf("Range on a page = %d %q, want 206", resp.StatusCode, body)
@@ -383,15 +384,9 @@ func TestSimpleConcurrentReplace(t *testing.T) {
 func TestSimpleMethods(t *testing.T) {
 	t.Parallel()
 	s, _ := newServer(t)
-	resp, _ := get(t, s.SimpleHandler(), "POST", "/simple/foo-bar/")
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("POST = %d, want 405", resp.StatusCode)
-	}
+	resp := getStatus(t, http.StatusMethodNotAllowed, s.SimpleHandler(), "POST", "/simple/foo-bar/")
 	wantHeader(t, resp, "Allow", "GET, HEAD, OPTIONS")
-	resp, _ = get(t, s.SimpleHandler(), "OPTIONS", "/simple/foo-bar/")
-	if resp.StatusCode != http.StatusNoContent {
-		t.Errorf("OPTIONS = %d, want 204", resp.StatusCode)
-	}
+	resp = getStatus(t, http.StatusNoContent, s.SimpleHandler(), "OPTIONS", "/simple/foo-bar/")
 	wantHeader(t, resp, "Access-Control-Allow-Origin", "*")
 	wantHeader(t, resp, "Access-Control-Allow-Methods", "GET")
 	wantHeader(t, resp, "Access-Control-Allow-Headers", "Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since")

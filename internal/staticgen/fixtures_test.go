@@ -26,24 +26,55 @@ func blakePath(seed byte, filename string) string {
 type projectCase struct {
 	name string
 	st   index.ProjectState
+	like *variant // nil: the HTML page has a golden file of its own
+}
+
+// variant says exactly how a case's HTML page differs from the page of the
+// case it renders like, which has a golden file: so the status variants
+// and the empty pages are checked byte for byte without a whole-page golden
+// each, and a change to the shared parts of the pages touches one golden.
+type variant struct {
+	like  string   // the case with the golden
+	edits []string // old, new pairs, each old found in that case's page
+	// noLinks: the page lists none of the links (one "    <a " line each)
+	// of that case's page.
+	noLinks bool
+}
+
+// statusMeta is the PEP 792 head of a project page, reason as escaped there.
+func statusMeta(status, reason string) string {
+	m := `    <meta name="pypi:project-status" content="` + status + `">` + "\n"
+	if reason != "" {
+		m += `    <meta name="pypi:project-status-reason" content="` + reason + `">` + "\n"
+	}
+	return m
 }
 
 func projectCases() []projectCase {
+	active := statusMeta("active", "")
 	return []projectCase{
-		{"project-full", fullProject()},
-		{"project-escaping", escapingProject()},
+		{"project-full", fullProject(), nil},
+		{"project-escaping", escapingProject(), nil},
+		{"project-bare", index.ProjectState{
+			Project: index.Project{ID: 4, Name: "bare", Normalized: "bare", LastSerial: 1},
+		}, nil},
+		// A release without files lists no link.
 		{"project-registered", index.ProjectState{
 			Project:  index.Project{ID: 3, Name: "Only.Registered", Normalized: "only-registered", LastSerial: 5},
 			Releases: []index.Release{{ID: 30, ProjectID: 3, Version: "1.0", Canonical: "1"}},
-		}},
-		{"project-bare", index.ProjectState{
-			Project: index.Project{ID: 4, Name: "bare", Normalized: "bare", LastSerial: 1},
-		}},
+		}, &variant{like: "project-bare", edits: []string{
+			"<title>Links for bare</title>", "<title>Links for Only.Registered</title>",
+			"<h1>Links for bare</h1>", "<h1>Links for Only.Registered</h1>",
+			"<!--SERIAL 1-->", "<!--SERIAL 5-->",
+		}}},
 		// PEP 792: every status with a reason that needs escaping; the
 		// quarantined page keeps its versions and lists no file.
-		{"project-archived", withStatus(fullProject(), index.StatusArchived, `Moved to "foo-baz" <for good> & more`)},
-		{"project-deprecated", withStatus(fullProject(), index.StatusDeprecated, "")},
-		{"project-quarantined", withStatus(fullProject(), index.StatusQuarantined, "malware, see INC-7")},
+		{"project-archived", withStatus(fullProject(), index.StatusArchived, `Moved to "foo-baz" <for good> & more`),
+			&variant{like: "project-full", edits: []string{active, statusMeta("archived", "Moved to &#34;foo-baz&#34; &lt;for good&gt; &amp; more")}}},
+		{"project-deprecated", withStatus(fullProject(), index.StatusDeprecated, ""),
+			&variant{like: "project-full", edits: []string{active, statusMeta("deprecated", "")}}},
+		{"project-quarantined", withStatus(fullProject(), index.StatusQuarantined, "malware, see INC-7"),
+			&variant{like: "project-full", edits: []string{active, statusMeta("quarantined", "malware, see INC-7")}, noLinks: true}},
 	}
 }
 
@@ -129,6 +160,7 @@ func escapingProject() index.ProjectState {
 type rootCase struct {
 	name string
 	st   index.RootState
+	like *variant // nil: the HTML page has a golden file of its own
 }
 
 func rootCases() []rootCase {
@@ -140,8 +172,8 @@ func rootCases() []rootCase {
 			{Name: "zope.interface", Normalized: "zope-interface", LastSerial: 12},
 			{Name: "A<b>&c", Normalized: "a-b-c", LastSerial: 3},
 			{Name: "0ad", Normalized: "0ad", LastSerial: 1},
-		}}},
-		{"root-empty", index.RootState{}},
+		}}, nil},
+		{"root-empty", index.RootState{}, &variant{like: "root", edits: []string{"<!--SERIAL 42-->", "<!--SERIAL 0-->"}, noLinks: true}},
 	}
 }
 

@@ -94,13 +94,18 @@ func checkPageDir(t *testing.T, dir string, want ...string) {
 
 func checkFile(t *testing.T, file string, want []byte) {
 	t.Helper()
-	got, err := os.ReadFile(file)
+	if got := readFile(t, file); !bytes.Equal(got, want) {
+		t.Errorf("%s:\n%s\nwant:\n%s", file, got, want)
+	}
+}
+
+func readFile(t *testing.T, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s:\n%s\nwant:\n%s", file, got, want)
-	}
+	return b
 }
 
 // checkPages checks that dir holds st's two pages, as the renderers render
@@ -155,11 +160,7 @@ func TestRegenerateProject(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{datadir.HTMLName, datadir.JSONName} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n, ok := pageSerial(b); !ok || n != 41 {
+		if n, ok := pageSerial(readFile(t, filepath.Join(dir, name))); !ok || n != 41 {
 			t.Errorf("%s serial %d, %v after rewrite; want 41", name, n, ok)
 		}
 	}
@@ -361,20 +362,36 @@ func (s *recordingStore) LockedRoot(ctx context.Context, fn func(index.RootState
 	return err
 }
 
-// blockingRoot makes LockedRoot wait until released or until its context
-// ends, and reports each call's start on started.
-func blockingRoot(store *fakeStore) (started chan struct{}, release chan struct{}) {
-	started, release = make(chan struct{}, 10), make(chan struct{})
-	store.rootHook = func(ctx context.Context) error {
-		started <- struct{}{}
+// blockedRoot is a root rewrite (the leader) started on a store whose
+// LockedRoot waits until release is closed or until its context ends, and
+// reports each call's start on started.
+type blockedRoot struct {
+	store            *fakeStore
+	g                *Generator
+	data             string
+	started, release chan struct{}
+	leaderErr        chan error // the leader's result
+}
+
+// startBlockedRoot starts the leader with ctx and returns once it waits in
+// the store.
+func startBlockedRoot(t *testing.T, ctx context.Context) *blockedRoot {
+	t.Helper()
+	b := &blockedRoot{store: &fakeStore{root: rootCases()[0].st},
+		started: make(chan struct{}, 10), release: make(chan struct{}), leaderErr: make(chan error)}
+	b.store.rootHook = func(ctx context.Context) error {
+		b.started <- struct{}{}
 		select {
-		case <-release:
+		case <-b.release:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	return started, release
+	b.g, b.data = newTestGenerator(t, b.store)
+	go func() { b.leaderErr <- b.g.RegenerateRoot(ctx) }()
+	<-b.started
+	return b
 }
 
 // waitWaiters waits until n callers wait for the pending root rewrite.
@@ -400,63 +417,51 @@ func waitWaiters(t *testing.T, g *Generator, n int) {
 
 func TestRegenerateRootLeaderCancelled(t *testing.T) {
 	t.Parallel()
-	store := &fakeStore{root: rootCases()[0].st}
-	started, release := blockingRoot(store)
-	g, data := newTestGenerator(t, store)
-
 	leaderCtx, cancel := context.WithCancel(t.Context())
-	leaderErr := make(chan error)
-	go func() { leaderErr <- g.RegenerateRoot(leaderCtx) }()
-	<-started
+	b := startBlockedRoot(t, leaderCtx)
 	waiterErr := make(chan error)
-	go func() { waiterErr <- g.RegenerateRoot(t.Context()) }()
-	waitWaiters(t, g, 1)
+	go func() { waiterErr <- b.g.RegenerateRoot(t.Context()) }()
+	waitWaiters(t, b.g, 1)
 
 	cancel()
-	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+	if err := <-b.leaderErr; !errors.Is(err, context.Canceled) {
 		t.Errorf("leader: %v, want context.Canceled", err)
 	}
-	<-started // the waiter runs the next rewrite itself
-	close(release)
+	<-b.started // the waiter runs the next rewrite itself
+	close(b.release)
 	if err := <-waiterErr; err != nil {
 		t.Errorf("waiter inherited the leader's failure: %v", err)
 	}
-	if n := store.rootCalls.Load(); n != 2 {
+	if n := b.store.rootCalls.Load(); n != 2 {
 		t.Errorf("%d rewrites, want 2", n)
 	}
-	checkPageDir(t, filepath.Join(data, "simple"), datadir.HTMLName, datadir.JSONName)
+	checkPageDir(t, filepath.Join(b.data, "simple"), datadir.HTMLName, datadir.JSONName)
 }
 
 func TestRegenerateRootWaiterCancelled(t *testing.T) {
 	t.Parallel()
-	store := &fakeStore{root: rootCases()[0].st}
-	started, release := blockingRoot(store)
-	g, _ := newTestGenerator(t, store)
-
-	leaderErr := make(chan error)
-	go func() { leaderErr <- g.RegenerateRoot(t.Context()) }()
-	<-started
+	b := startBlockedRoot(t, t.Context())
 	ctx, cancel := context.WithCancel(t.Context())
 	waiterErr := make(chan error)
-	go func() { waiterErr <- g.RegenerateRoot(ctx) }()
-	waitWaiters(t, g, 1)
+	go func() { waiterErr <- b.g.RegenerateRoot(ctx) }()
+	waitWaiters(t, b.g, 1)
 	cancel()
 	if err := <-waiterErr; !errors.Is(err, context.Canceled) {
 		t.Errorf("waiter: %v, want context.Canceled", err)
 	}
-	close(release)
-	if err := <-leaderErr; err != nil {
+	close(b.release)
+	if err := <-b.leaderErr; err != nil {
 		t.Fatal(err)
 	}
 	// Nobody wanted the abandoned pending rewrite; the next caller gets a
 	// fresh one.
-	if err := g.RegenerateRoot(t.Context()); err != nil {
+	if err := b.g.RegenerateRoot(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if n := store.rootCalls.Load(); n != 2 {
+	if n := b.store.rootCalls.Load(); n != 2 {
 		t.Errorf("%d rewrites, want 2", n)
 	}
-	if err := g.RegenerateRoot(ctx); !errors.Is(err, context.Canceled) {
+	if err := b.g.RegenerateRoot(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("RegenerateRoot with a cancelled context: %v", err)
 	}
 }
@@ -464,24 +469,18 @@ func TestRegenerateRootWaiterCancelled(t *testing.T) {
 func TestRegenerateRootErrorReachesWaiters(t *testing.T) {
 	t.Parallel()
 	errDB := errors.New("database on fire")
-	store := &fakeStore{root: rootCases()[0].st}
-	started, release := blockingRoot(store)
-	g, data := newTestGenerator(t, store)
-
-	first := make(chan error)
-	go func() { first <- g.RegenerateRoot(t.Context()) }()
-	<-started
+	b := startBlockedRoot(t, t.Context())
 	const waiters = 5
 	errs := make(chan error, waiters)
 	for range waiters {
-		go func() { errs <- g.RegenerateRoot(t.Context()) }()
+		go func() { errs <- b.g.RegenerateRoot(t.Context()) }()
 	}
-	waitWaiters(t, g, waiters)
-	store.mu.Lock()
-	store.err = errDB
-	store.mu.Unlock()
-	close(release)
-	if err := <-first; !errors.Is(err, errDB) {
+	waitWaiters(t, b.g, waiters)
+	b.store.mu.Lock()
+	b.store.err = errDB
+	b.store.mu.Unlock()
+	close(b.release)
+	if err := <-b.leaderErr; !errors.Is(err, errDB) {
 		t.Errorf("first caller: %v", err)
 	}
 	for range waiters {
@@ -489,10 +488,10 @@ func TestRegenerateRootErrorReachesWaiters(t *testing.T) {
 			t.Errorf("waiter: %v, want the wrapped store error", err)
 		}
 	}
-	if n := store.rootCalls.Load(); n != 2 {
+	if n := b.store.rootCalls.Load(); n != 2 {
 		t.Errorf("%d rewrites, want 2", n)
 	}
-	if _, err := os.Stat(filepath.Join(data, "simple", datadir.HTMLName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(b.data, "simple", datadir.HTMLName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("root page written despite the error: %v", err)
 	}
 }

@@ -94,11 +94,7 @@ func TestDeferSyncRecordsAfterReturn(t *testing.T) {
 	// (MarkPageSerials is held).
 	dir := datadir.New(data).ProjectPages("foo-bar")
 	for _, name := range []string{datadir.HTMLName, datadir.JSONName} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n, ok := pageSerial(b); !ok || n != st.Project.LastSerial {
+		if n, ok := pageSerial(readFile(t, filepath.Join(dir, name))); !ok || n != st.Project.LastSerial {
 			t.Errorf("%s serial %d, %v; want %d", name, n, ok, st.Project.LastSerial)
 		}
 	}

@@ -34,14 +34,7 @@ func TestPeoplePages(t *testing.T) {
 	if err := g.RegenerateProject(ctx, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	read := func(p string) string {
-		t.Helper()
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	read := func(p string) string { return string(readFile(t, p)) }
 	proj := read(dir.WebProjectPage("demo"))
 	if !strings.Contains(proj, "Demo 2.0") || !strings.Contains(proj, "second") || !strings.HasSuffix(proj, "<!--SERIAL 3-->\n") {
 		t.Errorf("project page:\n%s", proj)

@@ -46,44 +46,81 @@ func checkGolden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// TestRenderGolden renders every project and root case to both pages, and
-// compares each with its golden file and checks what it says.
+// TestRenderGolden renders every project and root case to both pages,
+// compares each with its golden file (<name>.html, <name>.json; a variant's
+// HTML page with the page it renders like, edited) and checks what it says.
 func TestRenderGolden(t *testing.T) {
 	t.Parallel()
-	type goldenCase struct {
-		name  string
-		check func(t *testing.T)
-	}
 	var cases []goldenCase
 	for _, tc := range projectCases() {
-		cases = append(cases, goldenCase{tc.name, func(t *testing.T) {
-			checkRendered(t, tc.name, tc.st, RenderProjectHTML, RenderProjectJSON, checkProjectHTML, checkProjectJSON)
-		}})
+		cases = append(cases, renderCase(tc.name, tc.like, tc.st, RenderProjectHTML, RenderProjectJSON, checkProjectHTML, checkProjectJSON))
 	}
 	for _, tc := range rootCases() {
-		cases = append(cases, goldenCase{tc.name, func(t *testing.T) {
-			checkRendered(t, tc.name, tc.st, RenderRootHTML, RenderRootJSON, checkRootHTML, checkRootJSON)
-		}})
+		cases = append(cases, renderCase(tc.name, tc.like, tc.st, RenderRootHTML, RenderRootJSON, checkRootHTML, checkRootJSON))
+	}
+	pages := map[string][]byte{}
+	for _, c := range cases {
+		pages[c.name] = c.html
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			c.check(t)
+			if c.like == nil {
+				checkGolden(t, c.name+".html", c.html)
+			} else {
+				checkVariant(t, c.like, pages[c.like.like], c.html)
+			}
+			checkGolden(t, c.name+".json", c.json)
+			c.check(t, c.html, c.json)
 		})
 	}
 }
 
-// checkRendered renders st to both pages, compares each with its golden
-// file (<name>.html, <name>.json), and checks what each says.
-func checkRendered[S any](t *testing.T, name string, st S, renderHTML, renderJSON func(*bytes.Buffer, S), checkHTML, checkJSON func(*testing.T, []byte, S)) {
-	t.Helper()
+type goldenCase struct {
+	name       string
+	like       *variant
+	html, json []byte
+	check      func(t *testing.T, html, json []byte) // what the pages say
+}
+
+// renderCase renders st to both pages.
+func renderCase[S any](name string, like *variant, st S, renderHTML, renderJSON func(*bytes.Buffer, S), checkHTML, checkJSON func(*testing.T, []byte, S)) goldenCase {
 	var h, j bytes.Buffer
 	renderHTML(&h, st)
 	renderJSON(&j, st)
-	checkGolden(t, name+".html", h.Bytes())
-	checkGolden(t, name+".json", j.Bytes())
-	checkHTML(t, h.Bytes(), st)
-	checkJSON(t, j.Bytes(), st)
+	return goldenCase{name, like, h.Bytes(), j.Bytes(), func(t *testing.T, h, j []byte) {
+		t.Helper()
+		checkHTML(t, h, st)
+		checkJSON(t, j, st)
+	}}
+}
+
+// checkVariant compares got with like (the page of the case v renders
+// like, itself checked against its golden) edited as v says.
+func checkVariant(t *testing.T, v *variant, like, got []byte) {
+	t.Helper()
+	if like == nil {
+		t.Fatalf("no case %q to render like", v.like)
+	}
+	want := string(like)
+	for i := 0; i+1 < len(v.edits); i += 2 {
+		old, repl := v.edits[i], v.edits[i+1]
+		if !strings.Contains(want, old) {
+			t.Fatalf("the page of %s lacks %q", v.like, old)
+		}
+		want = strings.ReplaceAll(want, old, repl)
+	}
+	if v.noLinks {
+		lines := strings.SplitAfter(want, "\n")
+		kept := slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return strings.HasPrefix(l, "    <a ") })
+		if len(kept) == len(lines) {
+			t.Fatalf("the page of %s has no links to leave out", v.like)
+		}
+		want = strings.Join(kept, "")
+	}
+	if string(got) != want {
+		t.Errorf("page differs from the page of %s edited as its case says\ngot:\n%s\nwant:\n%s", v.like, got, want)
+	}
 }
 
 // TestRenderDoesNotModifyState guards the caller's slices: the store's
@@ -517,19 +554,11 @@ func checkRootJSON(t *testing.T, page []byte, st index.RootState) {
 // checks it with the same structural checks as the goldens.
 func TestRenderLargeSortsLikeReference(t *testing.T) {
 	t.Parallel()
-	st := bigProject(400)
-	var h, j bytes.Buffer
-	RenderProjectHTML(&h, st)
-	RenderProjectJSON(&j, st)
-	checkProjectHTML(t, h.Bytes(), st)
-	checkProjectJSON(t, j.Bytes(), st)
+	large := renderCase("large", nil, bigProject(400), RenderProjectHTML, RenderProjectJSON, checkProjectHTML, checkProjectJSON)
+	large.check(t, large.html, large.json)
 
 	root := bigRoot(300)
 	slices.Reverse(root.Projects) // force the sort path
-	h.Reset()
-	j.Reset()
-	RenderRootHTML(&h, root)
-	RenderRootJSON(&j, root)
-	checkRootHTML(t, h.Bytes(), root)
-	checkRootJSON(t, j.Bytes(), root)
+	large = renderCase("large-root", nil, root, RenderRootHTML, RenderRootJSON, checkRootHTML, checkRootJSON)
+	large.check(t, large.html, large.json)
 }

@@ -63,7 +63,7 @@ func (s *streamStore) StreamRoot(ctx context.Context, fn func(int64, iter.Seq2[i
 func TestStreamRootMatchesRender(t *testing.T) {
 	t.Parallel()
 	cases := rootCases()
-	cases = append(cases, rootCase{"large", largeRoot(20000)})
+	cases = append(cases, rootCase{name: "large", st: largeRoot(20000)})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

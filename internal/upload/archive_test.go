@@ -34,29 +34,16 @@ func buildZip(t *testing.T, offset int64, members ...archiveMember) []byte {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	zw.SetOffset(offset)
-	for _, m := range members {
-		var w io.Writer
-		var err error
-		switch {
-		case m.raw != nil:
-			w, err = zw.CreateRaw(m.raw)
-		default:
-			method := m.method
-			if method == 0 {
-				method = zip.Deflate
-			}
-			w, err = zw.CreateHeader(&zip.FileHeader{Name: m.name, Method: method})
+	writeMembers(t, members, func(m archiveMember) (io.Writer, error) {
+		if m.raw != nil {
+			return zw.CreateRaw(m.raw)
 		}
-		if err != nil {
-			t.Fatal(err)
+		method := m.method
+		if method == 0 {
+			method = zip.Deflate
 		}
-		if _, err := io.WriteString(w, m.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+		return zw.CreateHeader(&zip.FileHeader{Name: m.name, Method: method})
+	}, zw.Close)
 	return buf.Bytes()
 }
 
@@ -64,22 +51,32 @@ func buildTar(t *testing.T, members ...archiveMember) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, m := range members {
+	writeMembers(t, members, func(m archiveMember) (io.Writer, error) {
 		hdr := &tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.body)), Typeflag: tar.TypeReg}
 		if m.dir {
 			hdr.Typeflag, hdr.Mode, hdr.Size = tar.TypeDir, 0o755, 0
 		}
-		if err := tw.WriteHeader(hdr); err != nil {
+		return tw, tw.WriteHeader(hdr)
+	}, tw.Close)
+	return buf.Bytes()
+}
+
+// writeMembers writes each member's body to the entry create starts for it,
+// then closes the archive.
+func writeMembers(t *testing.T, members []archiveMember, create func(archiveMember) (io.Writer, error), close func() error) {
+	t.Helper()
+	for _, m := range members {
+		w, err := create(m)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := io.WriteString(tw, m.body); err != nil {
+		if _, err := io.WriteString(w, m.body); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := tw.Close(); err != nil {
+	if err := close(); err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
 }
 
 func gzipData(t *testing.T, b []byte) []byte {

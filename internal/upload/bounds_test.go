@@ -254,10 +254,10 @@ func (g *textGuard) RegisterRelease(ctx context.Context, nr index.NewRelease) (i
 func newGuardedHarness(t testing.TB) (*harness, *textGuard, http.Handler) {
 	t.Helper()
 	var guard *textGuard
-	h, routes := startHarness(t, Config{}, func(s *index.Store) handlerStore {
+	h, routes, _ := startHarness(t, Config{}, harnessOptions{wrap: func(s *index.Store) handlerStore {
 		guard = &textGuard{Store: s}
 		return guard
-	})
+	}})
 	return h, guard, routes
 }
 

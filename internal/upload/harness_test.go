@@ -74,7 +74,7 @@ func newHarness(t testing.TB, maxFileSize int64) *harness {
 // (its DataDir is the harness's own).
 func newHarnessWith(t testing.TB, cfg Config) *harness {
 	t.Helper()
-	h, _ := startHarness(t, cfg, nil)
+	h, _, _ := startHarness(t, cfg, harnessOptions{})
 	return h
 }
 
@@ -85,12 +85,25 @@ type handlerStore interface {
 	auth.Users
 }
 
-// startHarness wires the harness with cfg; wrap, when not nil, puts its
-// result between the store and the upload handler and authenticator. It
-// also returns the routes its server serves, for calling in-process.
-func startHarness(t testing.TB, cfg Config, wrap func(*index.Store) handlerStore) (*harness, http.Handler) {
+// harnessOptions are how a harness may differ from newHarness's.
+type harnessOptions struct {
+	// wrap, when not nil, puts its result between the store and the upload
+	// handler and authenticator.
+	wrap func(*index.Store) handlerStore
+	// deferSync defers the page writes' fsyncs to a background round, as
+	// serve does (staticgen's DeferSync).
+	deferSync bool
+	log       *slog.Logger // nil: testLogger
+}
+
+// startHarness wires the harness with cfg and opts. It also returns the
+// routes its server serves, for calling in-process, and its page generator.
+func startHarness(t testing.TB, cfg Config, opts harnessOptions) (*harness, http.Handler, *staticgen.Generator) {
 	t.Helper()
-	log := testLogger(t)
+	log := opts.log
+	if log == nil {
+		log = testLogger(t)
+	}
 	pool, _ := indextest.NewDB(t)
 	store := index.NewStore(pool)
 	ctx := context.Background()
@@ -104,11 +117,11 @@ func startHarness(t testing.TB, cfg Config, wrap func(*index.Store) handlerStore
 		}
 	}
 	var through handlerStore = store
-	if wrap != nil {
-		through = wrap(store)
+	if opts.wrap != nil {
+		through = opts.wrap(store)
 	}
 	dataDir := t.TempDir()
-	pages := staticgen.New(staticgen.Config{DataDir: dataDir}, store, log)
+	pages := staticgen.New(staticgen.Config{DataDir: dataDir, DeferSync: opts.deferSync}, store, log)
 	cfg.DataDir = dataDir
 	up, err := New(cfg, through, auth.New(through, nil), pages, log)
 	if err != nil {
@@ -124,7 +137,7 @@ func startHarness(t testing.TB, cfg Config, wrap func(*index.Store) handlerStore
 	if maxSize <= 0 {
 		maxSize = DefaultMaxFileSize
 	}
-	return &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: maxSize}, routes
+	return &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: maxSize}, routes, pages
 }
 
 // passwordHashes are alice's and bob's argon2id hashes, made once per test

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -12,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cheeseshop/cheeseshop/internal/auth"
 	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
-	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 	"github.com/cheeseshop/cheeseshop/internal/readme"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
@@ -175,31 +172,9 @@ func BenchmarkUploadReadme100KB(b *testing.B) {
 }
 
 // deferredHarness is startHarness with the page writes serve makes: their
-// fsyncs deferred to a background round (staticgen's DeferSync).
+// fsyncs deferred to a background round (staticgen's DeferSync), and no log.
 func deferredHarness(t testing.TB, cfg Config) (*harness, *staticgen.Generator) {
 	t.Helper()
-	pool, _ := indextest.NewDB(t)
-	store := index.NewStore(pool)
-	ctx := context.Background()
-	hashes, err := passwordHashes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.CreateUser(ctx, alice, hashes[0]); err != nil {
-		t.Fatal(err)
-	}
-	dataDir := t.TempDir()
-	log := slog.New(slog.DiscardHandler)
-	pages := staticgen.New(staticgen.Config{DataDir: dataDir, DeferSync: true}, store, log)
-	cfg.DataDir = dataDir
-	up, err := New(cfg, store, auth.New(store, nil), pages, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pages.RegenerateRoot(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(harnessRoutes(up))
-	t.Cleanup(srv.Close)
-	return &harness{t: t, pool: pool, store: store, dataDir: dataDir, srv: srv, maxSize: DefaultMaxFileSize}, pages
+	h, _, pages := startHarness(t, cfg, harnessOptions{deferSync: true, log: slog.New(slog.DiscardHandler)})
+	return h, pages
 }

@@ -10,44 +10,44 @@ import (
 	"testing"
 )
 
-// publicOnly is one upload a private index accepts and PyPI refuses.
+// publicOnly is one upload a private index accepts and PyPI refuses: the
+// twine form with field set to values.
 type publicOnly struct {
 	name   string
-	change func(form) form
+	field  string
+	values []string
 	msg    string // PyPI's refusal, under PyPIRules
+}
+
+// specialUseEmail is PyPI's refusal of an e-mail address on a special-use
+// domain.
+func specialUseEmail(addr string) string {
+	return "'" + addr + "' is not a valid email address: The part after the @-sign is a special-use or reserved name that cannot be used with email." + pypiCoreHelp
 }
 
 func publicOnlyCases() []publicOnly {
 	var cases []publicOnly
 	for _, addr := range []string{"team@corp.local", "x@build.internal", "a@example.invalid", "b@ci.test", "c@home.arpa", "d@office.lan"} {
-		msg := "'" + addr + "' is not a valid email address: The part after the @-sign is a special-use or reserved name that cannot be used with email." + pypiCoreHelp
+		msg := specialUseEmail(addr)
 		switch addr {
 		case "x@build.internal", "d@office.lan":
 			msg = "" // not on email-validator's list: PyPI accepts them too
 		}
-		cases = append(cases, publicOnly{name: "author_email " + addr,
-			change: func(f form) form { return f.with("author_email", "Team <"+addr+">") }, msg: msg})
+		cases = append(cases, publicOnly{name: "author_email " + addr, field: "author_email", values: []string{"Team <" + addr + ">"}, msg: msg})
 	}
-	cases = append(cases,
-		publicOnly{name: "maintainer_email on .local",
-			change: func(f form) form { return f.with("maintainer_email", "ops@build.local") },
-			msg:    "'ops@build.local' is not a valid email address: The part after the @-sign is a special-use or reserved name that cannot be used with email." + pypiCoreHelp},
-		publicOnly{name: "local version",
-			change: func(f form) form { return f.with("version", "2.0+cu118") },
-			msg:    "The use of local versions in '2.0+cu118' is not allowed." + pypiCoreHelp},
-		publicOnly{name: "classifier outside the trove list",
-			change: func(f form) form {
-				return f.with("classifiers", "Programming Language :: Python :: 3", "Private :: Corp :: GPU Team")
-			},
-			msg: "'Private :: Corp :: GPU Team' is not a valid classifier." + pypiCoreHelp},
-		publicOnly{name: "deprecated classifier",
-			change: func(f form) form { return f.with("classifiers", "Natural Language :: Ukranian") },
-			msg:    "The classifier 'Natural Language :: Ukranian' has been deprecated, use one of ['Natural Language :: Ukrainian'] instead." + pypiCoreHelp},
-		publicOnly{name: "direct URL requirement",
-			change: func(f form) form { return f.with("requires_dist", "corp-tools @ git+https://git.corp/corp-tools") },
-			msg:    "Can't have direct dependency: corp-tools @ git+https://git.corp/corp-tools." + pypiCoreHelp},
+	return append(cases,
+		publicOnly{name: "maintainer_email on .local", field: "maintainer_email", values: []string{"ops@build.local"},
+			msg: specialUseEmail("ops@build.local")},
+		publicOnly{name: "local version", field: "version", values: []string{"2.0+cu118"},
+			msg: "The use of local versions in '2.0+cu118' is not allowed." + pypiCoreHelp},
+		publicOnly{name: "classifier outside the trove list", field: "classifiers",
+			values: []string{"Programming Language :: Python :: 3", "Private :: Corp :: GPU Team"},
+			msg:    "'Private :: Corp :: GPU Team' is not a valid classifier." + pypiCoreHelp},
+		publicOnly{name: "deprecated classifier", field: "classifiers", values: []string{"Natural Language :: Ukranian"},
+			msg: "The classifier 'Natural Language :: Ukranian' has been deprecated, use one of ['Natural Language :: Ukrainian'] instead." + pypiCoreHelp},
+		publicOnly{name: "direct URL requirement", field: "requires_dist", values: []string{"corp-tools @ git+https://git.corp/corp-tools"},
+			msg: "Can't have direct dependency: corp-tools @ git+https://git.corp/corp-tools." + pypiCoreHelp},
 	)
-	return cases
 }
 
 // TestPrivateIndexRules uploads each case to a default server, where it is
@@ -62,7 +62,7 @@ func TestPrivateIndexRules(t *testing.T) {
 		// version has its own filename.
 		base := "2." + strconv.Itoa(i+1)
 		build := func(h *harness) (form, string, []byte) {
-			f := c.change(twineForm("demo", base, "bdist_wheel", "py3", "", nil))
+			f := twineForm("demo", base, "bdist_wheel", "py3", "", nil).with(c.field, c.values...)
 			version := f.get("version")
 			fn := "demo-" + version + "-py3-none-any.whl"
 			w := wheelSpec{dist: "demo", version: version}.build(h.t)

@@ -43,46 +43,96 @@ func fixture() (index.ProjectState, map[int64]index.ReleaseDetail) {
 	return st, d
 }
 
+// Every page is its own <main> element in the one layout (head, header
+// with the search box, footer). The layout is checked once against
+// testdata/layout.html, with each page's title and search box value in
+// place of TITLE and QUERY and its <main> in place of MAIN, so that a change
+// to the layout touches one golden; each page's <main> is checked against
+// testdata/<page>.main.html.
 func TestGolden(t *testing.T) {
 	st, d := fixture()
 	sorted, latest := webpage.Sorted(st)
 	if latest < 0 || sorted[latest].Version != "1.0" {
 		t.Fatalf("latest %d of %v, want 1.0 (2.0b1 is a pre-release, 1.1 is yanked)", latest, sorted)
 	}
-	pages := map[string]func(*bytes.Buffer){
-		"project.html": func(b *bytes.Buffer) { webpage.RenderProject(b, st, sorted, latest, d) },
-		"release.html": func(b *bytes.Buffer) { webpage.RenderRelease(b, st, sorted, sorted[0], d[3]) },
-		"home.html": func(b *bytes.Buffer) {
+	pages := []struct {
+		name   string
+		title  string // as escaped in the page
+		query  string // the search box's value, as escaped in the page
+		render func(*bytes.Buffer)
+	}{
+		{"home", "cheeseshop · Python package index", "", func(b *bytes.Buffer) {
 			webpage.RenderHome(b, webpage.Home{BaseURL: "https://pypi.example.com/", Projects: 2, Files: 5,
 				Recent: []index.Project{{Name: "Cheese_Shop", Normalized: "cheese-shop"}}})
-		},
-		"search.html": func(b *bytes.Buffer) {
+		}},
+		{"project", "Cheese_Shop · cheeseshop", "", func(b *bytes.Buffer) { webpage.RenderProject(b, st, sorted, latest, d) }},
+		{"release", "Cheese_Shop 2.0b1 · cheeseshop", "", func(b *bytes.Buffer) { webpage.RenderRelease(b, st, sorted, sorted[0], d[3]) }},
+		{"search", "che&lt;ese · Search · cheeseshop", "che&lt;ese", func(b *bytes.Buffer) {
 			webpage.RenderSearch(b, webpage.Search{Query: "che<ese", Total: 30, Page: 2, Next: 3,
 				Results: []webpage.Result{{Name: "Cheese_Shop", Normalized: "cheese-shop", Version: "1.0", Summary: "Sells <cheese>"}}})
-		},
-		"notfound.html": func(b *bytes.Buffer) { webpage.RenderNotFound(b) },
+		}},
+		{"notfound", "Not found · cheeseshop", "", func(b *bytes.Buffer) { webpage.RenderNotFound(b) }},
 	}
-	for name, render := range pages {
+	layoutGolden := filepath.Join("testdata", "layout.html")
+	for i, p := range pages {
 		var b bytes.Buffer
-		render(&b)
-		golden := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(b.Bytes(), want) {
-			t.Errorf("%s differs from %s (run with -update):\n%s", name, golden, b.String())
-		}
+		p.render(&b)
+		page := b.String()
 		for _, bad := range []string{"<script", "javascript:", " style=", "<cheese>", "<wheel>"} {
-			if strings.Contains(b.String(), bad) {
-				t.Errorf("%s contains %q", name, bad)
+			if strings.Contains(page, bad) {
+				t.Errorf("%s contains %q", p.name, bad)
 			}
 		}
+		layout, main, ok := splitPage(page, p.title, p.query)
+		if !ok {
+			t.Errorf("%s: no single <main> element, title %q and search box value %q:\n%s", p.name, p.title, p.query, page)
+			continue
+		}
+		if *update && i == 0 {
+			writeGolden(t, layoutGolden, layout)
+		}
+		checkGolden(t, p.name+" without its <main>, title and query", layoutGolden, layout)
+		golden := filepath.Join("testdata", p.name+".main.html")
+		if *update {
+			writeGolden(t, golden, main)
+		}
+		checkGolden(t, p.name+"'s <main>", golden, main)
+	}
+}
+
+// splitPage cuts page into its layout, with TITLE, QUERY and MAIN standing
+// for the page's own title, search box value and <main> element, and that
+// <main> element. ok is false unless each of them is there exactly once.
+func splitPage(page, title, query string) (layout, main string, ok bool) {
+	const endMain = "</main>\n"
+	i, j := strings.Index(page, "<main"), strings.Index(page, endMain)
+	titleEl, queryAttr := "<title>"+title+"</title>", `value="`+query+`"`
+	if i < 0 || j < i || strings.Count(page, "<main") != 1 || strings.Count(page, endMain) != 1 ||
+		strings.Count(page, titleEl) != 1 || strings.Count(page, queryAttr) != 1 {
+		return "", "", false
+	}
+	j += len(endMain)
+	layout = page[:i] + "MAIN\n" + page[j:]
+	layout = strings.Replace(layout, titleEl, "<title>TITLE</title>", 1)
+	layout = strings.Replace(layout, queryAttr, `value="QUERY"`, 1)
+	return layout, page[i:j], true
+}
+
+func writeGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkGolden(t *testing.T, what, path, got string) {
+	t.Helper()
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s (run with -update):\n%s", what, path, got)
 	}
 }
 
