@@ -557,14 +557,16 @@ func TestRootRefresh(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if tt.close {
-				g.Close()
-			}
 			// A loaded machine may spread the rewrites over more than one
 			// interval; each interval may then hold one root rewrite.
 			maxWant := tt.want
-			if tt.want > 0 {
+			if tt.refresh > 0 {
 				maxWant += int64(time.Since(start) / tt.refresh)
+			}
+			atClose := int64(-1)
+			if tt.close {
+				g.Close()
+				atClose = store.rootCalls.Load()
 			}
 			deadline := time.Now().Add(5 * time.Second)
 			for tt.want > 0 && store.rootCalls.Load() < tt.want && time.Now().Before(deadline) {
@@ -572,8 +574,12 @@ func TestRootRefresh(t *testing.T) {
 			}
 			// Long enough for a wrongly scheduled extra rewrite to show.
 			time.Sleep(2 * refresh)
-			if got := store.rootCalls.Load(); got < tt.want || got > maxWant {
+			got := store.rootCalls.Load()
+			if got < tt.want || got > maxWant {
 				t.Errorf("%d root rewrites, want %d (at most %d)", got, tt.want, maxWant)
+			}
+			if atClose >= 0 && got != atClose {
+				t.Errorf("%d root rewrites after Close (%d before it)", got-atClose, atClose)
 			}
 		})
 	}
