@@ -10,12 +10,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
-// Compile-time checks for what manage declares.
-var (
-	_ manage.Store = (*index.Store)(nil)
-	_ manage.Pages = (*staticgen.Generator)(nil)
-)
-
 // newManage returns the service that makes a change and rewrites the
 // project's pages in the data directory before it returns, as serve would,
 // after checking the data directory against the database's record.
