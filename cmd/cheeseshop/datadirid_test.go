@@ -10,12 +10,17 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 )
 
-// treeFiles lists the files under dir ("" when it does not exist).
+// treeFiles lists the files under dir (none when it does not exist). A
+// directory removed while it is listed is skipped: a server may be
+// removing files under dir at the same time.
 func treeFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
 			return err
 		}
 		if !d.IsDir() {
@@ -23,8 +28,18 @@ func treeFiles(t *testing.T, dir string) []string {
 		}
 		return nil
 	})
-	if err != nil && !os.IsNotExist(err) {
+	if err != nil {
 		t.Fatal(err)
+	}
+	return files
+}
+
+// packageFiles lists the files under dataDir/packages and dataDir/tmp.
+func packageFiles(t *testing.T, dataDir string) []string {
+	t.Helper()
+	var files []string
+	for _, dir := range []string{"packages", "tmp"} {
+		files = append(files, treeFiles(t, filepath.Join(dataDir, dir))...)
 	}
 	return files
 }
