@@ -47,17 +47,14 @@ func packageFiles(t *testing.T, dataDir string) []string {
 // firstVersion reads a project's first version from its JSON page in dataDir.
 func firstVersion(t *testing.T, dataDir, project string) (string, string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dataDir, "simple", project, "index.v1_json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, filepath.Join(dataDir, "simple", project, "index.v1_json"))
 	var page struct {
 		Versions []string `json:"versions"`
 	}
-	if err := json.Unmarshal(b, &page); err != nil {
+	if err := json.Unmarshal([]byte(b), &page); err != nil {
 		t.Fatal(err)
 	}
-	return page.Versions[0], string(b)
+	return page.Versions[0], b
 }
 
 // TestDataDirMarker: the index records its data directory when it is

@@ -33,11 +33,7 @@ func TestDeployFiles(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(stdout.Bytes(), want) {
+			if stdout.String() != readFile(t, path) {
 				t.Errorf("%s differs from `cheeseshop deploy %s`; run `go generate ./cmd/cheeseshop` and review the diff.\ngot:\n%s", path, kind, stdout.String())
 			}
 		})

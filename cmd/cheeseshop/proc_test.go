@@ -240,6 +240,16 @@ func zipWheel(t testing.TB, di string, members [][2]string, method uint16) []byt
 	return buf.Bytes()
 }
 
+// readFile returns the file at path, failing the test when it cannot be read.
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func b64url(b []byte) string {
 	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	var s strings.Builder
