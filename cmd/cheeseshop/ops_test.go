@@ -90,11 +90,7 @@ func TestMetrics(t *testing.T) {
 	srv := in.serve("--metrics-listen", metricsAddr)
 	scrape := func() string {
 		t.Helper()
-		status, body := get(t, "http://"+metricsAddr+"/metrics", "")
-		if status != 200 {
-			t.Fatalf("GET /metrics: %d", status)
-		}
-		return string(body)
+		return string(getOK(t, "http://"+metricsAddr+"/metrics", ""))
 	}
 	before := scrape()
 	if v := metricValue(t, before, `cheeseshop_uploads_total{outcome="ok"}`); v != "0" {

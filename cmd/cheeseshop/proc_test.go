@@ -366,6 +366,16 @@ func postAs(baseURL string, d dist, user, pass string, header map[string]string)
 }
 
 // get fetches a URL and returns its status and body.
+// getOK is get for a page that must answer 200.
+func getOK(t testing.TB, u, accept string) []byte {
+	t.Helper()
+	status, body := get(t, u, accept)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s (Accept %q): %d\n%s", u, accept, status, body)
+	}
+	return body
+}
+
 func get(t testing.TB, u, accept string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
@@ -395,14 +405,8 @@ const pep691JSON = "application/vnd.pypi.simple.v1+json"
 func wantOnPages(t testing.TB, baseURL, project string, dists []dist, download bool) {
 	t.Helper()
 	pageURL := baseURL + "/simple/" + project + "/"
-	status, html := get(t, pageURL, "text/html")
-	if status != http.StatusOK {
-		t.Fatalf("GET %s: %d", pageURL, status)
-	}
-	status, js := get(t, pageURL, pep691JSON)
-	if status != http.StatusOK {
-		t.Fatalf("GET %s (JSON): %d", pageURL, status)
-	}
+	html := getOK(t, pageURL, "text/html")
+	js := getOK(t, pageURL, pep691JSON)
 	var missing []string
 	for _, d := range dists {
 		link := d.filename + "#sha256=" + d.sha256()
