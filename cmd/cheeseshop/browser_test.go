@@ -98,9 +98,7 @@ func readmeWheel(t *testing.T, dir, project, version, readme string) string {
 		{di + "WHEEL", "Wheel-Version: 1.0\nGenerator: cheeseshop-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
 	}
 	path := filepath.Join(dir, distName+"-"+version+"-py3-none-any.whl")
-	if err := os.WriteFile(path, zipWheel(t, di, members, zip.Deflate), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, zipWheel(t, di, members, zip.Deflate))
 	return path
 }
 
@@ -422,9 +420,7 @@ func (b *browser) save(name string, shot chromedp.Action[[]byte]) {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(b.artifacts, name), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
+	writeFile(b.t, filepath.Join(b.artifacts, name), png)
 }
 
 // axeCheck runs axe-core on the page, but for the elements the selectors

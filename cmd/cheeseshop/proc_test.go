@@ -250,6 +250,14 @@ func readFile(t testing.TB, path string) string {
 	return string(b)
 }
 
+// writeFile writes data to path, failing the test when it cannot.
+func writeFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func b64url(b []byte) string {
 	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	var s strings.Builder
