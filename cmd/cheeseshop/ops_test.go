@@ -27,13 +27,8 @@ func TestReadyz(t *testing.T) {
 	in := newInstall(t, pg.url("cheeseshop"), filepath.Join(t.TempDir(), "data"))
 	srv := in.serve()
 	probe := func(path string) (int, string) {
-		resp, err := http.Get(srv.url + path)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, strings.TrimSpace(string(b))
+		status, b := get(t, srv.url+path, "")
+		return status, strings.TrimSpace(string(b))
 	}
 	waitStatus := func(want int) string {
 		t.Helper()
