@@ -109,6 +109,17 @@ func (s stats) String() string {
 	return fmt.Sprintf("n=%d p50=%sms p99=%sms max=%sms mean=%sms", s.n, ms(s.p50), ms(s.p99), ms(s.max), ms(s.mean))
 }
 
+// dbFlag declares -database-url, the benchmark database by default.
+func dbFlag(fs *flag.FlagSet, usage string) *string {
+	return fs.String("database-url", "postgres://postgres@127.0.0.1:5432/cheeseshop_bench?sslmode=disable", usage)
+}
+
+// boundFlags declares -count and -duration, the two upper bounds of a
+// measuring loop: it stops at whichever it reaches first.
+func boundFlags(fs *flag.FlagSet, count int, countUsage string, dur time.Duration, durUsage string) (*int, *time.Duration) {
+	return fs.Int("count", count, countUsage+" (upper bound)"), fs.Duration("duration", dur, durUsage+" (upper bound)")
+}
+
 // ---- upload ----
 
 // wheel builds a valid wheel of about size bytes: METADATA, WHEEL, RECORD
@@ -204,8 +215,7 @@ func cmdUpload(ctx context.Context, args []string) error {
 	user := fs.String("user", "bench", "user name")
 	pass := fs.String("password", "bench", "password")
 	clients := fs.Int("clients", 1, "concurrent clients, each uploading to its own project")
-	count := fs.Int("count", 200, "measured uploads per client (upper bound)")
-	dur := fs.Duration("duration", 30*time.Second, "stop measuring after this long (upper bound)")
+	count, dur := boundFlags(fs, 200, "measured uploads per client", 30*time.Second, "stop measuring after this long")
 	size := fs.Int("size", 100*1024, "wheel size in bytes")
 	readme := fs.Int("readme", 0, "size in bytes of a Markdown README (description) sent with each upload, each release's its own; 0 sends none")
 	prefix := fs.String("prefix", "bl"+strconv.FormatInt(time.Now().Unix(), 36), "project name prefix; the run's projects are PREFIX-c0, PREFIX-c1, …")
@@ -363,8 +373,7 @@ func cmdGet(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	url := fs.String("url", "http://127.0.0.1:8080/simple/bench-10/", "page URL")
 	accept := fs.String("accept", "", "Accept header (empty: none)")
-	count := fs.Int("count", 2000, "requests (upper bound)")
-	dur := fs.Duration("duration", 10*time.Second, "stop after this long (upper bound)")
+	count, dur := boundFlags(fs, 2000, "requests", 10*time.Second, "stop after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -409,12 +418,11 @@ func cmdGet(ctx context.Context, args []string) error {
 
 func cmdRegen(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("regen", flag.ContinueOnError)
-	dbURL := fs.String("database-url", "postgres://postgres@127.0.0.1:5432/cheeseshop_bench?sslmode=disable", "database")
+	dbURL := dbFlag(fs, "database")
 	dataDir := fs.String("data-dir", "", "data directory")
-	count := fs.Int("count", 20, "rewrites per project (upper bound)")
+	count, dur := boundFlags(fs, 20, "rewrites per project", 60*time.Second, "stop after this long per item")
 	rootCount := fs.Int("root-count", 5, "root rewrites (upper bound; 0 skips)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rewrites to this file (go tool pprof)")
-	dur := fs.Duration("duration", 60*time.Second, "stop after this long per item (upper bound)")
 	deferSync := fs.Bool("defer-sync", true, "time rewrites as the server does them (fsyncs in the background, staticgen's DeferSync); false: durable before returning, as the CLI commands")
 	settle := fs.Bool("settle", false, "with -defer-sync: wait, untimed, for the background sync of each rewrite before the next (one rewrite on an idle disk; without it rewrites follow each other while the previous one's pages are being flushed)")
 	if err := fs.Parse(args); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
@@ -63,12 +64,11 @@ func prefix(name string) string {
 
 func cmdSearch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("search", flag.ContinueOnError)
-	dbURL := fs.String("database-url", "postgres://postgres@127.0.0.1:5432/cheeseshop_bench?sslmode=disable", "database (names to search for; the query itself without -url)")
+	dbURL := dbFlag(fs, "database (names to search for; the query itself without -url)")
 	base := fs.String("url", "", "time GET URL/search/?q=… on a running server instead of the query")
 	fill := fs.Int("fill", 0, "first add this many seeded projects (internal/seed: names, releases, summaries; rows only, no pages) and skip names already there")
 	seedN := fs.Uint64("seed", 1, "random seed for -fill")
-	count := fs.Int("count", 2000, "queries (upper bound)")
-	dur := fs.Duration("duration", 60*time.Second, "stop after this long (upper bound)")
+	count, dur := boundFlags(fs, 2000, "queries", 60*time.Second, "stop after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,19 +83,12 @@ func cmdSearch(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	var names []string
 	rows, err := pool.Query(ctx, `SELECT name FROM projects ORDER BY md5(normalized) LIMIT 500`)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return err
-		}
-		names = append(names, n)
-	}
-	if err := rows.Err(); err != nil {
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return err
 	}
 	if len(names) == 0 {
@@ -192,16 +185,13 @@ func fillSeeded(ctx context.Context, pool *pgxpool.Pool, store *index.Store, n i
 		if err != nil {
 			return err
 		}
-		have := map[string]bool{}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				return err
-			}
-			have[s] = true
-		}
-		if err := rows.Err(); err != nil {
+		existing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
 			return err
+		}
+		have := map[string]bool{}
+		for _, s := range existing {
+			have[s] = true
 		}
 		batch = slices.DeleteFunc(batch, func(st index.ProjectState) bool { return have[string(st.Project.Normalized)] })
 		if err := store.BulkInsert(ctx, batch); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cheeseshop/cheeseshop/internal/auth"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -50,18 +49,14 @@ func cmdUserAdd(ctx context.Context, e env, args []string) error {
 			fs.BoolVar(&stdin, "password-stdin", false, "read the password from the first line of standard input (required)")
 			fs.BoolVar(&update, "update", false, "set the password of an existing user instead of failing")
 		},
-		args: func(pos []string) error {
+		args: func(pos []string) (err error) {
 			if !stdin {
 				return fmt.Errorf("user add: need NAME and --password-stdin")
 			}
 			if name := pos[0]; strings.ContainsAny(name, ":\x00\r\n") || name == "__token__" {
 				return fmt.Errorf("user add: %q is not a usable user name", name)
 			}
-			password, err := readPassword(e.stdin, "user add")
-			if err != nil {
-				return err
-			}
-			hash, err = auth.HashPassword(password)
+			hash, err = readPasswordHash(e.stdin, "user add")
 			return err
 		}}
 	return runStore(ctx, e, args, ac, func(store *index.Store, _ *common, pos []string) error {

@@ -12,11 +12,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
-var (
-	_ jsonapi.Store        = (*index.Store)(nil)
-	_ manage.Authenticator = (*auth.Authenticator)(nil)
-)
-
 // apiRoutes mounts the JSON API (/pypi/<p>/json) and the owners' endpoint
 // (/manage/…) that serve adds next to the upload API and the pages.
 func apiRoutes(dataDir, baseURL string, store *index.Store, pages *staticgen.Generator, authn *auth.Authenticator, log *slog.Logger) (func(chi.Router), error) {

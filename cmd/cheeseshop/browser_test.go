@@ -11,7 +11,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -98,30 +97,8 @@ func readmeWheel(t *testing.T, dir, project, version, readme string) string {
 		{di + "METADATA", metadata},
 		{di + "WHEEL", "Wheel-Version: 1.0\nGenerator: cheeseshop-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
 	}
-	var record strings.Builder
-	for _, m := range members {
-		s := sha256.Sum256([]byte(m[1]))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", m[0], strings.TrimRight(b64url(s[:]), "="), len(m[1]))
-	}
-	record.WriteString(di + "RECORD,,\n")
-	members = append(members, [2]string{di + "RECORD", record.String()})
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, m := range members {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: m[0], Method: zip.Deflate,
-			Modified: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, m[1]) //nolint:errcheck // a bytes.Buffer
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(dir, distName+"-"+version+"-py3-none-any.whl")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, zipWheel(t, di, members, zip.Deflate))
 	return path
 }
 
@@ -443,9 +420,7 @@ func (b *browser) save(name string, shot chromedp.Action[[]byte]) {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(b.artifacts, name), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
+	writeFile(b.t, filepath.Join(b.artifacts, name), png)
 }
 
 // axeCheck runs axe-core on the page, but for the elements the selectors

@@ -14,10 +14,7 @@ import (
 // rootSerial reads the root JSON's _last-serial of project from a server.
 func rootSerial(t *testing.T, baseURL, project string) int64 {
 	t.Helper()
-	status, body := get(t, baseURL+"/simple/", "application/vnd.pypi.simple.v1+json")
-	if status != 200 {
-		t.Fatalf("GET /simple/: %d", status)
-	}
+	body := getOK(t, baseURL+"/simple/", "application/vnd.pypi.simple.v1+json")
 	var root struct {
 		Projects []struct {
 			Name       string `json:"name"`

@@ -24,14 +24,11 @@ func cmdCheck(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("check: unexpected arguments %q", fs.Args())
 	}
-	store, _, done, err := openStore(ctx, e, &c)
+	store, _, done, err := openDataStore(ctx, e, &c)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
-		return err
-	}
 	rep, err := repair.Check(ctx, repair.CheckConfig{
 		DataDir:    c.dataDir,
 		SkipHashes: skipHashes,

@@ -119,45 +119,36 @@ func (fs *flagSet) envString(key, def string) string {
 // it is unset or empty. A value that is not an integer is an error parse
 // reports, naming the variable.
 func (fs *flagSet) envInt(key string, def int64) int64 {
-	v := fs.e.getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil {
-		fs.errs = append(fs.errs, fmt.Errorf("environment variable %s=%q: not an integer", key, v))
-		return def
-	}
-	return n
+	return envValue(fs, key, def, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) },
+		"not an integer")
 }
 
 // envBool is envInt for booleans, read as the flag package reads a
 // boolean flag ("1", "true", "0", "false", …).
 func (fs *flagSet) envBool(key string, def bool) bool {
-	v := fs.e.getenv(key)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		fs.errs = append(fs.errs, fmt.Errorf("environment variable %s=%q: not a boolean (true or false)", key, v))
-		return def
-	}
-	return b
+	return envValue(fs, key, def, strconv.ParseBool, "not a boolean (true or false)")
 }
 
 // envDuration is envInt for durations ("30s", "1h30m").
 func (fs *flagSet) envDuration(key string, def time.Duration) time.Duration {
+	return envValue(fs, key, def, time.ParseDuration, "not a duration such as 30s, 10m or 1h")
+}
+
+// envValue returns the environment variable key read by parse (after
+// trimming spaces), or def when it is unset or empty. A value parse refuses
+// is recorded as an error that parse reports, naming the variable and what
+// the value should have been (expected), and def is returned.
+func envValue[T any](fs *flagSet, key string, def T, parse func(string) (T, error), expected string) T {
 	v := fs.e.getenv(key)
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(strings.TrimSpace(v))
+	x, err := parse(strings.TrimSpace(v))
 	if err != nil {
-		fs.errs = append(fs.errs, fmt.Errorf("environment variable %s=%q: not a duration such as 30s, 10m or 1h", key, v))
+		fs.errs = append(fs.errs, fmt.Errorf("environment variable %s=%q: %s", key, v, expected))
 		return def
 	}
-	return d
+	return x
 }
 
 // origin names where a flag's value came from, for errors: "--name", or
@@ -348,4 +339,19 @@ func openStore(ctx context.Context, e env, c *common) (*index.Store, *slog.Logge
 		return nil, nil, nil, err
 	}
 	return index.NewStore(pool), c.log, pool.Close, nil
+}
+
+// openDataStore is openStore for the commands that read or write the data
+// directory too: it also checks the data directory against the database's
+// record (resolveDataDir, for writing) and closes the database if that fails.
+func openDataStore(ctx context.Context, e env, c *common) (*index.Store, *slog.Logger, func(), error) {
+	store, log, done, err := openStore(ctx, e, c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return store, log, done, nil
 }

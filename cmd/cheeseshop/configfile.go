@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -108,7 +109,7 @@ func (fs *flagSet) applyConfig() error {
 	}
 	var errs []error
 	top, own := map[string]any{}, map[string]any{}
-	for _, k := range sortedKeys(raw) {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		v := raw[k]
 		table, isTable := v.(map[string]any)
 		if !isTable {
@@ -124,7 +125,7 @@ func (fs *flagSet) applyConfig() error {
 			errs = append(errs, fmt.Errorf("configuration file %s: unknown table [%s]: a table is named after a command (serve, token, mirror, deploy, …)", path, k))
 			continue
 		}
-		for _, kk := range sortedKeys(table) {
+		for _, kk := range slices.Sorted(maps.Keys(table)) {
 			if !groupKeys[kk] {
 				errs = append(errs, fmt.Errorf("configuration file %s: unknown key %q in [%s]: no %s command has a flag --%s", path, kk, k, k, kk))
 			} else if k == group {
@@ -140,7 +141,7 @@ func (fs *flagSet) applyConfig() error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, k := range sortedKeys(top) {
+	for _, k := range slices.Sorted(maps.Keys(top)) {
 		f := fs.Lookup(k)
 		if f == nil || given[k] {
 			continue // another command's flag, or given on the command line
@@ -192,13 +193,4 @@ func configStrings(v any) ([]string, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unsupported value of type %T: use a string, number, boolean or array", v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -10,12 +10,17 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 )
 
-// treeFiles lists the files under dir ("" when it does not exist).
+// treeFiles lists the files under dir (none when it does not exist). A
+// directory removed while it is listed is skipped: a server may be
+// removing files under dir at the same time.
 func treeFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
 			return err
 		}
 		if !d.IsDir() {
@@ -23,8 +28,18 @@ func treeFiles(t *testing.T, dir string) []string {
 		}
 		return nil
 	})
-	if err != nil && !os.IsNotExist(err) {
+	if err != nil {
 		t.Fatal(err)
+	}
+	return files
+}
+
+// packageFiles lists the files under dataDir/packages and dataDir/tmp.
+func packageFiles(t *testing.T, dataDir string) []string {
+	t.Helper()
+	var files []string
+	for _, dir := range []string{"packages", "tmp"} {
+		files = append(files, treeFiles(t, filepath.Join(dataDir, dir))...)
 	}
 	return files
 }
@@ -32,17 +47,14 @@ func treeFiles(t *testing.T, dir string) []string {
 // firstVersion reads a project's first version from its JSON page in dataDir.
 func firstVersion(t *testing.T, dataDir, project string) (string, string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dataDir, "simple", project, "index.v1_json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, filepath.Join(dataDir, "simple", project, "index.v1_json"))
 	var page struct {
 		Versions []string `json:"versions"`
 	}
-	if err := json.Unmarshal(b, &page); err != nil {
+	if err := json.Unmarshal([]byte(b), &page); err != nil {
 		t.Fatal(err)
 	}
-	return page.Versions[0], string(b)
+	return page.Versions[0], b
 }
 
 // TestDataDirMarker: the index records its data directory when it is

@@ -29,15 +29,9 @@ func TestDeployFiles(t *testing.T) {
 			}
 			path := filepath.Join("..", "..", "deploy", kind, "cheeseshop.conf")
 			if *updateDeploy {
-				if err := os.WriteFile(path, stdout.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				writeFile(t, path, stdout.Bytes())
 			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(stdout.Bytes(), want) {
+			if stdout.String() != readFile(t, path) {
 				t.Errorf("%s differs from `cheeseshop deploy %s`; run `go generate ./cmd/cheeseshop` and review the diff.\ngot:\n%s", path, kind, stdout.String())
 			}
 		})

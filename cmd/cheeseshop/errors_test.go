@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -120,11 +119,7 @@ func TestRefusalsOverHTTP(t *testing.T) {
 	if err := s.stop(30 * time.Second); err != nil {
 		t.Fatalf("server exit: %v", err)
 	}
-	log, err := os.ReadFile(s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkRequestLog(t, string(log), len(refused)+2)
+	checkRequestLog(t, readFile(t, s.log), len(refused)+2)
 }
 
 // checkRequestLog fails unless every line the server logged while it

@@ -8,11 +8,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,21 +19,6 @@ import (
 
 	"github.com/cheeseshop/cheeseshop/internal/index/indextest"
 )
-
-// packageFiles lists the files under dataDir/packages and dataDir/tmp.
-func packageFiles(t *testing.T, dataDir string) []string {
-	t.Helper()
-	var files []string
-	for _, dir := range []string{"packages", "tmp"} {
-		filepath.WalkDir(filepath.Join(dataDir, dir), func(p string, d fs.DirEntry, err error) error { //nolint:errcheck // absent is empty
-			if err == nil && !d.IsDir() {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
-	return files
-}
 
 // Item 9: a browser form on another site cannot upload with the Basic
 // credentials the browser remembers; packaging clients (no Origin, no

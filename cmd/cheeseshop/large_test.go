@@ -45,7 +45,7 @@ func startNginx(t *testing.T, in *install, s *server, maxFile int64) string {
 	if err := deploytest.OpenPath(in.dataDir); err != nil {
 		t.Fatal(err)
 	}
-	web, err := deploytest.Start(deploytest.Nginx, t.TempDir(), func(listen string) ([]byte, error) {
+	web := deploytest.StartT(t, deploytest.Nginx, t.TempDir(), func(listen string) ([]byte, error) {
 		var stdout, stderr bytes.Buffer
 		noenv := func(string) string { return "" }
 		err := run(context.Background(), []string{"deploy", "nginx", "--listen", listen, "--upstream", app.Host,
@@ -55,17 +55,6 @@ func startNginx(t *testing.T, in *install, s *server, maxFile int64) string {
 			return nil, fmt.Errorf("cheeseshop deploy nginx: %w\n%s", err, stderr.String())
 		}
 		return stdout.Bytes(), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := web.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Log(web.Logs())
-		}
 	})
 	return web.URL
 }

@@ -18,13 +18,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
-// Compile-time checks that the store and the page generator satisfy what
-// the mirror worker declares.
-var (
-	_ mirror.Store = (*index.Store)(nil)
-	_ mirror.Pages = (*staticgen.Generator)(nil)
-)
-
 // mirrorEnvAuthHeader names the environment variable with the extra header
 // for http(s) targets. It is read from the environment only, never a flag,
 // so that the secret does not show in the process list.

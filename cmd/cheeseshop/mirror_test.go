@@ -358,12 +358,7 @@ type jsonFile struct {
 
 // jsonFiles fetches a project's PEP 691 JSON page and returns its files.
 func jsonFiles(ts *testscript.TestScript, page string) []jsonFile {
-	base, err := url.Parse(page)
-	ts.Check(err)
-	body, status := fetch(ts, page, "application/vnd.pypi.simple.v1+json")
-	if status != http.StatusOK {
-		ts.Fatalf("GET %s as JSON: %d", page, status)
-	}
+	base, body := fetchPage(ts, page, "application/vnd.pypi.simple.v1+json")
 	var doc struct {
 		Files []struct {
 			Filename string `json:"filename"`
@@ -393,12 +388,7 @@ var (
 // pageLinks fetches a project page and returns its file links, resolved
 // against the page's URL as pip resolves them.
 func pageLinks(ts *testscript.TestScript, page string) []pageLink {
-	base, err := url.Parse(page)
-	ts.Check(err)
-	body, status := fetch(ts, page, "text/html")
-	if status != http.StatusOK {
-		ts.Fatalf("GET %s: %d", page, status)
-	}
+	base, body := fetchPage(ts, page, "text/html")
 	var links []pageLink
 	for _, m := range anchorRE.FindAllStringSubmatch(string(body), -1) {
 		href := strings.ReplaceAll(m[1], "&amp;", "&")
@@ -422,6 +412,19 @@ func pageLinks(ts *testscript.TestScript, page string) []pageLink {
 func fetch(ts *testscript.TestScript, u, accept string) ([]byte, int) {
 	r := scriptGet(ts, http.DefaultClient, u, accept)
 	return r.body, r.StatusCode
+}
+
+// fetchPage fetches page as accept and fails the script unless the answer
+// is 200; it returns the page's URL, to resolve its links against, and the
+// body.
+func fetchPage(ts *testscript.TestScript, page, accept string) (*url.URL, []byte) {
+	base, err := url.Parse(page)
+	ts.Check(err)
+	body, status := fetch(ts, page, accept)
+	if status != http.StatusOK {
+		ts.Fatalf("GET %s as %s: %d", page, accept, status)
+	}
+	return base, body
 }
 
 func sha256Hex(b []byte) string {

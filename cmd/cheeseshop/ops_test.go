@@ -27,13 +27,8 @@ func TestReadyz(t *testing.T) {
 	in := newInstall(t, pg.url("cheeseshop"), filepath.Join(t.TempDir(), "data"))
 	srv := in.serve()
 	probe := func(path string) (int, string) {
-		resp, err := http.Get(srv.url + path)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, strings.TrimSpace(string(b))
+		status, b := get(t, srv.url+path, "")
+		return status, strings.TrimSpace(string(b))
 	}
 	waitStatus := func(want int) string {
 		t.Helper()
@@ -90,11 +85,7 @@ func TestMetrics(t *testing.T) {
 	srv := in.serve("--metrics-listen", metricsAddr)
 	scrape := func() string {
 		t.Helper()
-		status, body := get(t, "http://"+metricsAddr+"/metrics", "")
-		if status != 200 {
-			t.Fatalf("GET /metrics: %d", status)
-		}
-		return string(body)
+		return string(getOK(t, "http://"+metricsAddr+"/metrics", ""))
 	}
 	before := scrape()
 	if v := metricValue(t, before, `cheeseshop_uploads_total{outcome="ok"}`); v != "0" {

@@ -233,9 +233,7 @@ func TestDiskFull(t *testing.T) {
 
 	// The disk has room again (another file goes): the same upload works.
 	ballast := filepath.Join(mnt, "ballast")
-	if err := os.WriteFile(ballast, make([]byte, 256<<10), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, ballast, make([]byte, 256<<10))
 	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)
 	}

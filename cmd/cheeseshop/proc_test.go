@@ -205,22 +205,29 @@ func buildWheel(t testing.TB, project, version string, padding int) dist {
 		{di + "METADATA", "Metadata-Version: 2.1\nName: " + project + "\nVersion: " + version + "\nSummary: robustness test\n"},
 		{di + "WHEEL", "Wheel-Version: 1.0\nGenerator: cheeseshop-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
 	}
+	if padding > 0 {
+		members = append(members, [2]string{distName + "_data.bin", string(randomish(padding, project+version))})
+	}
+	data := zipWheel(t, di, members, zip.Store)
+	return dist{project: project, version: version, filename: distName + "-" + version + "-py3-none-any.whl", data: data}
+}
+
+// zipWheel returns a wheel of members (name, content) with their RECORD
+// added in the dist-info directory di, each member stored with method
+// (zip.Store or zip.Deflate).
+func zipWheel(t testing.TB, di string, members [][2]string, method uint16) []byte {
+	t.Helper()
 	var record strings.Builder
 	for _, m := range members {
 		s := sha256.Sum256([]byte(m[1]))
 		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", m[0], strings.TrimRight(b64url(s[:]), "="), len(m[1]))
-	}
-	if padding > 0 {
-		members = append(members, [2]string{distName + "_data.bin", string(randomish(padding, project+version))})
-		s := sha256.Sum256([]byte(members[len(members)-1][1]))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", members[len(members)-1][0], strings.TrimRight(b64url(s[:]), "="), padding)
 	}
 	record.WriteString(di + "RECORD,,\n")
 	members = append(members, [2]string{di + "RECORD", record.String()})
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, m := range members {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: m[0], Method: zip.Store,
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: m[0], Method: method,
 			Modified: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)})
 		if err != nil {
 			t.Fatal(err)
@@ -230,7 +237,25 @@ func buildWheel(t testing.TB, project, version string, padding int) dist {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return dist{project: project, version: version, filename: distName + "-" + version + "-py3-none-any.whl", data: buf.Bytes()}
+	return buf.Bytes()
+}
+
+// readFile returns the file at path, failing the test when it cannot be read.
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// writeFile writes data to path, failing the test when it cannot.
+func writeFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func b64url(b []byte) string {
@@ -349,6 +374,16 @@ func postAs(baseURL string, d dist, user, pass string, header map[string]string)
 }
 
 // get fetches a URL and returns its status and body.
+// getOK is get for a page that must answer 200.
+func getOK(t testing.TB, u, accept string) []byte {
+	t.Helper()
+	status, body := get(t, u, accept)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s (Accept %q): %d\n%s", u, accept, status, body)
+	}
+	return body
+}
+
 func get(t testing.TB, u, accept string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
@@ -378,14 +413,8 @@ const pep691JSON = "application/vnd.pypi.simple.v1+json"
 func wantOnPages(t testing.TB, baseURL, project string, dists []dist, download bool) {
 	t.Helper()
 	pageURL := baseURL + "/simple/" + project + "/"
-	status, html := get(t, pageURL, "text/html")
-	if status != http.StatusOK {
-		t.Fatalf("GET %s: %d", pageURL, status)
-	}
-	status, js := get(t, pageURL, pep691JSON)
-	if status != http.StatusOK {
-		t.Fatalf("GET %s (JSON): %d", pageURL, status)
-	}
+	html := getOK(t, pageURL, "text/html")
+	js := getOK(t, pageURL, pep691JSON)
 	var missing []string
 	for _, d := range dists {
 		link := d.filename + "#sha256=" + d.sha256()

@@ -10,12 +10,6 @@ import (
 
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/readme"
-	"github.com/cheeseshop/cheeseshop/internal/staticgen"
-)
-
-var (
-	_ readmeStore = (*index.Store)(nil)
-	_ readmePages = (*staticgen.Generator)(nil)
 )
 
 // readmeRenderer adapts internal/readme to the upload handler's hook.

@@ -142,11 +142,7 @@ func TestREADMEExamples(t *testing.T) {
 		t.Skip("runs the README's examples with twine and pip")
 	}
 	needScriptTools(t)
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks, err := readmeBlocks(string(readme))
+	blocks, err := readmeBlocks(readFile(t, "../../README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,12 +150,9 @@ func TestREADMEExamples(t *testing.T) {
 		t.Fatalf("only %d runnable blocks in README.md", len(blocks))
 	}
 	// The URLs the README exports are make run's.
-	makefile, err := os.ReadFile("../../Makefile")
-	if err != nil {
-		t.Fatal(err)
-	}
+	makefile := readFile(t, "../../Makefile")
 	for _, want := range []string{"DATABASE_URL ?= " + readmeDatabaseURL + "\n", "LISTEN ?= " + strings.TrimPrefix(readmeServerURL, "http://") + "\n"} {
-		if !strings.Contains(string(makefile), want) {
+		if !strings.Contains(makefile, want) {
 			t.Errorf("the Makefile no longer says %q, which the README's examples assume", strings.TrimSpace(want))
 		}
 	}

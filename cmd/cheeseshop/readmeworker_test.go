@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -71,25 +70,17 @@ func TestReadmeWorker(t *testing.T) {
 	}
 	waitIdle()
 	dir := datadir.New(dataDir)
-	read := func(p string) string {
-		t.Helper()
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	if page := read(dir.WebReleasePage("demo", "1.0")); !strings.Contains(page, `<h1 id="user-content-left-pending">Left pending</h1>`) || !strings.Contains(page, "<td>1</td>") {
+	if page := readFile(t, dir.WebReleasePage("demo", "1.0")); !strings.Contains(page, `<h1 id="user-content-left-pending">Left pending</h1>`) || !strings.Contains(page, "<td>1</td>") {
 		t.Errorf("release page without the README left pending:\n%s", page)
 	}
 
 	register("2.0", "# Queued")
 	w.Queue("demo")
 	waitIdle()
-	if page := read(dir.WebProjectPage("demo")); !strings.Contains(page, `<h1 id="user-content-queued">Queued</h1>`) {
+	if page := readFile(t, dir.WebProjectPage("demo")); !strings.Contains(page, `<h1 id="user-content-queued">Queued</h1>`) {
 		t.Errorf("project page without the queued README:\n%s", page)
 	}
-	if page := read(dir.WebReleasePage("demo", "2.0")); !strings.Contains(page, `<h1 id="user-content-queued">Queued</h1>`) {
+	if page := readFile(t, dir.WebReleasePage("demo", "2.0")); !strings.Contains(page, `<h1 id="user-content-queued">Queued</h1>`) {
 		t.Errorf("release page without the queued README:\n%s", page)
 	}
 	var versions string

@@ -39,14 +39,11 @@ func cmdRegenerate(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("regenerate: name projects or give --all, not both or neither")
 	}
-	store, log, done, err := openStore(ctx, e, &c)
+	store, log, done, err := openDataStore(ctx, e, &c)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := c.resolveDataDir(ctx, store, dirWrite); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}

@@ -12,13 +12,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
-var (
-	_ repair.Store      = (*index.Store)(nil)
-	_ repair.CheckStore = (*index.Store)(nil)
-	_ repair.Pages      = (*staticgen.Generator)(nil)
-	_ repair.Renderer   = staticgen.Renderer{}
-)
-
 // repairFlags are serve's flags for start-up repair and the background
 // sweep (internal/repair).
 type repairFlags struct {

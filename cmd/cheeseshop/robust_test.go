@@ -283,9 +283,7 @@ func TestCheckAndRegenerateCommands(t *testing.T) {
 	}
 	in.check()
 	page := filepath.Join(dataDir, "simple", "cmd-demo", "index.html")
-	if err := os.WriteFile(page, []byte("stale\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, page, []byte("stale\n"))
 	out, failed := in.checkOutput()
 	if !failed || !strings.Contains(out, "simple/cmd-demo: index.html differs") || !strings.Contains(out, ": 1 problems") {
 		t.Fatalf("check of a broken page: failed=%v\n%s", failed, out)
@@ -317,9 +315,7 @@ func TestSweepDelayFlag(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(stray), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(stray, []byte("no row names me"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, stray, []byte("no row names me"))
 	// The sweep judges a file by its ctime, which is now: it finds the file
 	// too young at first and moves it on its second look, after the grace.
 	in.serve("--sweep-delay", "200ms", "--orphan-grace", "1s")

@@ -26,14 +26,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/upload"
 )
 
-// Compile-time checks that the store satisfies what each package declares.
-var (
-	_ upload.Store    = (*index.Store)(nil)
-	_ staticgen.Store = (*index.Store)(nil)
-	_ auth.Users      = (*index.Store)(nil)
-	_ upload.Pages    = (*staticgen.Generator)(nil)
-)
-
 // shutdownTimeout bounds graceful shutdown: in-flight uploads get this long.
 const shutdownTimeout = 30 * time.Second
 

@@ -11,14 +11,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/upstream"
 )
 
-// Compile-time checks that the store and the cache satisfy what their
-// consumers declare.
-var (
-	_ upstream.Store      = (*index.Store)(nil)
-	_ upstream.AdminStore = (*index.Store)(nil)
-	_ static.Cache        = (*upstream.Cache)(nil)
-)
-
 // upstreamFlags are serve's settings of the upstream cache.
 type upstreamFlags struct {
 	url      string

@@ -46,10 +46,7 @@ func TestUpstreamTwoProcessesFetchOnce(t *testing.T) {
 	in := newInstall(t, indextest.NewDBURL(t), t.TempDir())
 	a := in.serve("--upstream", up.URL+"/simple/")
 	b := in.serve("--upstream", up.URL+"/simple/")
-	status, page := get(t, a.url+"/simple/big/", "")
-	if status != 200 {
-		t.Fatalf("page: %d %s", status, page)
-	}
+	page := getOK(t, a.url+"/simple/big/", "")
 	href := hrefOf(page, "big-1.0.tar.gz")
 	if !strings.HasPrefix(href, "../../packages/") {
 		t.Fatalf("href %q", href)

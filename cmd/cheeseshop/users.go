@@ -28,8 +28,9 @@ func cmdUserList(ctx context.Context, e env, args []string) error {
 	})
 }
 
-// readPassword reads the first line of stdin.
-func readPassword(r io.Reader, cmd string) (string, error) {
+// readPasswordHash reads the password from the first line of stdin and
+// returns its hash, as user add and user passwd store it.
+func readPasswordHash(r io.Reader, cmd string) (string, error) {
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil && line == "" {
 		return "", fmt.Errorf("%s: read the password from stdin: %w", cmd, err)
@@ -38,18 +39,14 @@ func readPassword(r io.Reader, cmd string) (string, error) {
 	if password == "" {
 		return "", fmt.Errorf("%s: empty password", cmd)
 	}
-	return password, nil
+	return auth.HashPassword(password)
 }
 
 func cmdUserPasswd(ctx context.Context, e env, args []string) error {
 	var hash string
 	ac := adminCmd{name: "user passwd", synopsis: "user passwd NAME [flags] < new-password", minArgs: 1, maxArgs: 1,
-		args: func([]string) error {
-			password, err := readPassword(e.stdin, "user passwd")
-			if err != nil {
-				return err
-			}
-			hash, err = auth.HashPassword(password)
+		args: func([]string) (err error) {
+			hash, err = readPasswordHash(e.stdin, "user passwd")
 			return err
 		}}
 	return runStore(ctx, e, args, ac, func(store *index.Store, _ *common, pos []string) error {

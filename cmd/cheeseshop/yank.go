@@ -10,12 +10,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
 )
 
-// Compile-time checks for what manage declares.
-var (
-	_ manage.Store = (*index.Store)(nil)
-	_ manage.Pages = (*staticgen.Generator)(nil)
-)
-
 // newManage returns the service that makes a change and rewrites the
 // project's pages in the data directory before it returns, as serve would,
 // after checking the data directory against the database's record.
@@ -56,24 +50,27 @@ func cmdYank(ctx context.Context, e env, args []string) error {
 		flags: func(fs *flagSet) {
 			fs.StringVar(&reason, "reason", "", "why the release is yanked; installers show it")
 		}}
-	return runManage(ctx, e, args, mc, func(svc *manage.Service, pos []string) error {
-		ch, err := svc.Yank(ctx, pos[0], pos[1], reason, "")
-		if err != nil {
-			return err
-		}
-		report(e, ch, "yanked", pos[1])
-		return nil
+	return runRelease(ctx, e, args, mc, "yanked", func(svc *manage.Service, project, version string) (index.Change, error) {
+		return svc.Yank(ctx, project, version, reason, "")
 	})
 }
 
 func cmdUnyank(ctx context.Context, e env, args []string) error {
 	mc := adminCmd{name: "unyank", synopsis: "unyank PROJECT VERSION [flags]", minArgs: 2, maxArgs: 2}
-	return runManage(ctx, e, args, mc, func(svc *manage.Service, pos []string) error {
-		ch, err := svc.Unyank(ctx, pos[0], pos[1], "")
+	return runRelease(ctx, e, args, mc, "unyanked", func(svc *manage.Service, project, version string) (index.Change, error) {
+		return svc.Unyank(ctx, project, version, "")
+	})
+}
+
+// runRelease is runManage for the commands that change one release
+// (PROJECT VERSION) and say what they did with report.
+func runRelease(ctx context.Context, e env, args []string, ac adminCmd, what string, change func(svc *manage.Service, project, version string) (index.Change, error)) error {
+	return runManage(ctx, e, args, ac, func(svc *manage.Service, pos []string) error {
+		ch, err := change(svc, pos[0], pos[1])
 		if err != nil {
 			return err
 		}
-		report(e, ch, "unyanked", pos[1])
+		report(e, ch, what, pos[1])
 		return nil
 	})
 }

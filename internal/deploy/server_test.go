@@ -231,7 +231,7 @@ func eachWebServer(t *testing.T, fn func(t *testing.T, kind string)) {
 // server stops when the test ends, and shows its logs if the test failed.
 func serveDeployed(t *testing.T, kind string, cfg deploy.Config) string {
 	t.Helper()
-	srv, err := deploytest.Start(kind, filepath.Join(t.TempDir(), kind), func(listen string) ([]byte, error) {
+	srv := deploytest.StartT(t, kind, filepath.Join(t.TempDir(), kind), func(listen string) ([]byte, error) {
 		var buf bytes.Buffer
 		c := cfg
 		c.Listen = listen
@@ -241,17 +241,6 @@ func serveDeployed(t *testing.T, kind string, cfg deploy.Config) string {
 		}
 		err := deploy.Apache(&buf, c)
 		return buf.Bytes(), err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Log(srv.Logs())
-		}
 	})
 	return srv.URL
 }

@@ -134,23 +134,29 @@ func (fx *fixture) worker(target mirror.ObjectStore, cfg mirror.Config) *mirror.
 	return w
 }
 
-// start runs w until the test ends and checks that it stops cleanly.
-func (fx *fixture) start(w *mirror.Worker) {
+// start runs w until stop is called or the test ends, whichever is first;
+// stop cancels Run's context and checks that Run returns nil soon after.
+func (fx *fixture) start(w *mirror.Worker) (stop func()) {
 	t := fx.t
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run returned %v after cancellation, want nil", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run returned %v after cancellation, want nil", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Error("worker did not stop")
 			}
-		case <-time.After(20 * time.Second):
-			t.Error("worker did not stop")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // statuses returns every file's mirror status by filename.

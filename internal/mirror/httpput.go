@@ -83,21 +83,7 @@ func (t *HTTPPut) Put(ctx context.Context, path string, r io.Reader, size int64)
 	}
 	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/octet-stream")
-	if t.hdrName != "" {
-		req.Header.Set(t.hdrName, t.hdrValue)
-	}
-	resp, err := t.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("put %s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		// A little of the body often says why (quota, auth); never more.
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return fmt.Errorf("put %s: %s: %s", path, resp.Status, strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")))
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // drained for connection reuse only
-	return nil
+	return t.do(req, "put", path, func(status int) bool { return status/100 == 2 })
 }
 
 // Delete sends one DELETE (WebDAV's, and Bunny Storage's, way to remove a
@@ -111,17 +97,26 @@ func (t *HTTPPut) Delete(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", path, err)
 	}
+	return t.do(req, "delete", path, func(status int) bool {
+		return status/100 == 2 || status == http.StatusNotFound || status == http.StatusGone
+	})
+}
+
+// do sends req with the configured extra header; an answer whose status
+// ok refuses is an error naming verb and path.
+func (t *HTTPPut) do(req *http.Request, verb, path string, ok func(status int) bool) error {
 	if t.hdrName != "" {
 		req.Header.Set(t.hdrName, t.hdrValue)
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("delete %s: %w", path, err)
+		return fmt.Errorf("%s %s: %w", verb, path, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusGone {
+	if !ok(resp.StatusCode) {
+		// A little of the body often says why (quota, auth); never more.
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return fmt.Errorf("delete %s: %s: %s", path, resp.Status, strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")))
+		return fmt.Errorf("%s %s: %s: %s", verb, path, resp.Status, strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // drained for connection reuse only
 	return nil

@@ -282,29 +282,8 @@ func (w *Worker) process(ctx context.Context, job index.MirrorJob) {
 
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.RecordTimeout)
 	defer rcancel()
-	if err != nil && ctx.Err() != nil {
-		// Stopping is not the target's fault: the attempt does not count.
-		if err := w.store.ReleaseMirror(rctx, f.ID, job.Attempt); err != nil {
-			log.WarnContext(rctx, "could not give the file back; its lease will run out", "err", err)
-		}
-		return
-	}
 	if err != nil {
-		final := job.Attempt >= w.cfg.MaxAttempts
-		delay := w.backoff(job.Attempt)
-		ok, rerr := w.store.RecordMirrorFailure(rctx, index.MirrorFailure{
-			FileID: f.ID, Attempt: job.Attempt, Err: err.Error(), RetryIn: delay, Final: final,
-		})
-		switch {
-		case rerr != nil:
-			log.ErrorContext(rctx, "push failed and could not be recorded", "err", err, "record_err", rerr)
-		case !ok:
-			log.WarnContext(rctx, "push failed after the claim ran out", "err", err)
-		case final:
-			log.ErrorContext(rctx, "push failed; giving up, the file keeps its local URL", "err", err)
-		default:
-			log.WarnContext(rctx, "push failed; will retry", "err", err, "retry_in", delay)
-		}
+		w.failed(ctx, rctx, log, pushAttempt, f.ID, job.Attempt, err)
 		return
 	}
 	project, err := w.store.RecordMirrored(rctx, f.ID, cdnURL)
@@ -337,28 +316,8 @@ func (w *Worker) processDeletion(ctx context.Context, d index.MirrorDeletion) {
 
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.RecordTimeout)
 	defer rcancel()
-	if err != nil && ctx.Err() != nil {
-		if err := w.store.ReleaseMirrorDeletion(rctx, d.ID, d.Attempt); err != nil {
-			log.WarnContext(rctx, "could not give the deletion back; its lease will run out", "err", err)
-		}
-		return
-	}
 	if err != nil {
-		final := d.Attempt >= w.cfg.MaxAttempts
-		delay := w.backoff(d.Attempt)
-		ok, rerr := w.store.RecordMirrorDeletionFailure(rctx, index.MirrorFailure{
-			FileID: d.ID, Attempt: d.Attempt, Err: err.Error(), RetryIn: delay, Final: final,
-		})
-		switch {
-		case rerr != nil:
-			log.ErrorContext(rctx, "CDN delete failed and could not be recorded", "err", err, "record_err", rerr)
-		case !ok:
-			log.WarnContext(rctx, "CDN delete failed after the claim ran out", "err", err)
-		case final:
-			log.ErrorContext(rctx, "CDN delete failed; giving up, the copy stays on the CDN", "err", err)
-		default:
-			log.WarnContext(rctx, "CDN delete failed; will retry", "err", err, "retry_in", delay)
-		}
+		w.failed(ctx, rctx, log, deleteAttempt, d.ID, d.Attempt, err)
 		return
 	}
 	if _, err := w.store.RecordMirrorDeleted(rctx, d.ID, d.Attempt); err != nil {
@@ -458,6 +417,54 @@ func (w *Worker) verify(ctx context.Context, path string, size int64, sha string
 		return fmt.Errorf("verify %s: sha256 %s, want %s", u, got, sha)
 	}
 	return nil
+}
+
+// attemptKind is what differs between a failed push and a failed CDN
+// delete: the words in the log and the store's methods for the claim.
+type attemptKind struct {
+	what   string // "push failed…"
+	item   string // "could not give the … back"
+	giveUp string // what remains after the last attempt
+	// release gives the claim back without counting the attempt;
+	// record records a counted failed attempt.
+	release func(s Store, ctx context.Context, id int64, attempt int) error
+	record  func(s Store, ctx context.Context, f index.MirrorFailure) (bool, error)
+}
+
+var (
+	pushAttempt = attemptKind{what: "push", item: "file", giveUp: "the file keeps its local URL",
+		release: Store.ReleaseMirror, record: Store.RecordMirrorFailure}
+	deleteAttempt = attemptKind{what: "CDN delete", item: "deletion", giveUp: "the copy stays on the CDN",
+		release: Store.ReleaseMirrorDeletion, record: Store.RecordMirrorDeletionFailure}
+)
+
+// failed records an attempt (of the claim id) that ended with err, under
+// rctx. When the worker is stopping (ctx is done) the failure is not the
+// target's fault: the claim is given back and the attempt does not count.
+// Otherwise the failure is recorded with its back-off, or as final once
+// MaxAttempts are spent.
+func (w *Worker) failed(ctx, rctx context.Context, log *slog.Logger, k attemptKind, id int64, attempt int, err error) {
+	if ctx.Err() != nil {
+		if err := k.release(w.store, rctx, id, attempt); err != nil {
+			log.WarnContext(rctx, "could not give the "+k.item+" back; its lease will run out", "err", err)
+		}
+		return
+	}
+	final := attempt >= w.cfg.MaxAttempts
+	delay := w.backoff(attempt)
+	ok, rerr := k.record(w.store, rctx, index.MirrorFailure{
+		FileID: id, Attempt: attempt, Err: err.Error(), RetryIn: delay, Final: final,
+	})
+	switch {
+	case rerr != nil:
+		log.ErrorContext(rctx, k.what+" failed and could not be recorded", "err", err, "record_err", rerr)
+	case !ok:
+		log.WarnContext(rctx, k.what+" failed after the claim ran out", "err", err)
+	case final:
+		log.ErrorContext(rctx, k.what+" failed; giving up, "+k.giveUp, "err", err)
+	default:
+		log.WarnContext(rctx, k.what+" failed; will retry", "err", err, "retry_in", delay)
+	}
 }
 
 // backoff returns the wait after the given failed attempt: BackoffBase

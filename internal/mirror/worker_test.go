@@ -126,15 +126,29 @@ func TestWorkerPushesSidecarFirstAndRebuildsPages(t *testing.T) {
 // second, with polling effectively off.
 func TestWorkerWakesOnUpload(t *testing.T) {
 	t.Parallel()
+	fx, ft := listeningWorker(t)
+	checkWokenByUpload(t, fx, ft)
+}
+
+// listeningWorker starts a worker with polling effectively off, so that
+// only a notification wakes it, and waits until it listens.
+func listeningWorker(t *testing.T) (*fixture, *faultTarget) {
+	t.Helper()
 	fx := newFixture(t)
 	ft := newFaultTarget(t)
 	fx.start(fx.worker(ft.target(), mirror.Config{PollInterval: time.Hour}))
 	waitListening(t, fx, 1)
+	return fx, ft
+}
+
+// checkWokenByUpload uploads a file and checks that the worker pushed it
+// within a second.
+func checkWokenByUpload(t *testing.T, fx *fixture, ft *faultTarget) {
+	t.Helper()
 	uploaded := time.Now()
 	files := []testFile{fx.add("demo", "1.0", "demo-1.0.tar.gz")}
 	checkMirrored(t, fx, ft.target(), files)
-	first, ok := ft.firstPut()
-	if !ok || first.Sub(uploaded) > time.Second {
+	if first, ok := ft.firstPut(); !ok || first.Sub(uploaded) > time.Second {
 		t.Errorf("first PUT %v after the upload, want within a second", first.Sub(uploaded))
 	}
 }
@@ -290,10 +304,7 @@ func TestWorkerStopsAndGivesBack(t *testing.T) {
 	ft := newFaultTarget(t)
 	ft.set(hang)
 	files := []testFile{fx.add("demo", "1.0", "demo-1.0.tar.gz")}
-	w := fx.worker(ft.target(), mirror.Config{PushTimeout: time.Minute})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	stop := fx.start(fx.worker(ft.target(), mirror.Config{PushTimeout: time.Minute}))
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if _, ok := ft.firstPut(); ok {
 			break
@@ -303,15 +314,7 @@ func TestWorkerStopsAndGivesBack(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run = %v, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after cancellation")
-	}
+	stop()
 	s := fx.statuses()[files[0].Filename]
 	if s.State != index.MirrorPending || s.Attempts != 0 || s.LastError != "" {
 		t.Errorf("after stopping: %+v; want pending, no attempt counted, no error", s)
@@ -375,22 +378,14 @@ func TestWorkerPollsWithoutNotifications(t *testing.T) {
 // dies, the worker reconnects, and uploads wake it within a second again.
 func TestWorkerListensAgainAfterConnectionLoss(t *testing.T) {
 	t.Parallel()
-	fx := newFixture(t)
-	ft := newFaultTarget(t)
-	fx.start(fx.worker(ft.target(), mirror.Config{PollInterval: time.Hour}))
-	waitListening(t, fx, 1)
+	fx, ft := listeningWorker(t)
 	var killed int
 	if err := fx.store.Pool().QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE datname = current_database() AND query = 'LISTEN `+index.MirrorChannel+`'`).Scan(&killed); err != nil || killed != 1 {
 		t.Fatalf("terminated %d listening sessions: %v", killed, err)
 	}
 	waitListening(t, fx, 1)
-	uploaded := time.Now()
-	files := []testFile{fx.add("demo", "1.0", "demo-1.0.tar.gz")}
-	checkMirrored(t, fx, ft.target(), files)
-	if first, ok := ft.firstPut(); !ok || first.Sub(uploaded) > time.Second {
-		t.Errorf("first PUT %v after the upload, want within a second", first.Sub(uploaded))
-	}
+	checkWokenByUpload(t, fx, ft)
 }
 
 // waitListening waits until n sessions listen on the mirror channel.

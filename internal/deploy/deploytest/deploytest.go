@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"text/template"
 	"time"
 )
@@ -87,7 +88,7 @@ func Start(kind, dir string, render func(listen string) ([]byte, error)) (*Serve
 	}
 	var lastErr error
 	for range startAttempts {
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -110,8 +111,29 @@ func Start(kind, dir string, render func(listen string) ([]byte, error)) (*Serve
 
 var errAddrInUse = errors.New("address in use")
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
+// StartT is Start for a test: it fails the test when the server does not
+// start, and stops the server when the test ends, failing the test when it
+// does not stop cleanly and logging what the server wrote when the test
+// failed.
+func StartT(t testing.TB, kind, dir string, render func(listen string) ([]byte, error)) *Server {
+	t.Helper()
+	srv, err := Start(kind, dir, render)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Log(srv.Logs())
+		}
+	})
+	return srv
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

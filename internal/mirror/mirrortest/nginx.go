@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cheeseshop/cheeseshop/internal/deploy/deploytest"
 )
 
 // nginxPath is Debian's nginx, which has the WebDAV module (scripts/deps.sh
@@ -72,7 +74,7 @@ func StartNginx(dir string) (*Nginx, error) {
 			return nil, err
 		}
 	}
-	port, err := freePort()
+	port, err := deploytest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -164,14 +166,4 @@ func (n *Nginx) Stop() {
 func (n *Nginx) Logs() string {
 	log, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
 	return n.out.String() + string(log)
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
