@@ -283,14 +283,18 @@ func (g *Generator) writeProjectPages(ctx context.Context, name index.Normalized
 			"serial", st.Project.LastSerial, "page_serial", old)
 		return false, newDir, nil
 	}
-	if err := writePages(dir, p.writeJSON, p.writeHTML, durable); err != nil {
-		return false, newDir, err
-	}
+	// The /simple pages and the pages for people are independent files:
+	// written side by side, their renders share the CPUs and their fsyncs
+	// the disk's queue instead of following one another.
+	var wg sync.WaitGroup
+	var simpleErr error
+	wg.Go(func() { simpleErr = writePages(dir, p.writeJSON, p.writeHTML, durable) })
 	files, err := g.writePeople(ctx, st, g.allReleases, force, durable)
+	wg.Wait()
 	if g.syncer != nil && !durable {
 		g.syncer.addFiles(files)
 	}
-	if err != nil {
+	if err := errors.Join(simpleErr, err); err != nil {
 		return false, newDir, err
 	}
 	g.logger.DebugContext(ctx, "wrote project pages", "project", name,
