@@ -225,12 +225,18 @@ func BenchmarkRegenerateRoot700000(b *testing.B) {
 }
 
 // BenchmarkRenderPeople renders the pages for people of a 1,000-file
-// project of 250 releases: the project page (every release in its
-// history) and one release page.
+// project of 250 releases: the releases' sort by version, the project page
+// (every release in its history) and one release page.
 func BenchmarkRenderPeople(b *testing.B) {
 	st := bigProject(1000)
 	sorted, latest := webpage.Sorted(st)
 	var buf bytes.Buffer
+	b.Run("sort", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			webpage.Sorted(st)
+		}
+	})
 	b.Run("project", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -131,15 +131,17 @@ type Project struct {
 // that is not yanked, else the newest not yanked, else the newest.
 // Releases whose version does not parse come last, by string.
 func Sorted(st index.ProjectState) (sorted []index.Release, latest int) {
+	// Sorted by index: a Release, metadata and all, is too large to move
+	// around in a sort.
 	type rv struct {
-		r  index.Release
+		i  int
 		v  index.Version
 		ok bool
 	}
 	rs := make([]rv, len(st.Releases))
 	for i, r := range st.Releases {
 		v, err := index.ParseVersion(r.Version)
-		rs[i] = rv{r, v, err == nil}
+		rs[i] = rv{i, v, err == nil}
 	}
 	slices.SortFunc(rs, func(a, b rv) int {
 		switch {
@@ -152,21 +154,21 @@ func Sorted(st index.ProjectState) (sorted []index.Release, latest int) {
 		case b.ok:
 			return 1
 		}
-		return strings.Compare(b.r.Version, a.r.Version)
+		return strings.Compare(st.Releases[b.i].Version, st.Releases[a.i].Version)
 	})
 	sorted = make([]index.Release, len(rs))
-	latest = -1
-	for i, r := range rs {
-		sorted[i] = r.r
+	for k, r := range rs {
+		sorted[k] = st.Releases[r.i]
 	}
-	for i, r := range rs {
-		if !r.r.Yanked && r.ok && !r.v.IsPrerelease() {
-			return sorted, i
+	latest = -1
+	for k, r := range rs {
+		if !sorted[k].Yanked && r.ok && !r.v.IsPrerelease() {
+			return sorted, k
 		}
 	}
-	for i, r := range rs {
-		if !r.r.Yanked {
-			return sorted, i
+	for k := range rs {
+		if !sorted[k].Yanked {
+			return sorted, k
 		}
 	}
 	if len(rs) > 0 {
