@@ -106,7 +106,7 @@ HREF=${HREF#../..}
 # for several seconds, which would slow whichever download runs meanwhile.
 sync
 say "download of $((BYTES >> 20)) MiB ($HREF), $ROUNDS rounds"
-best_cs=999999 best_ngx=999999 rss_dl=0
+best_cs=999999 best_ngx=999999 rss_dl=0 times_cs="" times_ngx=""
 for r in $(seq 1 "$ROUNDS"); do
   order="$P_CS $P_NGX"
   [ $((r % 2)) = 0 ] && order="$P_NGX $P_CS"
@@ -117,10 +117,12 @@ for r in $(seq 1 "$ROUNDS"); do
     mb=$RSS_MB
     if [ "$port" = $P_CS ]; then
       best_cs=$(awk -v a="$best_cs" -v b="$t" 'BEGIN { print (b < a ? b : a) }')
+      times_cs+="$t "
       [ "$mb" -gt "$rss_dl" ] && rss_dl=$mb
       who=binary
     else
       best_ngx=$(awk -v a="$best_ngx" -v b="$t" 'BEGIN { print (b < a ? b : a) }')
+      times_ngx+="$t "
       who=nginx
     fi
     cpu=""
@@ -130,4 +132,8 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 awk -v a="$best_cs" -v b="$best_ngx" -v n="$BYTES" -v r="$rss_dl" 'BEGIN {
   printf "download, best of each: binary %.0f MB/s, nginx %.0f MB/s, binary/nginx %.2f (target >= 0.9); server RSS +%d MB during the binary'"'"'s\n", n/1048576/a, n/1048576/b, b/a, r }'
+# median SECONDS...: the middle one (the lower of the middle two).
+median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+awk -v a="$(median $times_cs)" -v b="$(median $times_ngx)" -v n="$BYTES" 'BEGIN {
+  printf "download, median of each: binary %.0f MB/s, nginx %.0f MB/s, binary/nginx %.2f\n", n/1048576/a, n/1048576/b, b/a }'
 say "done"

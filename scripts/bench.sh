@@ -71,7 +71,7 @@ WRK_ONLY=${BENCH_WRK_ONLY:-0}
 # Issue 14 item 7: 200 clients send wrong passwords for a real user, each as
 # fast as it is answered, for 30 s, while one client uploads with an API
 # token. Targets: server RSS peak <= 150 MB, token-upload p99 <= 100 ms.
-if [ "${BENCH_FLOOD:-1}" = 1 ] && [ "$WRK_ONLY" != 1 ]; then
+if [ "${BENCH_FLOOD:-1}" = 1 ] && [ "$WRK_ONLY" != 1 ] && [ "${BENCH_LARGE_ONLY:-0}" != 1 ]; then
   FLOOD_CLIENTS=${BENCH_FLOOD_CLIENTS:-200}
   FLOOD_DURATION=${BENCH_FLOOD_DURATION:-30s}
   say "wrong-password flood: $FLOOD_CLIENTS clients for $FLOOD_DURATION, token uploads meanwhile"
