@@ -138,7 +138,7 @@ func (s *pageSyncer) round() {
 	s.pending, s.newDir, s.root, s.files = make(map[index.Normalized]int64), false, false, nil
 	s.mu.Unlock()
 
-	if err := syncWritten(s.dir.Web(), files); err != nil {
+	if err := syncWritten(files); err != nil {
 		// Their projects' serials are still recorded below: after a crash
 		// the page may be lost, and `check` reports it.
 		s.log.Warn("sync pages for people", "err", err)

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cheeseshop/cheeseshop/internal/datadir"
 	"github.com/cheeseshop/cheeseshop/internal/index"
@@ -31,15 +34,25 @@ import (
 // otherwise the caller syncs them (pageSyncer.addFiles).
 func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all bool, force map[string]bool, durable bool) ([]string, error) {
 	name := st.Project.Normalized
+	// A directory made here is listed too, marked by a trailing separator,
+	// so that its parent's new entry is made durable (syncWritten).
+	var made []string
 	for _, d := range []string{g.dir.Web(), g.dir.WebProjects()} {
-		if _, err := mkdirOnce(d); err != nil {
+		ok, err := mkdirOnce(d)
+		if err != nil {
 			return nil, err
+		}
+		if ok {
+			made = append(made, d+string(filepath.Separator))
 		}
 	}
 	projDir := g.dir.WebProject(name)
 	madeProj, err := mkdirOnce(projDir)
 	if err != nil {
 		return nil, err
+	}
+	if madeProj {
+		made = append(made, projDir+string(filepath.Separator))
 	}
 	sorted, latest := webpage.Sorted(st)
 	var ids []int64
@@ -83,7 +96,7 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 		byID[d.ID] = d
 	}
 
-	var written []string
+	written := made
 	buf := getBuf()
 	defer putBuf(buf)
 	syncDirs := []string{projDir}
@@ -206,25 +219,53 @@ func (g *Generator) writeHome(ctx context.Context, durable bool) ([]string, erro
 	return written, nil
 }
 
-// syncWritten makes files written without fsync durable, with their
-// directories up to DATA/web.
-func syncWritten(web string, files []string) error {
+// syncWritten makes files written without fsync durable, with the
+// directories whose entries they changed: each file's own directory, and
+// for a directory made by the rewrite (listed with a trailing separator)
+// its parent. The files are fsynced a few at a time, so that they share
+// journal commits; a file listed twice (a page rewritten twice in a round)
+// is synced once.
+func syncWritten(files []string) error {
+	var pages []string
 	dirs := map[string]bool{}
+	seen := make(map[string]bool, len(files))
 	for _, f := range files {
-		if err := datadir.SyncFile(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
+		if seen[f] {
+			continue
 		}
-		for d := filepath.Dir(f); len(d) >= len(web); d = filepath.Dir(d) {
-			dirs[d] = true
-			if d == web {
-				break
+		seen[f] = true
+		if d, ok := strings.CutSuffix(f, string(filepath.Separator)); ok {
+			dirs[filepath.Dir(d)] = true
+			continue
+		}
+		pages = append(pages, f)
+		dirs[filepath.Dir(f)] = true
+	}
+	if err := syncEach(pages, datadir.SyncFile); err != nil {
+		return err
+	}
+	return syncEach(slices.Sorted(maps.Keys(dirs)), datadir.SyncDir)
+}
+
+// syncEach calls syncPath on each path, syncWorkers at a time; a path gone
+// meanwhile is not an error.
+func syncEach(paths []string, syncPath func(string) error) error {
+	errs := make([]error, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(syncWorkers, len(paths)) {
+		wg.Go(func() {
+			for i := range next {
+				if err := syncPath(paths[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					errs[i] = err
+				}
 			}
-		}
+		})
 	}
-	for d := range dirs {
-		if err := datadir.SyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+	for i := range paths {
+		next <- i
 	}
-	return nil
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
 }
