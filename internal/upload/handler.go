@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/auth"
@@ -61,6 +62,11 @@ type Config struct {
 	// worker renders, stores and rewrites the pages). With neither, a
 	// release is stored with no README, left to `regenerate`.
 	QueueReadme func(name index.Normalized)
+	// ReadmeVersion, with QueueReadme, is the renderer's version: a blank
+	// description is stored with it at once, as no README rendered by that
+	// renderer, and nothing is queued (the worker would store the same
+	// after a transaction of its own). Zero queues blank ones too.
+	ReadmeVersion int
 }
 
 // Store is what the upload handler needs from the database.
@@ -127,16 +133,20 @@ func (h *Handler) readme(ctx context.Context, md index.Metadata) index.Readme {
 	case h.cfg.RenderReadme != nil:
 		return h.cfg.RenderReadme(ctx, md.Description, md.DescriptionContentType)
 	case h.cfg.QueueReadme != nil:
+		if h.cfg.ReadmeVersion > 0 && strings.TrimSpace(md.Description) == "" {
+			return index.Readme{Version: h.cfg.ReadmeVersion}
+		}
 		return index.Readme{Version: index.ReadmePending}
 	}
 	return index.Readme{}
 }
 
 // queueReadme hands the project whose pages were just written to the
-// README worker, which renders what the change left pending, if anything
-// (an upload to an existing release leaves nothing).
-func (h *Handler) queueReadme(name index.Normalized) {
-	if h.cfg.RenderReadme == nil && h.cfg.QueueReadme != nil {
+// README worker when the change stored rd, its README, pending; the worker
+// renders what is pending, if anything (an upload to an existing release
+// leaves nothing).
+func (h *Handler) queueReadme(name index.Normalized, rd index.Readme) {
+	if h.cfg.RenderReadme == nil && h.cfg.QueueReadme != nil && rd.Version == index.ReadmePending {
 		h.cfg.QueueReadme(name)
 	}
 }

@@ -178,3 +178,31 @@ func deferredHarness(t testing.TB, cfg Config) (*harness, *staticgen.Generator) 
 	h, _, pages := startHarness(t, cfg, harnessOptions{deferSync: true, log: slog.New(slog.DiscardHandler)})
 	return h, pages
 }
+
+// TestReadmeBlankNotQueued: with QueueReadme and ReadmeVersion, a release
+// whose description is blank is stored as rendered by that version (no
+// README) and not queued; one with a description is still left pending
+// and queued.
+func TestReadmeBlankNotQueued(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var queued []index.Normalized
+	h := newHarnessWith(t, Config{ReadmeVersion: 5, QueueReadme: func(name index.Normalized) {
+		mu.Lock()
+		defer mu.Unlock()
+		queued = append(queued, name)
+	}})
+	h.mustUpload(uploadRequest{form: readmeForm(t, "1.0", " \n\t")})
+	if got := h.query(`SELECT description_html_version || ':' || description_html FROM releases`); got != "5:" {
+		t.Errorf("blank README stored as %q, want 5:", got)
+	}
+	h.mustUpload(uploadRequest{form: readmeForm(t, "2.0", "# Demo")})
+	if got := h.query(`SELECT description_html_version || ':' || description_html FROM releases WHERE version = '2.0'`); got != fmt.Sprint(index.ReadmePending)+":" {
+		t.Errorf("README stored as %q, want pending", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(queued, []index.Normalized{"demo"}) {
+		t.Errorf("queued %v, want only the upload with a description", queued)
+	}
+}

@@ -76,11 +76,12 @@ func (h *Handler) submit(ctx context.Context, id auth.Identity, req *request) er
 	if _, err := h.authorize(ctx, id, name); err != nil {
 		return err
 	}
+	rd := h.readme(ctx, md)
 	res, err := h.store.RegisterRelease(ctx, index.NewRelease{
 		Project:    name,
 		Version:    version,
 		Metadata:   md,
-		Readme:     h.readme(ctx, md),
+		Readme:     rd,
 		Registrant: id.UserID,
 		Allowed:    func(p index.Project) error { return tokenAllows(id, p) },
 	})
@@ -92,7 +93,7 @@ func (h *Handler) submit(ctx context.Context, id auth.Identity, req *request) er
 	// Rewritten even when nothing changed: a retry repairs a page that an
 	// earlier attempt committed but did not get to write.
 	err = h.regenerate(ctx, norm, res.NewProject)
-	h.queueReadme(norm)
+	h.queueReadme(norm, rd)
 	return err
 }
 

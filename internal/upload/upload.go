@@ -269,11 +269,12 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 			return storageErr("place file", ctx.Err())
 		}
 	}
+	rd := h.readme(ctx, md)
 	res, err := h.store.AddFile(ctx, index.NewFile{
 		Project:      name,
 		Version:      version,
 		Metadata:     md,
-		Readme:       h.readme(ctx, md),
+		Readme:       rd,
 		File:         file,
 		Uploader:     id.UserID,
 		Allowed:      func(p index.Project) error { return tokenAllows(id, p) },
@@ -310,7 +311,7 @@ func (h *Handler) fileUpload(ctx context.Context, id auth.Identity, req *request
 		"filename", file.Filename, "sha256", file.SHA256, "serial", res.Serial, "user", id.UserName,
 		"size", c.size, "duration_ms", float64(time.Since(req.start).Microseconds())/1000)
 	err = h.regenerate(ctx, norm, res.NewProject)
-	h.queueReadme(norm)
+	h.queueReadme(norm, rd)
 	return err
 }
 
