@@ -28,21 +28,12 @@ import (
 // was renamed, so `defer p.Cleanup()` after Create covers every failure.
 type PendingFile struct {
 	f       *os.File
+	w       WriteBehind
 	dst     string
 	perm    fs.FileMode
 	closed  bool
 	renamed bool
-	written int64 // bytes written
-	queued  int64 // bytes handed to the disk ahead of Finish (writeBehind)
 }
-
-// writeBehind is how many bytes a PendingFile collects before it asks the
-// kernel to start writing them to the disk. Without it a large file stays
-// in the page cache until Finish's fsync (the kernel starts on its own only
-// at a tenth or so of the RAM), and the whole write to the disk comes after
-// the last byte arrived instead of alongside: a 1 GiB upload paid its
-// receipt and its disk write one after the other.
-const writeBehind = 8 << 20
 
 // Create starts the replacement of path (which need not exist yet) by a
 // file with permissions perm. path's directory must exist.
@@ -51,20 +42,12 @@ func Create(path string, perm fs.FileMode) (*PendingFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PendingFile{f: f, dst: path, perm: perm}, nil
+	return &PendingFile{f: f, w: WriteBehind{f: f}, dst: path, perm: perm}, nil
 }
 
-// Write appends b to the new file. Every writeBehind bytes it starts the
-// disk write of what came before (startWriteback), without waiting for it.
-func (p *PendingFile) Write(b []byte) (int, error) {
-	n, err := p.f.Write(b)
-	p.written += int64(n)
-	if p.written-p.queued >= writeBehind {
-		startWriteback(p.f, p.queued, p.written-p.queued)
-		p.queued = p.written
-	}
-	return n, err
-}
+// Write appends b to the new file, handing it to the disk as it grows
+// (WriteBehind).
+func (p *PendingFile) Write(b []byte) (int, error) { return p.w.Write(b) }
 
 // Finish gives the new file its permissions, fsyncs it when sync is set,
 // and closes it.

@@ -311,8 +311,8 @@ func TestPendingFileWriteBehind(t *testing.T) {
 		}
 		b = b[k:]
 	}
-	if p.queued < 2*writeBehind || p.queued > int64(len(want)) {
-		t.Errorf("%d bytes of %d handed to the disk ahead of Finish, want at least %d", p.queued, len(want), 2*writeBehind)
+	if p.w.queued < 2*writeBehind || p.w.queued > int64(len(want)) {
+		t.Errorf("%d bytes of %d handed to the disk ahead of Finish, want at least %d", p.w.queued, len(want), 2*writeBehind)
 	}
 	if err := p.Finish(true); err != nil {
 		t.Fatal(err)

@@ -229,7 +229,7 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	c.path = f.Name()
 	m5, s256 := md5.New(), sha256.New()
 	b256, _ := blake2b.New256(nil)
-	tw := &tempWriter{w: &writeback{f: f}}
+	tw := &tempWriter{w: datadir.NewWriteBehind(f)}
 	if wrap := wrapTempFile.Load(); wrap != nil {
 		tw.w = (*wrap)(c.filename, f)
 	}
