@@ -74,6 +74,9 @@ const (
 	// dot-file (half-written temporary files are dot-files); the same shape
 	// internal/static accepts.
 	filePath = `^/packages/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]+/[^/.][^/]*$`
+	// cachedPrefix is where Apache, as its own hot standby, serves the
+	// pages of the upstream cache when the app is down (stale-if-error).
+	cachedPrefix = "/.cheeseshop-cached"
 )
 
 //go:embed templates/*.tmpl
@@ -85,16 +88,20 @@ var templates = template.Must(template.ParseFS(templateFS, "templates/*.tmpl"))
 // split into the forms each server's syntax wants.
 type data struct {
 	Config
-	NginxListen string // "80", "127.0.0.1:8081"
-	VHostAddr   string // "*:80", "127.0.0.1:8081"
-	BodyLimit   int64  // bytes
-	NginxBody   string // BodyLimit in nginx size syntax
-	AcceptJSON  string
-	PagePath    string
-	FilePath    string
-	CORS        corsValues
-	WebPath     string
-	Web         webValues
+	NginxListen    string // "80", "127.0.0.1:8081"
+	VHostAddr      string // "*:80", "127.0.0.1:8081"
+	BodyLimit      int64  // bytes
+	NginxBody      string // BodyLimit in nginx size syntax
+	AcceptJSON     string
+	PagePath       string
+	CachedPath     string // PagePath below CachedPrefix
+	CachedPrefix   string
+	CachedPrefixRE string
+	SelfAddr       string // VHostAddr as Apache reaches itself: its hot standby
+	FilePath       string
+	CORS           corsValues
+	WebPath        string
+	Web            webValues
 }
 
 // webValues are the security headers of the pages for people, the values
@@ -154,17 +161,27 @@ func prepare(cfg Config) (data, error) {
 	}
 
 	var errs []error
-	d := data{AcceptJSON: acceptJSON, PagePath: pagePath, FilePath: filePath, CORS: corsValues{
-		AllowOrigin: cors.AllowOrigin, AllowMethods: cors.AllowMethods, AllowHeaders: cors.AllowHeaders,
-		MaxAge: cors.MaxAge,
-	}, WebPath: webPath, Web: webValues{CSP: WebCSP, Referrer: WebReferrer, Frame: WebFrame}}
+	d := data{AcceptJSON: acceptJSON, PagePath: pagePath, FilePath: filePath,
+		CachedPrefix: cachedPrefix, CachedPrefixRE: regexp.QuoteMeta(cachedPrefix),
+		CachedPath: "^" + regexp.QuoteMeta(cachedPrefix) + strings.TrimPrefix(pagePath, "^"), CORS: corsValues{
+			AllowOrigin: cors.AllowOrigin, AllowMethods: cors.AllowMethods, AllowHeaders: cors.AllowHeaders,
+			MaxAge: cors.MaxAge,
+		}, WebPath: webPath, Web: webValues{CSP: WebCSP, Referrer: WebReferrer, Frame: WebFrame}}
 	if host, port, err := splitListen(cfg.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen address %q: %w", cfg.Listen, err))
 	} else if host == "" {
 		d.NginxListen, d.VHostAddr = port, "*:"+port
+		d.SelfAddr = net.JoinHostPort("127.0.0.1", port)
 	} else {
 		d.NginxListen = net.JoinHostPort(host, port)
 		d.VHostAddr = d.NginxListen
+		d.SelfAddr = d.NginxListen
+		switch host {
+		case "0.0.0.0":
+			d.SelfAddr = net.JoinHostPort("127.0.0.1", port)
+		case "::":
+			d.SelfAddr = net.JoinHostPort("::1", port)
+		}
 	}
 	if host, port, err := net.SplitHostPort(cfg.Upstream); err != nil || host == "" {
 		errs = append(errs, fmt.Errorf("upstream %q: want host:port of `cheeseshop serve`, e.g. %s", cfg.Upstream, DefaultUpstream))

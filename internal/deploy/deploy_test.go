@@ -62,7 +62,11 @@ func TestDeployDefaults(t *testing.T) {
 		`Header set Cache-Control "max-age=0, must-revalidate, public"`,
 		`Header set Cache-Control "max-age=31536000, immutable, public"`,
 		"Header set Vary Accept",
-		"mod_rewrite, mod_headers, mod_proxy, mod_proxy_http, mod_mime",
+		"mod_rewrite, mod_headers, mod_proxy, mod_proxy_http,\n# mod_proxy_balancer, mod_slotmem_shm, mod_lbmethod_byrequests, mod_mime,",
+		// Cached upstream pages: the app, else this server as hot standby.
+		`BalancerMember "http://127.0.0.1:8080" connectiontimeout=5 timeout=300 retry=1`,
+		`BalancerMember "http://127.0.0.1:80/.cheeseshop-cached" status=+H retry=0`,
+		"<Directory /var/lib/cheeseshop/cache/simple>",
 	)
 	// Zero values and the explicit defaults are the same configuration.
 	n2, a2 := renderBoth(t, Config{Listen: DefaultListen, Upstream: DefaultUpstream,

@@ -355,6 +355,9 @@ LoadModule rewrite_module {{.Modules}}/mod_rewrite.so
 LoadModule headers_module {{.Modules}}/mod_headers.so
 LoadModule proxy_module {{.Modules}}/mod_proxy.so
 LoadModule proxy_http_module {{.Modules}}/mod_proxy_http.so
+LoadModule proxy_balancer_module {{.Modules}}/mod_proxy_balancer.so
+LoadModule slotmem_shm_module {{.Modules}}/mod_slotmem_shm.so
+LoadModule lbmethod_byrequests_module {{.Modules}}/mod_lbmethod_byrequests.so
 LogFormat "%h %l %u %t \"%r\" %>s %b" common
 CustomLog {{.Dir}}/access.log common
 <Directory />
