@@ -252,7 +252,7 @@ func TestBrowser(t *testing.T) {
 		b.t = t
 		b.open("/project/cheese-browser/1.0/")
 		b.want(`document.querySelector('h1')?.textContent === "cheese-browser 1.0"`, "the release's title")
-		b.want(`document.querySelector('a[aria-current="page"]')?.textContent === "1.0"`, "the release history marks the release")
+		b.want(`document.querySelector('a[href="/project/cheese-browser/"]')?.textContent === "All versions of cheese-browser"`, "the link to the project's every release")
 		b.want(`document.querySelector('.readme pre code.language-python') !== null`, "the release's README")
 		b.axeCheck("release")
 		b.screenshots("release")

@@ -249,7 +249,7 @@ func BenchmarkRenderPeople(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			buf.Reset()
-			webpage.RenderRelease(&buf, st, sorted, sorted[3], index.ReleaseDetail{})
+			webpage.RenderRelease(&buf, st, sorted[3], index.ReleaseDetail{})
 		}
 		b.SetBytes(int64(buf.Len()))
 	})

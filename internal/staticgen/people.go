@@ -106,7 +106,7 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 			return written, err
 		}
 		buf.Reset()
-		webpage.RenderRelease(buf, st, sorted, r, byID[r.ID])
+		webpage.RenderRelease(buf, st, r, byID[r.ID])
 		buf.Write(datadir.AppendHTMLSerial(nil, r.Serial))
 		page := g.dir.WebReleasePage(name, r.Version)
 		if err := datadir.Replace(page, buf.Bytes(), pagePerm, durable); err != nil {

@@ -21,11 +21,7 @@ func historyHTML(normalized string, rows []HistoryRow) template.HTML {
 		escapeURLPart(&b, normalized)
 		b.WriteByte('/')
 		escapeURLPart(&b, r.Version)
-		b.WriteString(`/"`)
-		if r.Current {
-			b.WriteString(` aria-current="page"`)
-		}
-		b.WriteByte('>')
+		b.WriteString(`/">`)
 		escapeHTML(&b, r.Version)
 		b.WriteString(`</a> <span class="muted">`)
 		escapeHTML(&b, r.Date)

@@ -96,7 +96,6 @@ type HistoryRow struct {
 	Pre          bool
 	Yanked       bool
 	YankedReason string
-	Current      bool
 }
 
 type projectPage struct {
@@ -106,19 +105,14 @@ type projectPage struct {
 	IsRelease  bool
 	Newest     string
 	Release    *ReleaseView
-	History    []HistoryRow
+	// History is the project page's list of every release; a release page
+	// has none. A release page is rewritten only when its release changes,
+	// so a list of the project's releases on it would miss every release
+	// made after it; it links to the project page instead.
+	History []HistoryRow
 	// HistoryHTML is History rendered (historyHTML).
 	HistoryHTML template.HTML
-	// AllReleases is the number of releases when History shows only some
-	// of them (a release page), else 0.
-	AllReleases int
 }
-
-// releaseHistoryRows is how many of the newest releases a release page
-// lists (with the release itself wherever it stands): the project page
-// lists them all. Listing every release on every release page would make
-// a project's pages grow with the square of its releases.
-const releaseHistoryRows = 20
 
 // Project is what a project's or a release's page is built from.
 type Project struct {
@@ -192,13 +186,15 @@ func RenderProject(buf *bytes.Buffer, st index.ProjectState, sorted []index.Rele
 	if latest >= 0 {
 		p.Release = releaseView(st, sorted[latest], d[sorted[latest].ID])
 	}
-	p.History = history(sorted, "")
+	p.History = history(sorted)
 	p.HistoryHTML = historyHTML(p.Normalized, p.History)
 	render(buf, "project", p)
 }
 
-// RenderRelease appends the page of release r of a project to buf.
-func RenderRelease(buf *bytes.Buffer, st index.ProjectState, sorted []index.Release, r index.Release, d index.ReleaseDetail) {
+// RenderRelease appends the page of release r of a project to buf: what
+// depends on the release alone (and the project's name), so that the page
+// stays true until the release changes.
+func RenderRelease(buf *bytes.Buffer, st index.ProjectState, r index.Release, d index.ReleaseDetail) {
 	p := projectPage{
 		layout:     layout{Title: displayName(st) + " " + r.Version + " · " + SiteName, SiteName: SiteName},
 		Name:       displayName(st),
@@ -206,16 +202,6 @@ func RenderRelease(buf *bytes.Buffer, st index.ProjectState, sorted []index.Rele
 		IsRelease:  true,
 		Release:    releaseView(st, r, d),
 	}
-	shown := sorted
-	if len(sorted) > releaseHistoryRows {
-		shown = sorted[:releaseHistoryRows:releaseHistoryRows]
-		if i := slices.IndexFunc(sorted, func(o index.Release) bool { return o.Version == r.Version }); i >= releaseHistoryRows {
-			shown = append(shown, sorted[i])
-		}
-		p.AllReleases = len(sorted)
-	}
-	p.History = history(shown, r.Version)
-	p.HistoryHTML = historyHTML(p.Normalized, p.History)
 	render(buf, "project", p)
 }
 
@@ -226,12 +212,12 @@ func displayName(st index.ProjectState) string {
 	return string(st.Project.Normalized)
 }
 
-func history(sorted []index.Release, current string) []HistoryRow {
+func history(sorted []index.Release) []HistoryRow {
 	out := make([]HistoryRow, len(sorted))
 	for i, r := range sorted {
 		v, err := index.ParseVersion(r.Version)
 		out[i] = HistoryRow{Version: r.Version, Date: day(r.CreatedAt), Pre: err == nil && v.IsPrerelease(),
-			Yanked: r.Yanked, YankedReason: r.YankedReason, Current: r.Version == current}
+			Yanked: r.Yanked, YankedReason: r.YankedReason}
 	}
 	return out
 }
