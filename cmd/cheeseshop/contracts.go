@@ -32,10 +32,11 @@ var (
 	_ manage.Pages         = (*staticgen.Generator)(nil)
 
 	// Start-up repair, the sweep, check and regenerate.
-	_ repair.Store      = (*index.Store)(nil)
-	_ repair.CheckStore = (*index.Store)(nil)
-	_ repair.Pages      = (*staticgen.Generator)(nil)
-	_ repair.Renderer   = staticgen.Renderer{}
+	_ repair.Store          = (*index.Store)(nil)
+	_ repair.CheckStore     = (*index.Store)(nil)
+	_ repair.Pages          = (*staticgen.Generator)(nil)
+	_ repair.Renderer       = staticgen.Renderer{}
+	_ repair.PeopleRenderer = staticgen.Renderer{}
 
 	// The mirror worker.
 	_ mirror.Store = (*index.Store)(nil)

@@ -292,6 +292,28 @@ func TestCheckAndRegenerateCommands(t *testing.T) {
 		t.Fatalf("regenerate: %v\n%s", err, out)
 	}
 	in.check()
+	// The pages for people are checked and rewritten alike: a changed
+	// project page, a missing release page, a page of a release the
+	// project does not have.
+	web := filepath.Join(dataDir, "web", "project", "cmd-demo")
+	writeFile(t, filepath.Join(web, "index.html"), []byte("stale\n"))
+	if err := os.Remove(filepath.Join(web, "1.0", "index.html")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(web, "9.9"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, failed = in.checkOutput()
+	for _, want := range []string{"the project's page for people differs", "the page for people of 1.0 is missing",
+		"a page for people of 9.9, which the project does not have"} {
+		if !failed || !strings.Contains(out, want) {
+			t.Errorf("check of broken pages for people: failed=%v, no %q in\n%s", failed, want, out)
+		}
+	}
+	if out, err := in.run("", "regenerate", "cmd-demo"); err != nil {
+		t.Fatalf("regenerate: %v\n%s", err, out)
+	}
+	in.check()
 	if err := os.RemoveAll(filepath.Join(dataDir, "simple")); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -35,6 +36,13 @@ type CheckStore interface {
 type Renderer interface {
 	Project(buf *bytes.Buffer, p datadir.Page, st index.ProjectState)
 	Root(buf *bytes.Buffer, p datadir.Page, st index.RootState)
+}
+
+// PeopleRenderer is the optional part of a Renderer that renders a
+// project's pages for people (staticgen.Renderer); with it Check compares
+// them too, under the same lock as the /simple pages.
+type PeopleRenderer interface {
+	People(ctx context.Context, st index.ProjectState) (project []byte, releases map[string][]byte, err error)
 }
 
 // CheckConfig configures Check. Zero values mean the defaults.
@@ -284,6 +292,13 @@ func (c *checker) comparePages(ctx context.Context, name index.Normalized) (stri
 				msgs = append(msgs, fmt.Sprintf("%s differs from the database's rendering at serial %d", p.Name(), st.Project.LastSerial))
 			}
 		}
+		if pr, ok := c.render.(PeopleRenderer); ok {
+			people, err := c.comparePeople(ctx, pr, name, st)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, people...)
+		}
 		detail = strings.Join(msgs, "; ")
 		return nil
 	})
@@ -291,6 +306,43 @@ func (c *checker) comparePages(ctx context.Context, name index.Normalized) (stri
 		return "", nil // deleted meanwhile; strayPageDirs sees its directory
 	}
 	return detail, err
+}
+
+// comparePeople compares a project's pages for people with what pr renders
+// from st: the project page, every release's page, and no page of a
+// release the project no longer has.
+func (c *checker) comparePeople(ctx context.Context, pr PeopleRenderer, name index.Normalized, st index.ProjectState) ([]string, error) {
+	project, releases, err := pr.People(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var msgs []string
+	compare := func(what, path string, want []byte) {
+		got, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			msgs = append(msgs, what+" is missing")
+		case err != nil:
+			msgs = append(msgs, fmt.Sprintf("%s is unreadable: %v", what, err))
+		case !bytes.Equal(got, want):
+			msgs = append(msgs, fmt.Sprintf("%s differs from the database's rendering", what))
+		}
+	}
+	compare("the project's page for people", c.dir.WebProjectPage(name), project)
+	versions := slices.Sorted(maps.Keys(releases))
+	for _, v := range versions {
+		compare("the page for people of "+v, c.dir.WebReleasePage(name, v), releases[v])
+	}
+	entries, err := os.ReadDir(c.dir.WebProject(name))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, e := range entries {
+		if n := e.Name(); e.IsDir() && !strings.HasPrefix(n, ".") && releases[n] == nil {
+			msgs = append(msgs, "a page for people of "+n+", which the project does not have")
+		}
+	}
+	return msgs, nil
 }
 
 // strayPageDirs reports page directories of projects the database does not

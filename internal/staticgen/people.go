@@ -106,8 +106,7 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 			return written, err
 		}
 		buf.Reset()
-		webpage.RenderRelease(buf, st, r, byID[r.ID])
-		buf.Write(datadir.AppendHTMLSerial(nil, r.Serial))
+		renderReleasePage(buf, st, r, byID[r.ID])
 		page := g.dir.WebReleasePage(name, r.Version)
 		if err := datadir.Replace(page, buf.Bytes(), pagePerm, durable); err != nil {
 			return written, fmt.Errorf("write page of %s %s: %w", name, r.Version, err)
@@ -116,8 +115,7 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 		syncDirs = append(syncDirs, dir)
 	}
 	buf.Reset()
-	webpage.RenderProject(buf, st, sorted, latest, byID)
-	buf.Write(datadir.AppendHTMLSerial(nil, st.Project.LastSerial))
+	renderProjectPage(buf, st, sorted, latest, byID)
 	page := g.dir.WebProjectPage(name)
 	if err := datadir.Replace(page, buf.Bytes(), pagePerm, durable); err != nil {
 		return written, fmt.Errorf("write page of %s: %w", name, err)
@@ -137,6 +135,52 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 		}
 	}
 	return written, nil
+}
+
+// renderProjectPage and renderReleasePage give a page for people as it is
+// written: the page, then its serial (the project's, the release's).
+func renderProjectPage(buf *bytes.Buffer, st index.ProjectState, sorted []index.Release, latest int, byID map[int64]index.ReleaseDetail) {
+	webpage.RenderProject(buf, st, sorted, latest, byID)
+	buf.Write(datadir.AppendHTMLSerial(nil, st.Project.LastSerial))
+}
+
+func renderReleasePage(buf *bytes.Buffer, st index.ProjectState, r index.Release, d index.ReleaseDetail) {
+	webpage.RenderRelease(buf, st, r, d)
+	buf.Write(datadir.AppendHTMLSerial(nil, r.Serial))
+}
+
+// People renders a project's pages for people from st as the rewrite
+// writes them (repair.PeopleRenderer, for `check`): the project page, and
+// each release's page by version (a version that makes no directory name
+// has none). st must be read under the project's lock, for the releases'
+// details.
+func (Renderer) People(ctx context.Context, st index.ProjectState) (project []byte, releases map[string][]byte, err error) {
+	sorted, latest := webpage.Sorted(st)
+	ids := make([]int64, len(sorted))
+	for i, r := range sorted {
+		ids[i] = r.ID
+	}
+	details, err := st.ReleaseDetails(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[int64]index.ReleaseDetail, len(details))
+	for _, d := range details {
+		byID[d.ID] = d
+	}
+	var buf bytes.Buffer
+	releases = make(map[string][]byte, len(sorted))
+	for _, r := range sorted {
+		if !datadir.ValidVersionDir(r.Version) {
+			continue
+		}
+		buf.Reset()
+		renderReleasePage(&buf, st, r, byID[r.ID])
+		releases[r.Version] = bytes.Clone(buf.Bytes())
+	}
+	buf.Reset()
+	renderProjectPage(&buf, st, sorted, latest, byID)
+	return bytes.Clone(buf.Bytes()), releases, nil
 }
 
 // removeStaleReleases removes the release directories in projDir that
