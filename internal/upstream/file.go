@@ -128,6 +128,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, f index.UpstreamFi
 
 	hash := sha256.New()
 	var hb *holdback
+	var client io.Writer // nil, not a nil *holdback, when not streaming
 	if stream {
 		h := w.Header()
 		h.Set("Content-Type", fileType(rel))
@@ -139,8 +140,9 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, f index.UpstreamFi
 		}
 		w.WriteHeader(http.StatusOK)
 		hb = &holdback{w: w, buf: make([]byte, 0, 2*holdBack)}
+		client = hb
 	}
-	n, err := fanOut(idleReader{resp.Body, idle, c.timeout}, hb, pf, hash)
+	n, err := fanOut(idleReader{resp.Body, idle, c.timeout}, client, pf, hash)
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = io.ErrUnexpectedEOF
 	}

@@ -484,3 +484,48 @@ func publicMessage(err error) string {
 	m, _ := index.PublicMessage(err)
 	return m
 }
+
+// A first request that is not a plain GET (a Range, as uv reads a wheel's
+// METADATA, or a HEAD) fetches the whole file into the cache and is then
+// answered from disk: the right part, the right headers.
+func TestFirstDownloadRangeAndHead(t *testing.T) {
+	up := newFakeUpstream(t)
+	up.files["/files/up_lib-1.0-py3-none-any.whl"] = wheel
+	up.files["/files/up_lib-2.0-py3-none-any.whl"] = metadata // any other bytes
+	up.pages["up-lib"] = jsonPage("up-lib",
+		jsonFile("up_lib-1.0-py3-none-any.whl", "/files/up_lib-1.0-py3-none-any.whl", wheel, ""),
+		jsonFile("up_lib-2.0-py3-none-any.whl", "/files/up_lib-2.0-py3-none-any.whl", metadata, ""))
+	f := newFixture(t, up, upstream.Config{})
+	f.get(t, "/simple/up-lib/", "")
+
+	rel := datadir.PackagePath(sha(wheel), "up_lib-1.0-py3-none-any.whl")
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/packages/"+rel, nil)
+	req.Header.Set("Range", "bytes=2-5")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || string(body) != string(wheel[2:6]) {
+		t.Errorf("first download with a Range: %d %q, want 206 %q", resp.StatusCode, body, wheel[2:6])
+	}
+
+	rel = datadir.PackagePath(sha(metadata), "up_lib-2.0-py3-none-any.whl")
+	resp, err = http.Head(f.srv.URL + "/packages/" + rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(metadata)) {
+		t.Errorf("first HEAD: %d, length %d, want 200, %d", resp.StatusCode, resp.ContentLength, len(metadata))
+	}
+	for _, c := range []struct {
+		body []byte
+		name string
+	}{{wheel, "up_lib-1.0-py3-none-any.whl"}, {metadata, "up_lib-2.0-py3-none-any.whl"}} {
+		if _, err := os.Stat(datadir.New(f.dir).CachePackage(datadir.PackagePath(sha(c.body), c.name))); err != nil {
+			t.Errorf("%s not cached after the first request: %v", c.name, err)
+		}
+	}
+}
