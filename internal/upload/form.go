@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/cheeseshop/cheeseshop/internal/datadir"
+	"github.com/cheeseshop/cheeseshop/internal/fanout"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 )
 
@@ -233,9 +234,9 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	if wrap := wrapTempFile.Load(); wrap != nil {
 		tw.w = (*wrap)(c.filename, f)
 	}
-	// The temp file and each digest on its own goroutine (fanout.go): the
-	// upload costs the slowest of them, not their sum.
-	n, err := fanOut(io.LimitReader(part, limit+1), tw, m5, s256, b256)
+	// The temp file and each digest on its own goroutine: the upload costs
+	// the slowest of them, not their sum.
+	n, err := fanout.Copy(io.LimitReader(part, limit+1), tw, m5, s256, b256)
 	if err == nil && n > limit {
 		c.tooLarge = true
 		// Read (and drop) the rest so the client gets to read our answer

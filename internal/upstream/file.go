@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cheeseshop/cheeseshop/internal/datadir"
+	"github.com/cheeseshop/cheeseshop/internal/fanout"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
 	"github.com/cheeseshop/cheeseshop/internal/reqlog"
@@ -128,7 +129,10 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, f index.UpstreamFi
 
 	hash := sha256.New()
 	var hb *holdback
-	var client io.Writer // nil, not a nil *holdback, when not streaming
+	// The cache copy, the sha256 and the client each on its own goroutine:
+	// a first download is paced by the upstream and the client, not by the
+	// sum of the work done on each byte.
+	sinks := []io.Writer{pf, hash}
 	if stream {
 		h := w.Header()
 		h.Set("Content-Type", fileType(rel))
@@ -140,9 +144,9 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, f index.UpstreamFi
 		}
 		w.WriteHeader(http.StatusOK)
 		hb = &holdback{w: w, buf: make([]byte, 0, 2*holdBack)}
-		client = hb
+		sinks = append(sinks, hb)
 	}
-	n, err := fanOut(idleReader{resp.Body, idle, c.timeout}, client, pf, hash)
+	n, err := fanout.Copy(idleReader{resp.Body, idle, c.timeout}, sinks...)
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = io.ErrUnexpectedEOF
 	}

@@ -1,15 +1,17 @@
-package upload
+package fanout
 
 import (
 	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"hash"
 	"io"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 	"testing/iotest"
-	"time"
 
 	"golang.org/x/crypto/blake2b"
 )
@@ -22,9 +24,29 @@ func newDigests() []hash.Hash {
 func sums(hs []hash.Hash) []string {
 	var out []string
 	for _, h := range hs {
-		out = append(out, hexSum(h))
+		out = append(out, hex.EncodeToString(h.Sum(nil)))
 	}
 	return out
+}
+
+// newNoise is an endless stream of pseudo-random bytes.
+func newNoise() io.Reader { return rand.NewChaCha8([32]byte{7}) }
+
+// failingWriter passes n bytes on to w, then fails with err.
+type failingWriter struct {
+	w   io.Writer
+	n   int
+	err error
+}
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if len(p) <= f.n {
+		f.n -= len(p)
+		return f.w.Write(p)
+	}
+	k, _ := f.w.Write(p[:f.n])
+	f.n = 0
+	return k, f.err
 }
 
 func writers(hs []hash.Hash, extra ...io.Writer) []io.Writer {
@@ -35,7 +57,7 @@ func writers(hs []hash.Hash, extra ...io.Writer) []io.Writer {
 	return ws
 }
 
-// fanOut gives every writer every byte, in order, whatever the sizes of
+// Copy gives every writer every byte, in order, whatever the sizes of
 // the reads and of the body relative to the ring's chunks.
 func TestFanOut(t *testing.T) {
 	t.Parallel()
@@ -68,9 +90,9 @@ func TestFanOut(t *testing.T) {
 			}
 			got := newDigests()
 			var file bytes.Buffer
-			n, err := fanOut(src, writers(got, &file)...)
+			n, err := Copy(src, writers(got, &file)...)
 			if err != nil || n != int64(tc.size) {
-				t.Fatalf("fanOut = %d, %v; want %d, nil", n, err, tc.size)
+				t.Fatalf("Copy = %d, %v; want %d, nil", n, err, tc.size)
 			}
 			if !bytes.Equal(file.Bytes(), data) {
 				t.Errorf("the file writer got %d bytes, not the %d sent", file.Len(), len(data))
@@ -105,9 +127,9 @@ func TestFanOutReadError(t *testing.T) {
 		src := io.MultiReader(bytes.NewReader(data), iotest.ErrReader(cause))
 		var file bytes.Buffer
 		got := newDigests()
-		n, err := fanOut(src, writers(got, &file)...)
+		n, err := Copy(src, writers(got, &file)...)
 		if !errors.Is(err, cause) || n != int64(len(data)) {
-			t.Fatalf("fanOut = %d, %v; want %d, %v", n, err, len(data), cause)
+			t.Fatalf("Copy = %d, %v; want %d, %v", n, err, len(data), cause)
 		}
 		want := newDigests()
 		for _, h := range want {
@@ -126,9 +148,9 @@ func TestFanOutWriteError(t *testing.T) {
 	full := errors.New("no space left on device")
 	src := &tallyReader{r: newNoise()}
 	disk := &failingWriter{w: io.Discard, n: 100, err: full}
-	n, err := fanOut(io.LimitReader(src, 1<<30), writers(newDigests(), disk)...)
+	n, err := Copy(io.LimitReader(src, 1<<30), writers(newDigests(), disk)...)
 	if !errors.Is(err, full) {
-		t.Fatalf("fanOut error %v, want %v", err, full)
+		t.Fatalf("Copy error %v, want %v", err, full)
 	}
 	// The reader may run ahead of the failed writer by the ring's chunks,
 	// plus the one it was filling when the failure showed.
@@ -149,43 +171,35 @@ func (c *tallyReader) Read(p []byte) (int, error) {
 }
 
 // Memory stays flat whatever the size: 256 MiB of a generated body go
-// through the file writer and the three digests while the heap is sampled;
-// neither the peak heap nor the bytes allocated in all may grow with the
-// body (the ring is reused, chunks are shared by reference).
+// through a file writer and the three digests, and the bytes allocated in
+// all may not grow with the body (the ring is reused, chunks are shared by
+// reference; a copy that allocated per chunk would allocate the body).
 //
-// Not parallel: the heap and the allocation counter are the process's.
+// Not parallel: the allocation counter is the process's.
 func TestFanOutMemory(t *testing.T) {
 	const size = 256 << 20
 	if testing.Short() {
 		t.Skip("256 MiB through three digests; not in -short")
 	}
 	noise := newNoise()
-	body := io.LimitReader(noise, size)
 	hs := newDigests()
 	var file countingWriter
-
-	var n int64
-	var err error
-	// Warm the pool of rings after the collection (two would empty it).
-	warm := func() {
-		fanOut(io.LimitReader(noise, fanChunk), writers(newDigests(), io.Discard)...) //nolint:errcheck
-	}
-	before, after, peak := sampleHeap(100, 5*time.Millisecond, warm, func() {
-		n, err = fanOut(body, writers(hs, &file)...)
-	})
+	// Warm the pool of rings after the collection, which empties it.
+	runtime.GC()
+	Copy(io.LimitReader(noise, fanChunk), writers(newDigests(), io.Discard)...) //nolint:errcheck
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	n, err := Copy(io.LimitReader(noise, size), writers(hs, &file)...)
+	runtime.ReadMemStats(&after)
 	if err != nil || n != size || file.n != size {
-		t.Fatalf("fanOut = %d, %v (file got %d); want %d", n, err, file.n, size)
+		t.Fatalf("Copy = %d, %v (file got %d); want %d", n, err, file.n, size)
 	}
-	growth := int64(peak) - int64(before.HeapAlloc)
 	allocated := after.TotalAlloc - before.TotalAlloc
-	t.Logf("%d MiB: heap peak %+d KiB, %d KiB allocated in all", size>>20, growth>>10, allocated>>10)
-	// The sampler's own MemStats and ticker, a few channels and goroutines:
-	// tens of KiB. A copy that allocated per chunk would allocate the body.
-	if allocated > 1<<20 {
-		t.Errorf("allocated %d KiB to copy %d MiB; want under 1 MiB", allocated>>10, size>>20)
-	}
-	if growth > 4<<20 {
-		t.Errorf("heap grew by %d KiB while copying %d MiB; want under 4 MiB", growth>>10, size>>20)
+	t.Logf("%d MiB: %d KiB allocated in all", size>>20, allocated>>10)
+	// At most one ring (1 MiB), when a collection emptied the pool between
+	// the warm-up and the copy, and a few KiB of channels and goroutines.
+	if allocated > 2<<20 {
+		t.Errorf("allocated %d KiB to copy %d MiB; want under 2 MiB", allocated>>10, size>>20)
 	}
 }
 
@@ -197,8 +211,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // BenchmarkDigests compares, in one run, each digest alone (the physical
-// limits), the sequential io.MultiWriter the upload used to hash with (the
-// sum of the digests), and fanOut (the slowest digest, or on fewer cores
+// limits), the sequential io.MultiWriter uploads used to hash with (the
+// sum of the digests), and Copy (the slowest digest, or on fewer cores
 // than digests their CPU time over the cores). 64 MiB of generated bytes
 // per operation; compare the MB/s columns.
 func BenchmarkDigests(b *testing.B) {
@@ -216,7 +230,7 @@ func BenchmarkDigests(b *testing.B) {
 			_, err := io.Copy(io.MultiWriter(writers(newDigests(), io.Discard)...), src())
 			return err
 		}},
-		{"parallel", func() error { _, err := fanOut(src(), writers(newDigests(), io.Discard)...); return err }},
+		{"parallel", func() error { _, err := Copy(src(), writers(newDigests(), io.Discard)...); return err }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(size)

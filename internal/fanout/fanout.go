@@ -1,4 +1,7 @@
-package upload
+// Package fanout copies one stream to several writers at once, each on its
+// own goroutine: an upload's temp file and its digests, an upstream file's
+// cache copy, its digest and its client.
+package fanout
 
 import (
 	"errors"
@@ -7,23 +10,22 @@ import (
 	"sync/atomic"
 )
 
-// The upload's bytes go to the temp file and to three digests. Written one
-// after another (io.MultiWriter) an upload costs the sum of the digests'
-// times; fanOut gives each writer its own goroutine, all fed from one read
-// of the body, so an upload costs the slowest of them (or, on fewer cores
-// than writers, their CPU time spread over the cores).
+// Written one after another (io.MultiWriter), a stream costs the sum of
+// its writers' times; Copy gives each writer its own goroutine, all fed
+// from one read of the source, so it costs the slowest of them (or, on
+// fewer cores than writers, their CPU time spread over the cores).
 //
 // The bytes go through a small ring of fixed chunks, shared by reference:
 // the reader fills a free chunk and hands it to every writer; the last
 // writer done with a chunk gives it back. Memory is the ring's, whatever
-// the size of the body, and the reader runs at most ringChunks chunks ahead
+// the size of the stream, and the reader runs at most ringChunks chunks ahead
 // of the slowest writer.
 const (
 	fanChunk  = 128 << 10 // bytes per chunk
-	fanChunks = 8         // chunks per ring (1 MiB per upload in flight)
+	fanChunks = 8         // chunks per ring (1 MiB per copy in flight)
 )
 
-// fanRing is one upload's chunks; rings are reused across uploads.
+// fanRing is one copy's chunks; rings are reused across copies.
 type fanRing [fanChunks][fanChunk]byte
 
 var fanRings = sync.Pool{New: func() any { return new(fanRing) }}
@@ -31,13 +33,13 @@ var fanRings = sync.Pool{New: func() any { return new(fanRing) }}
 // fanItem is a filled chunk: its index in the ring and its length.
 type fanItem struct{ idx, n int }
 
-// fanOut copies src to every writer in ws, each written on its own
+// Copy copies src to every writer in ws, each written on its own
 // goroutine in the order the bytes arrive, and returns the bytes read. It
 // stops at the first error: src's (other than io.EOF), or a writer's (the
 // first writer's in ws order when several fail). A writer that fails gets
 // no further bytes; the others still get every byte read before the copy
 // stopped, so their state is of a prefix of src, never of a gap.
-func fanOut(src io.Reader, ws ...io.Writer) (int64, error) {
+func Copy(src io.Reader, ws ...io.Writer) (int64, error) {
 	ring := fanRings.Get().(*fanRing)
 	defer fanRings.Put(ring)
 
