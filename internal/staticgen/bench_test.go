@@ -229,7 +229,7 @@ func BenchmarkRegenerateRoot700000(b *testing.B) {
 // (every release in its history) and one release page.
 func BenchmarkRenderPeople(b *testing.B) {
 	st := bigProject(1000)
-	sorted, latest := webpage.Sorted(st)
+	o := webpage.Sorted(st)
 	var buf bytes.Buffer
 	b.Run("sort", func(b *testing.B) {
 		b.ReportAllocs()
@@ -241,7 +241,7 @@ func BenchmarkRenderPeople(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			buf.Reset()
-			webpage.RenderProject(&buf, st, sorted, latest, nil)
+			webpage.RenderProject(&buf, st, o, nil)
 		}
 		b.SetBytes(int64(buf.Len()))
 	})
@@ -249,7 +249,7 @@ func BenchmarkRenderPeople(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			buf.Reset()
-			webpage.RenderRelease(&buf, st, sorted[3], index.ReleaseDetail{})
+			webpage.RenderRelease(&buf, st, o.Releases[3], index.ReleaseDetail{})
 		}
 		b.SetBytes(int64(buf.Len()))
 	})

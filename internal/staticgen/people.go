@@ -54,7 +54,8 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 	if madeProj {
 		made = append(made, projDir+string(filepath.Separator))
 	}
-	sorted, latest := webpage.Sorted(st)
+	o := webpage.Sorted(st)
+	sorted, latest := o.Releases, o.Latest
 	var ids []int64
 	if latest >= 0 {
 		ids = append(ids, sorted[latest].ID)
@@ -115,7 +116,7 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 		syncDirs = append(syncDirs, dir)
 	}
 	buf.Reset()
-	renderProjectPage(buf, st, sorted, latest, byID)
+	renderProjectPage(buf, st, o, byID)
 	page := g.dir.WebProjectPage(name)
 	if err := datadir.Replace(page, buf.Bytes(), pagePerm, durable); err != nil {
 		return written, fmt.Errorf("write page of %s: %w", name, err)
@@ -139,8 +140,8 @@ func (g *Generator) writePeople(ctx context.Context, st index.ProjectState, all 
 
 // renderProjectPage and renderReleasePage give a page for people as it is
 // written: the page, then its serial (the project's, the release's).
-func renderProjectPage(buf *bytes.Buffer, st index.ProjectState, sorted []index.Release, latest int, byID map[int64]index.ReleaseDetail) {
-	webpage.RenderProject(buf, st, sorted, latest, byID)
+func renderProjectPage(buf *bytes.Buffer, st index.ProjectState, o webpage.Ordered, byID map[int64]index.ReleaseDetail) {
+	webpage.RenderProject(buf, st, o, byID)
 	buf.Write(datadir.AppendHTMLSerial(nil, st.Project.LastSerial))
 }
 
@@ -155,9 +156,9 @@ func renderReleasePage(buf *bytes.Buffer, st index.ProjectState, r index.Release
 // has none). st must be read under the project's lock, for the releases'
 // details.
 func (Renderer) People(ctx context.Context, st index.ProjectState) (project []byte, releases map[string][]byte, err error) {
-	sorted, latest := webpage.Sorted(st)
-	ids := make([]int64, len(sorted))
-	for i, r := range sorted {
+	o := webpage.Sorted(st)
+	ids := make([]int64, len(o.Releases))
+	for i, r := range o.Releases {
 		ids[i] = r.ID
 	}
 	details, err := st.ReleaseDetails(ctx, ids)
@@ -169,8 +170,8 @@ func (Renderer) People(ctx context.Context, st index.ProjectState) (project []by
 		byID[d.ID] = d
 	}
 	var buf bytes.Buffer
-	releases = make(map[string][]byte, len(sorted))
-	for _, r := range sorted {
+	releases = make(map[string][]byte, len(o.Releases))
+	for _, r := range o.Releases {
 		if !datadir.ValidVersionDir(r.Version) {
 			continue
 		}
@@ -179,7 +180,7 @@ func (Renderer) People(ctx context.Context, st index.ProjectState) (project []by
 		releases[r.Version] = bytes.Clone(buf.Bytes())
 	}
 	buf.Reset()
-	renderProjectPage(&buf, st, sorted, latest, byID)
+	renderProjectPage(&buf, st, o, byID)
 	return bytes.Clone(buf.Bytes()), releases, nil
 }
 

@@ -120,11 +120,19 @@ type Project struct {
 	Details map[int64]index.ReleaseDetail // of Latest, and of the release when rendering its page
 }
 
+// Ordered is a project's releases as its pages show them (Sorted).
+type Ordered struct {
+	Releases []index.Release // newest first
+	Pre      []bool          // Releases[i] is a pre-release
+	Latest   int             // the release the project page shows; -1 for none
+}
+
 // Sorted returns the project's releases newest first by PEP 440 order,
 // with the release a project page shows first: the newest final release
 // that is not yanked, else the newest not yanked, else the newest.
-// Releases whose version does not parse come last, by string.
-func Sorted(st index.ProjectState) (sorted []index.Release, latest int) {
+// Releases whose version does not parse come last, by string. Each version
+// is parsed once, here.
+func Sorted(st index.ProjectState) Ordered {
 	// Sorted by index: a Release, metadata and all, is too large to move
 	// around in a sort.
 	type rv struct {
@@ -150,43 +158,45 @@ func Sorted(st index.ProjectState) (sorted []index.Release, latest int) {
 		}
 		return strings.Compare(st.Releases[b.i].Version, st.Releases[a.i].Version)
 	})
-	sorted = make([]index.Release, len(rs))
+	o := Ordered{Releases: make([]index.Release, len(rs)), Pre: make([]bool, len(rs)), Latest: -1}
 	for k, r := range rs {
-		sorted[k] = st.Releases[r.i]
+		o.Releases[k] = st.Releases[r.i]
+		o.Pre[k] = r.ok && r.v.IsPrerelease()
 	}
-	latest = -1
 	for k, r := range rs {
-		if !sorted[k].Yanked && r.ok && !r.v.IsPrerelease() {
-			return sorted, k
+		if !o.Releases[k].Yanked && r.ok && !o.Pre[k] {
+			o.Latest = k
+			return o
 		}
 	}
 	for k := range rs {
-		if !sorted[k].Yanked {
-			return sorted, k
+		if !o.Releases[k].Yanked {
+			o.Latest = k
+			return o
 		}
 	}
 	if len(rs) > 0 {
-		latest = 0
+		o.Latest = 0
 	}
-	return sorted, latest
+	return o
 }
 
-// RenderProject appends the page of a project to buf, showing the
-// release at index latest of sorted (none when latest < 0), ending in
-// "<!--SERIAL n-->" by way of appendSerial.
-func RenderProject(buf *bytes.Buffer, st index.ProjectState, sorted []index.Release, latest int, d map[int64]index.ReleaseDetail) {
+// RenderProject appends the page of a project to buf, showing the release
+// o.Latest (none when it is -1) with its details from d.
+func RenderProject(buf *bytes.Buffer, st index.ProjectState, o Ordered, d map[int64]index.ReleaseDetail) {
 	p := projectPage{
 		layout:     layout{Title: displayName(st) + " · " + SiteName, SiteName: SiteName},
 		Name:       displayName(st),
 		Normalized: string(st.Project.Normalized),
 	}
-	if len(sorted) > 0 {
-		p.Newest = sorted[0].Version
+	if len(o.Releases) > 0 {
+		p.Newest = o.Releases[0].Version
 	}
-	if latest >= 0 {
-		p.Release = releaseView(st, sorted[latest], d[sorted[latest].ID])
+	if o.Latest >= 0 {
+		r := o.Releases[o.Latest]
+		p.Release = releaseView(st, r, d[r.ID])
 	}
-	p.History = history(sorted)
+	p.History = history(o)
 	p.HistoryHTML = historyHTML(p.Normalized, p.History)
 	render(buf, "project", p)
 }
@@ -212,11 +222,10 @@ func displayName(st index.ProjectState) string {
 	return string(st.Project.Normalized)
 }
 
-func history(sorted []index.Release) []HistoryRow {
-	out := make([]HistoryRow, len(sorted))
-	for i, r := range sorted {
-		v, err := index.ParseVersion(r.Version)
-		out[i] = HistoryRow{Version: r.Version, Date: day(r.CreatedAt), Pre: err == nil && v.IsPrerelease(),
+func history(o Ordered) []HistoryRow {
+	out := make([]HistoryRow, len(o.Releases))
+	for i, r := range o.Releases {
+		out[i] = HistoryRow{Version: r.Version, Date: day(r.CreatedAt), Pre: o.Pre[i],
 			Yanked: r.Yanked, YankedReason: r.YankedReason}
 	}
 	return out

@@ -51,9 +51,9 @@ func fixture() (index.ProjectState, map[int64]index.ReleaseDetail) {
 // testdata/<page>.main.html.
 func TestGolden(t *testing.T) {
 	st, d := fixture()
-	sorted, latest := webpage.Sorted(st)
-	if latest < 0 || sorted[latest].Version != "1.0" {
-		t.Fatalf("latest %d of %v, want 1.0 (2.0b1 is a pre-release, 1.1 is yanked)", latest, sorted)
+	o := webpage.Sorted(st)
+	if o.Latest < 0 || o.Releases[o.Latest].Version != "1.0" || !o.Pre[0] || o.Pre[o.Latest] {
+		t.Fatalf("latest %d of %v (pre %v), want 1.0 (2.0b1 is a pre-release, 1.1 is yanked)", o.Latest, o.Releases, o.Pre)
 	}
 	pages := []struct {
 		name   string
@@ -65,8 +65,8 @@ func TestGolden(t *testing.T) {
 			webpage.RenderHome(b, webpage.Home{BaseURL: "https://pypi.example.com/", Projects: 2, Files: 5,
 				Recent: []index.Project{{Name: "Cheese_Shop", Normalized: "cheese-shop"}}})
 		}},
-		{"project", "Cheese_Shop · cheeseshop", "", func(b *bytes.Buffer) { webpage.RenderProject(b, st, sorted, latest, d) }},
-		{"release", "Cheese_Shop 2.0b1 · cheeseshop", "", func(b *bytes.Buffer) { webpage.RenderRelease(b, st, sorted[0], d[3]) }},
+		{"project", "Cheese_Shop · cheeseshop", "", func(b *bytes.Buffer) { webpage.RenderProject(b, st, o, d) }},
+		{"release", "Cheese_Shop 2.0b1 · cheeseshop", "", func(b *bytes.Buffer) { webpage.RenderRelease(b, st, o.Releases[0], d[3]) }},
 		{"search", "che&lt;ese · Search · cheeseshop", "che&lt;ese", func(b *bytes.Buffer) {
 			webpage.RenderSearch(b, webpage.Search{Query: "che<ese", Total: 30, Page: 2, Next: 3,
 				Results: []webpage.Result{{Name: "Cheese_Shop", Normalized: "cheese-shop", Version: "1.0", Summary: "Sells <cheese>"}}})
@@ -138,9 +138,9 @@ func checkGolden(t *testing.T, what, path, got string) {
 
 func TestPageContent(t *testing.T) {
 	st, d := fixture()
-	sorted, latest := webpage.Sorted(st)
+	o := webpage.Sorted(st)
 	var b bytes.Buffer
-	webpage.RenderProject(&b, st, sorted, latest, d)
+	webpage.RenderProject(&b, st, o, d)
 	page := b.String()
 	for _, want := range []string{
 		"pip install Cheese_Shop==1.0",
@@ -172,15 +172,15 @@ func TestReleaseHistoryOnProjectPageOnly(t *testing.T) {
 	for i := 1; i <= 50; i++ {
 		st.Releases = append(st.Releases, index.Release{ID: int64(i), Version: fmt.Sprintf("1.%d", i)})
 	}
-	sorted, latest := webpage.Sorted(st)
+	o := webpage.Sorted(st)
 	count := func(page string) int { return strings.Count(page, `<li><a href="/project/many/`) }
 
 	var b bytes.Buffer
-	webpage.RenderProject(&b, st, sorted, latest, nil)
+	webpage.RenderProject(&b, st, o, nil)
 	if n := count(b.String()); n != 50 || !strings.Contains(b.String(), "Release history") {
 		t.Errorf("project page lists %d releases, want 50 under its history", n)
 	}
-	for _, r := range []index.Release{sorted[0], sorted[len(sorted)-1]} {
+	for _, r := range []index.Release{o.Releases[0], o.Releases[len(o.Releases)-1]} {
 		b.Reset()
 		webpage.RenderRelease(&b, st, r, index.ReleaseDetail{})
 		page := b.String()
