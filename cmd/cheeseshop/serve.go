@@ -20,7 +20,6 @@ import (
 	"github.com/cheeseshop/cheeseshop/internal/auth"
 	"github.com/cheeseshop/cheeseshop/internal/httperr"
 	"github.com/cheeseshop/cheeseshop/internal/index"
-	"github.com/cheeseshop/cheeseshop/internal/readme"
 	"github.com/cheeseshop/cheeseshop/internal/reqlog"
 	"github.com/cheeseshop/cheeseshop/internal/static"
 	"github.com/cheeseshop/cheeseshop/internal/staticgen"
@@ -115,7 +114,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	// READMEs are rendered after the upload's reply (cmd/cheeseshop/readme.go).
 	readmes := newReadmeWorker(store, pages, log)
 	up, err := upload.New(upload.Config{DataDir: c.dataDir, MaxFileSize: c.maxFileSize, PyPIRules: c.pypiRules, MaxUnauthenticated: c.limits.maxUnauthenticated,
-		QueueReadme: readmes.Queue, ReadmeVersion: readme.Version}, store, authn, pages, log)
+		RenderReadme: readmes.render, QueueReadme: readmes.Queue}, store, authn, pages, log)
 	if err != nil {
 		return err
 	}

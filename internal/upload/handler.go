@@ -52,21 +52,16 @@ type Config struct {
 
 	// RenderReadme renders a release's description for the pages for
 	// people (internal/readme's renderer). It runs before the upload's
-	// transaction, while the file is being placed. When nil, QueueReadme
-	// decides.
+	// transaction, while the file is being placed: for every description,
+	// or with QueueReadme only for a blank one (nothing to render).
 	RenderReadme func(ctx context.Context, description, contentType string) index.Readme
-	// QueueReadme, when set (and RenderReadme is not), leaves the README
-	// to be rendered after the reply: a new release is stored with
-	// index.ReadmePending, and QueueReadme is given the project's name
-	// once its pages are written; it must not block (serve's README
-	// worker renders, stores and rewrites the pages). With neither, a
-	// release is stored with no README, left to `regenerate`.
+	// QueueReadme, when set, leaves a description to be rendered after the
+	// reply: a new release is stored with index.ReadmePending, and
+	// QueueReadme is given the project's name once its pages are written;
+	// it must not block (serve's README worker renders, stores and
+	// rewrites the pages). With neither, a release is stored with no
+	// README, left to `regenerate`.
 	QueueReadme func(name index.Normalized)
-	// ReadmeVersion, with QueueReadme, is the renderer's version: a blank
-	// description is stored with it at once, as no README rendered by that
-	// renderer, and nothing is queued (the worker would store the same
-	// after a transaction of its own). Zero queues blank ones too.
-	ReadmeVersion int
 }
 
 // Store is what the upload handler needs from the database.
@@ -129,14 +124,12 @@ func New(cfg Config, store Store, authn Authenticator, pages Pages, log *slog.Lo
 // readme renders md's description, or marks it to be rendered after the
 // reply (Config.QueueReadme), or returns none.
 func (h *Handler) readme(ctx context.Context, md index.Metadata) index.Readme {
+	blank := strings.TrimSpace(md.Description) == ""
 	switch {
+	case h.cfg.QueueReadme != nil && (h.cfg.RenderReadme == nil || !blank):
+		return index.Readme{Version: index.ReadmePending}
 	case h.cfg.RenderReadme != nil:
 		return h.cfg.RenderReadme(ctx, md.Description, md.DescriptionContentType)
-	case h.cfg.QueueReadme != nil:
-		if h.cfg.ReadmeVersion > 0 && strings.TrimSpace(md.Description) == "" {
-			return index.Readme{Version: h.cfg.ReadmeVersion}
-		}
-		return index.Readme{Version: index.ReadmePending}
 	}
 	return index.Readme{}
 }
@@ -146,7 +139,7 @@ func (h *Handler) readme(ctx context.Context, md index.Metadata) index.Readme {
 // renders what is pending, if anything (an upload to an existing release
 // leaves nothing).
 func (h *Handler) queueReadme(name index.Normalized, rd index.Readme) {
-	if h.cfg.RenderReadme == nil && h.cfg.QueueReadme != nil && rd.Version == index.ReadmePending {
+	if h.cfg.QueueReadme != nil && rd.Version == index.ReadmePending {
 		h.cfg.QueueReadme(name)
 	}
 }

@@ -61,15 +61,14 @@ func TestReadmeLeftPending(t *testing.T) {
 	}
 }
 
-// TestReadmeInline: with RenderReadme, the README is rendered before the
-// transaction and nothing is queued.
+// TestReadmeInline: with RenderReadme alone, the README is rendered before
+// the transaction.
 func TestReadmeInline(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, Config{
 		RenderReadme: func(_ context.Context, description, contentType string) index.Readme {
 			return index.Readme{HTML: "<p>" + contentType + "</p>", Version: 7}
 		},
-		QueueReadme: func(name index.Normalized) { t.Errorf("queued %s", name) },
 	})
 	h.mustUpload(uploadRequest{form: readmeForm(t, "1.0", "# Demo")})
 	if got := h.query(`SELECT description_html_version || ':' || description_html FROM releases`); got != "7:<p>text/markdown</p>" {
@@ -179,15 +178,19 @@ func deferredHarness(t testing.TB, cfg Config) (*harness, *staticgen.Generator) 
 	return h, pages
 }
 
-// TestReadmeBlankNotQueued: with QueueReadme and ReadmeVersion, a release
-// whose description is blank is stored as rendered by that version (no
-// README) and not queued; one with a description is still left pending
-// and queued.
+// TestReadmeBlankNotQueued: with QueueReadme and RenderReadme, a release
+// whose description is blank is rendered at once (nothing to render) and
+// not queued; one with a description is still left pending and queued.
 func TestReadmeBlankNotQueued(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var queued []index.Normalized
-	h := newHarnessWith(t, Config{ReadmeVersion: 5, QueueReadme: func(name index.Normalized) {
+	h := newHarnessWith(t, Config{RenderReadme: func(_ context.Context, description, _ string) index.Readme {
+		if strings.TrimSpace(description) != "" {
+			t.Errorf("rendered %q before the reply", description)
+		}
+		return index.Readme{Version: 5}
+	}, QueueReadme: func(name index.Normalized) {
 		mu.Lock()
 		defer mu.Unlock()
 		queued = append(queued, name)
