@@ -7,6 +7,7 @@
 # alone. Not in CI: it writes and reads several GiB.
 #
 #   BENCH_LARGE_SIZE=1073741824   bytes of each wheel
+#   BENCH_LARGE_UP_ROUNDS=3       upload rounds (each a new wheel to each server, the order alternating; best and median)
 #   BENCH_LARGE_ROUNDS=5          download rounds (binary and nginx, first one then the other; the best of each is compared)
 #   BENCH_DIR, BENCH_PG, BENCH_PGOPT, CHEESESHOP_BIN, BENCHLOAD_BIN: as for bench.sh
 set -euo pipefail
@@ -49,10 +50,14 @@ dropdb $DB
 "$BIN" migrate --create-database --database-url "$PG/$DB$PGOPT" --log-level warn
 adduser $DB "$DATA"
 
-say "large files: two $((SIZE >> 20)) MiB wheels"
-W_BIN=$DIR/big_bin-1.0-py3-none-any.whl W_NGX=$DIR/big_ngx-1.0-py3-none-any.whl
-"$BL" bigwheel -out "$W_BIN" -name big_bin -version 1.0 -size "$SIZE"
-"$BL" bigwheel -out "$W_NGX" -name big_ngx -version 1.0 -size "$SIZE"
+UP_ROUNDS=${BENCH_LARGE_UP_ROUNDS:-3}
+say "large files: $((UP_ROUNDS * 2)) wheels of $((SIZE >> 20)) MiB"
+# One wheel per upload: big_bin-R.0 for the binary, big_ngx-R.0 for nginx.
+for r in $(seq 1 "$UP_ROUNDS"); do
+  "$BL" bigwheel -out "$DIR/big_bin-$r.0-py3-none-any.whl" -name big_bin -version "$r.0" -size "$SIZE"
+  "$BL" bigwheel -out "$DIR/big_ngx-$r.0-py3-none-any.whl" -name big_ngx -version "$r.0" -size "$SIZE"
+done
+W_BIN=$DIR/big_bin-1.0-py3-none-any.whl
 BYTES=$(stat -c %s "$W_BIN")
 
 say "physical limits of the same bytes ($(nproc) cores)"
@@ -75,28 +80,51 @@ sleep 1
 IDLE_KB=$(rss_kb "$PID_cs")
 say "server RSS idle: $((IDLE_KB / 1024)) MB"
 
-# upload PORT WHEEL NAME: one upload with curl, as twine sends it (fields,
-# then the file); prints seconds, and the server's RSS peak above idle.
+# upload PORT WHEEL NAME VERSION: one upload with curl, as twine sends it
+# (fields, then the file); prints seconds, the server's RSS peak above idle,
+# its CPU seconds and how much the page cache grew (the stored copy's
+# pages). The disk is synced first: the wheels just written, and the last
+# upload's copy, would otherwise be written back during it.
 upload() {
   local sha out mb
   sha=$(sha256sum "$2" | cut -d' ' -f1)
+  sync
+  cached0=$(awk '/^Cached:/ {print $2}' /proc/meminfo)
   start_rss
   out=$(curl -sS -o "$DIR/upload.body" -w '%{http_code} %{time_total}' -u bench:bench \
-    -F ':action=file_upload' -F protocol_version=1 -F metadata_version=2.1 -F "name=$3" -F version=1.0 \
+    -F ':action=file_upload' -F protocol_version=1 -F metadata_version=2.1 -F "name=$3" -F "version=$4" \
     -F filetype=bdist_wheel -F pyversion=py3 -F "sha256_digest=$sha" \
     -F "content=@$2;type=application/octet-stream" "http://127.0.0.1:$1/legacy/")
   stop_rss
   mb=$RSS_MB
   if [ "${out%% *}" != 200 ]; then echo "bench: upload to $1 answered $out: $(cat "$DIR/upload.body")" >&2; exit 1; fi
-  echo "${out#* } $mb $CPU_S"
+  echo "${out#* } $mb $CPU_S $((($(awk '/^Cached:/ {print $2}' /proc/meminfo) - cached0) / 1024))"
 }
-say "upload of $((BYTES >> 20)) MiB"
-upload $P_CS "$W_BIN" big_bin >"$DIR/up.cs"
-upload $P_NGX "$W_NGX" big_ngx >"$DIR/up.ngx"
-read -r UP_CS RSS_UP_CS CPU_UP_CS <"$DIR/up.cs"
-read -r UP_NGX RSS_UP_NGX CPU_UP_NGX <"$DIR/up.ngx"
-awk -v t="$UP_CS" -v l="$LIMIT" -v b="$BYTES" -v r="$RSS_UP_CS" -v c="$CPU_UP_CS" 'BEGIN { printf "upload to the binary      %6.2f s  %7.0f MB/s  %.2fx the digest limit (target <= 1.6)  RSS +%d MB (target <= 64)  server cpu %.2f s\n", t, b/1048576/t, t/l, r, c }'
-awk -v t="$UP_NGX" -v l="$LIMIT" -v b="$BYTES" -v r="$RSS_UP_NGX" -v c="$CPU_UP_NGX" 'BEGIN { printf "upload through nginx      %6.2f s  %7.0f MB/s  %.2fx the digest limit (target <= 1.9)  RSS +%d MB (target <= 64)  server cpu %.2f s\n", t, b/1048576/t, t/l, r, c }'
+# median SECONDS...: the middle one (the lower of the middle two).
+median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+best() { tr ' ' '\n' <<<"$*" | grep . | sort -g | head -1; }
+say "upload of $((BYTES >> 20)) MiB, $UP_ROUNDS rounds"
+up_cs="" up_ngx="" rss_up=0
+for r in $(seq 1 "$UP_ROUNDS"); do
+  order="cs ngx"
+  [ $((r % 2)) = 0 ] && order="ngx cs"
+  for who in $order; do
+    if [ $who = cs ]; then port=$P_CS name=big_bin label="to the binary"; else port=$P_NGX name=big_ngx label="through nginx"; fi
+    upload $port "$DIR/$name-$r.0-py3-none-any.whl" $name "$r.0" >"$DIR/up.out"
+    read -r t mb cpu cache <"$DIR/up.out"
+    rm -f "$DIR/$name-$r.0-py3-none-any.whl"
+    if [ $who = cs ]; then up_cs+="$t "; else up_ngx+="$t "; fi
+    [ "$mb" -gt "$rss_up" ] && rss_up=$mb
+    awk -v t="$t" -v l="$LIMIT" -v b="$BYTES" -v w="$label" -v r="$r" -v m="$mb" -v c="$cpu" -v p="$cache" 'BEGIN {
+      printf "round %d  upload %-14s %6.2f s  %5.0f MB/s  %.2fx the digest limit  RSS +%d MB  server cpu %.2f s  page cache %+d MB\n", r, w, t, b/1048576/t, t/l, m, c, p }'
+  done
+done
+for who in "to the binary" "through nginx"; do
+  if [ "$who" = "to the binary" ]; then times=$up_cs target=1.6; else times=$up_ngx target=1.9; fi
+  awk -v b="$(best $times)" -v m="$(median $times)" -v l="$LIMIT" -v w="$who" -v g="$target" 'BEGIN {
+    printf "upload %-14s best %.2f s (%.2fx the digest limit), median %.2f s (%.2fx); target <= %sx\n", w, b, b/l, m, m/l, g }'
+done
+echo "server RSS during the uploads: +$rss_up MB above idle (target <= 64)"
 leftover=$(find "$NGX/tmp/body" -type f 2>/dev/null | wc -l)
 echo "nginx client-body temp files left: $leftover"
 
@@ -132,8 +160,6 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 awk -v a="$best_cs" -v b="$best_ngx" -v n="$BYTES" -v r="$rss_dl" 'BEGIN {
   printf "download, best of each: binary %.0f MB/s, nginx %.0f MB/s, binary/nginx %.2f (target >= 0.9); server RSS +%d MB during the binary'"'"'s\n", n/1048576/a, n/1048576/b, b/a, r }'
-# median SECONDS...: the middle one (the lower of the middle two).
-median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 awk -v a="$(median $times_cs)" -v b="$(median $times_ngx)" -v n="$BYTES" 'BEGIN {
   printf "download, median of each: binary %.0f MB/s, nginx %.0f MB/s, binary/nginx %.2f\n", n/1048576/a, n/1048576/b, b/a }'
 say "done"
