@@ -230,7 +230,8 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	c.path = f.Name()
 	m5, s256 := md5.New(), sha256.New()
 	b256, _ := blake2b.New256(nil)
-	tw := &tempWriter{w: datadir.NewWriteBehind(f)}
+	wb := datadir.NewWriteBehind(f)
+	tw := &tempWriter{w: wb}
 	if wrap := wrapTempFile.Load(); wrap != nil {
 		tw.w = (*wrap)(c.filename, f)
 	}
@@ -244,6 +245,7 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 		_, err = io.Copy(io.Discard, part)
 	}
 	if err != nil {
+		wb.Abort()
 		f.Close()
 		os.Remove(c.path)
 		if tw.err != nil {
@@ -251,7 +253,7 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 		}
 		return nil, index.Errorf(index.ErrInvalid, "Invalid multipart form data: %v", cleanErr(err))
 	}
-	if err := f.Close(); err != nil {
+	if err := errors.Join(wb.Flush(), f.Close()); err != nil {
 		os.Remove(c.path)
 		return nil, storageErr("write temp file", err)
 	}
