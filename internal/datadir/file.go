@@ -52,10 +52,7 @@ func (p *PendingFile) Write(b []byte) (int, error) { return p.w.Write(b) }
 // Finish gives the new file its permissions, fsyncs it when sync is set,
 // and closes it.
 func (p *PendingFile) Finish(sync bool) error {
-	err := p.w.Flush()
-	if err == nil {
-		err = p.f.Chmod(p.perm)
-	}
+	err := p.f.Chmod(p.perm)
 	if err == nil && sync {
 		err = p.f.Sync()
 	}
@@ -83,7 +80,6 @@ func (p *PendingFile) Cleanup() {
 	}
 	if !p.closed {
 		p.closed = true
-		p.w.Abort()
 		p.f.Close()
 	}
 	os.Remove(p.f.Name())

@@ -1,6 +1,7 @@
 package datadir
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -287,3 +288,40 @@ func TestFileID(t *testing.T) {
 type fakeInfo struct{ fs.FileInfo }
 
 func (fakeInfo) Sys() any { return nil }
+
+// A file larger than writeBehind, written in pieces that straddle its
+// boundaries, is handed to the disk in ranges as it grows and still ends
+// up whole and exact.
+func TestPendingFileWriteBehind(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "big.whl")
+	p, err := Create(path, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Cleanup()
+	want := make([]byte, 2*writeBehind+12345)
+	for i := range want {
+		want[i] = byte(i * 7 / 5)
+	}
+	for b := want; len(b) > 0; {
+		k := min(len(b), 1<<20+3)
+		if _, err := p.Write(b[:k]); err != nil {
+			t.Fatal(err)
+		}
+		b = b[k:]
+	}
+	if p.w.queued < 2*writeBehind || p.w.queued > int64(len(want)) {
+		t.Errorf("%d bytes of %d handed to the disk ahead of Finish, want at least %d", p.w.queued, len(want), 2*writeBehind)
+	}
+	if err := p.Finish(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Rename(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read back %d bytes (%v), want %d exact bytes", len(got), err, len(want))
+	}
+}

@@ -1,7 +1,6 @@
 package datadir
 
 import (
-	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -19,29 +18,4 @@ func startWriteback(f *os.File, off, n int64) {
 	rc.Control(func(fd uintptr) { //nolint:errcheck // a hint
 		unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE) //nolint:errcheck // a hint
 	})
-}
-
-// errDirectRefused is the error of a direct write the file system refuses
-// although it took the flag.
-var errDirectRefused error = unix.EINVAL
-
-// setDirectIO sets or clears O_DIRECT on f.
-func setDirectIO(f *os.File, on bool) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	cerr := rc.Control(func(fd uintptr) {
-		var fl int
-		if fl, err = unix.FcntlInt(fd, unix.F_GETFL, 0); err != nil {
-			return
-		}
-		if on {
-			fl |= unix.O_DIRECT
-		} else {
-			fl &^= unix.O_DIRECT
-		}
-		_, err = unix.FcntlInt(fd, unix.F_SETFL, fl)
-	})
-	return errors.Join(cerr, err)
 }

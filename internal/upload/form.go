@@ -230,8 +230,7 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 	c.path = f.Name()
 	m5, s256 := md5.New(), sha256.New()
 	b256, _ := blake2b.New256(nil)
-	wb := datadir.NewWriteBehind(f)
-	tw := &tempWriter{w: wb}
+	tw := &tempWriter{w: datadir.NewWriteBehind(f)}
 	if wrap := wrapTempFile.Load(); wrap != nil {
 		tw.w = (*wrap)(c.filename, f)
 	}
@@ -245,7 +244,6 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 		_, err = io.Copy(io.Discard, part)
 	}
 	if err != nil {
-		wb.Abort()
 		f.Close()
 		os.Remove(c.path)
 		if tw.err != nil {
@@ -253,7 +251,7 @@ func saveContent(part *multipart.Part, tmpDir string, limit int64) (*content, er
 		}
 		return nil, index.Errorf(index.ErrInvalid, "Invalid multipart form data: %v", cleanErr(err))
 	}
-	if err := errors.Join(wb.Flush(), f.Close()); err != nil {
+	if err := f.Close(); err != nil {
 		os.Remove(c.path)
 		return nil, storageErr("write temp file", err)
 	}
