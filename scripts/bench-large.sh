@@ -2,12 +2,13 @@
 # Large files (issue 20): a 1 GiB wheel uploaded to the binary and through the
 # generated nginx, and downloaded from each, beside the physical limits of the
 # same bytes measured in the same run (write+fsync, each digest alone, the
-# digests' CPU time over the cores), with the server's RSS above idle during
-# each. scripts/bench.sh runs it (BENCH_LARGE=1, the default); it also runs
+# digests' CPU time over the cores) and a receiver made of the upload's own
+# parts and nothing else (benchload receiver, from the same client), with
+# the server's RSS above idle during each. scripts/bench.sh runs it (BENCH_LARGE=1, the default); it also runs
 # alone. Not in CI: it writes and reads several GiB.
 #
 #   BENCH_LARGE_SIZE=1073741824   bytes of each wheel
-#   BENCH_LARGE_UP_ROUNDS=3       upload rounds (each a new wheel to each server, the order alternating; best and median)
+#   BENCH_LARGE_UP_ROUNDS=3       upload rounds (each a new wheel to the binary, nginx and the receiver, the order rotating; best and median)
 #   BENCH_LARGE_ROUNDS=5          download rounds (binary and nginx, first one then the other; the best of each is compared)
 #   BENCH_DIR, BENCH_PG, BENCH_PGOPT, CHEESESHOP_BIN, BENCHLOAD_BIN: as for bench.sh
 set -euo pipefail
@@ -21,13 +22,13 @@ PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 PGOPT=${BENCH_PGOPT:-?sslmode=disable}
 GO=${GO:-go}
 DB=cheeseshop_bench_bigfiles
-P_CS=18090 P_NGX=18091
+P_CS=18090 P_NGX=18091 P_RCV=18092
 
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
 cleanup() {
   stop_pids
-  rm -rf "$DIR/data" "$DIR"/*.whl
+  rm -rf "$DIR/data" "$DIR/receiver" "$DIR"/*.whl
 }
 trap cleanup EXIT
 
@@ -36,11 +37,13 @@ trap cleanup EXIT
 # figure the load does not inflate.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TICKS=$(getconf CLK_TCK)
-start_rss() { rm -f "$DIR/rss.stop"; sample_rss "$PID_cs" & SAMPLER=$!; CPU0=$(cpu_ticks "$PID_cs"); }
+# They sample the process RSS_PID (the server unless set otherwise), whose
+# RSS when idle is IDLE_KB.
+start_rss() { rm -f "$DIR/rss.stop"; sample_rss "$RSS_PID" & SAMPLER=$!; CPU0=$(cpu_ticks "$RSS_PID"); }
 # stop_rss sets RSS_MB to the peak above idle (not in a $(...) subshell,
 # which cannot wait for the sampler).
 stop_rss() {
-  CPU_S=$(awk -v a="$CPU0" -v b="$(cpu_ticks "$PID_cs")" -v t="$TICKS" 'BEGIN { printf "%.2f", (b - a) / t }')
+  CPU_S=$(awk -v a="$CPU0" -v b="$(cpu_ticks "$RSS_PID")" -v t="$TICKS" 'BEGIN { printf "%.2f", (b - a) / t }')
   touch "$DIR/rss.stop"; wait "$SAMPLER"; RSS_MB=$(( ($(cat "$DIR/rss.max") - IDLE_KB) / 1024 ))
 }
 
@@ -76,8 +79,17 @@ mkdir -p "$NGX/logs" "$NGX/tmp"
 nginx_conf "$NGX" auto >"$NGX/nginx.conf"
 start_nginx "$NGX" "http://127.0.0.1:$P_NGX/simple/"
 
+# The peer of an upload: a receiver made of the upload's own parts
+# (multipart parse, fan-out to the temp file and the three digests,
+# fsync) and nothing else (benchload receiver).
+rm -rf "$DIR/receiver"; mkdir -p "$DIR/receiver"
+"$BL" receiver -listen "127.0.0.1:$P_RCV" -dir "$DIR/receiver" &
+pids+=($!)
+PID_rcv=$!
+
 sleep 1
-IDLE_KB=$(rss_kb "$PID_cs")
+IDLE_cs=$(rss_kb "$PID_cs") IDLE_rcv=$(rss_kb "$PID_rcv")
+RSS_PID=$PID_cs IDLE_KB=$IDLE_cs
 say "server RSS idle: $((IDLE_KB / 1024)) MB"
 
 # upload PORT WHEEL NAME VERSION: one upload with curl, as twine sends it
@@ -104,25 +116,39 @@ upload() {
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 best() { tr ' ' '\n' <<<"$*" | grep . | sort -g | head -1; }
 say "upload of $((BYTES >> 20)) MiB, $UP_ROUNDS rounds"
-up_cs="" up_ngx="" rss_up=0
+up_cs="" up_ngx="" up_rcv="" rss_up=0
 for r in $(seq 1 "$UP_ROUNDS"); do
-  order="cs ngx"
-  [ $((r % 2)) = 0 ] && order="ngx cs"
+  # Each round in another order: cs ngx rcv, ngx rcv cs, rcv cs ngx, ...
+  order="cs ngx rcv cs ngx"
+  order=$(cut -d' ' -f$((1 + (r - 1) % 3))-$((3 + (r - 1) % 3)) <<<"$order")
   for who in $order; do
-    if [ $who = cs ]; then port=$P_CS name=big_bin label="to the binary"; else port=$P_NGX name=big_ngx label="through nginx"; fi
+    RSS_PID=$PID_cs IDLE_KB=$IDLE_cs
+    case $who in
+    cs) port=$P_CS name=big_bin label="to the binary" ;;
+    ngx) port=$P_NGX name=big_ngx label="through nginx" ;;
+    rcv) port=$P_RCV name=big_bin label="to the receiver" RSS_PID=$PID_rcv IDLE_KB=$IDLE_rcv ;;
+    esac
     upload $port "$DIR/$name-$r.0-py3-none-any.whl" $name "$r.0" >"$DIR/up.out"
     read -r t mb cpu cache <"$DIR/up.out"
-    rm -f "$DIR/$name-$r.0-py3-none-any.whl"
-    if [ $who = cs ]; then up_cs+="$t "; else up_ngx+="$t "; fi
-    [ "$mb" -gt "$rss_up" ] && rss_up=$mb
+    case $who in
+    cs) up_cs+="$t " ;;
+    ngx) up_ngx+="$t " ;;
+    rcv) up_rcv+="$t " ;;
+    esac
+    [ $who = rcv ] || [ "$mb" -le "$rss_up" ] || rss_up=$mb
     awk -v t="$t" -v l="$LIMIT" -v b="$BYTES" -v w="$label" -v r="$r" -v m="$mb" -v c="$cpu" -v p="$cache" 'BEGIN {
-      printf "round %d  upload %-14s %6.2f s  %5.0f MB/s  %.2fx the digest limit  RSS +%d MB  server cpu %.2f s  page cache %+d MB\n", r, w, t, b/1048576/t, t/l, m, c, p }'
+      printf "round %d  upload %-16s %6.2f s  %5.0f MB/s  %.2fx the digest limit  RSS +%d MB  server cpu %.2f s  page cache %+d MB\n", r, w, t, b/1048576/t, t/l, m, c, p }'
   done
+  rm -f "$DIR"/big_*-"$r".0-py3-none-any.whl
 done
-for who in "to the binary" "through nginx"; do
-  if [ "$who" = "to the binary" ]; then times=$up_cs target=1.6; else times=$up_ngx target=1.9; fi
+for who in "to the binary" "through nginx" "to the receiver"; do
+  case $who in
+  "to the binary") times=$up_cs target=" target <= 1.6x" ;;
+  "through nginx") times=$up_ngx target=" target <= 1.9x" ;;
+  *) times=$up_rcv target="" ;;
+  esac
   awk -v b="$(best $times)" -v m="$(median $times)" -v l="$LIMIT" -v w="$who" -v g="$target" 'BEGIN {
-    printf "upload %-14s best %.2f s (%.2fx the digest limit), median %.2f s (%.2fx); target <= %sx\n", w, b, b/l, m, m/l, g }'
+    printf "upload %-16s best %.2f s (%.2fx the digest limit), median %.2f s (%.2fx);%s\n", w, b, b/l, m, m/l, g }'
 done
 echo "server RSS during the uploads: +$rss_up MB above idle (target <= 64)"
 leftover=$(find "$NGX/tmp/body" -type f 2>/dev/null | wc -l)

@@ -4,16 +4,25 @@ package main
 //
 //	benchload bigwheel -out PATH -name N -version V -size BYTES   a valid wheel of about BYTES, one stored random member
 //	benchload limits   -file PATH -dir DIR                        the physical limits for PATH's bytes
+//	benchload receiver -listen ADDR -dir DIR                      a minimal upload receiver, the peer of an upload
 
 import (
 	"archive/zip"
+	"bufio"
+	"context"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"hash"
 	"io"
 	"math/rand/v2"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,6 +30,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/blake2b"
+
+	"github.com/cheeseshop/cheeseshop/internal/datadir"
+	"github.com/cheeseshop/cheeseshop/internal/fanout"
 )
 
 func cmdBigWheel(args []string) error {
@@ -146,4 +158,87 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru) //nolint:errcheck // cannot fail for SELF
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cmdReceiver serves the least an upload must do, built from the upload's
+// own parts: parse the multipart body (mime/multipart over a 256 KiB
+// buffer), stream the content part to a temp file in -dir
+// (datadir.WriteBehind) while MD5, SHA-256 and BLAKE2b-256 are computed
+// (fanout.Copy), fsync it and answer with the digests. The file stays, as
+// an upload's does (the bench removes the directory). No routing,
+// authentication, database, checks, placing or pages: an upload to
+// cheeseshop timed beside one to this receiver, from the same client on
+// the same machine, shows what the rest of the server costs, and what the
+// machine allows a receiver of these parts (the client's CPU, the
+// kernel's copies, the disk's flush) beyond the digests alone.
+func cmdReceiver(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("receiver", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:18092", "address")
+	dir := fs.String("dir", "", "a directory on the data directory's file system")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("receiver: need -dir")
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sums, err := receive(r, *dir)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintln(w, sums)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close() //nolint:errcheck // exiting
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// receive reads r's multipart body, keeps its content part in a synced
+// temp file in dir and returns its digests.
+func receive(r *http.Request, dir string) (string, error) {
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return "", err
+	}
+	mr := multipart.NewReader(bufio.NewReaderSize(r.Body, 256<<10), params["boundary"])
+	sums := ""
+	for {
+		part, err := mr.NextRawPart()
+		if errors.Is(err, io.EOF) {
+			return sums, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if part.FormName() != "content" {
+			io.Copy(io.Discard, part) //nolint:errcheck // the next part tells
+			continue
+		}
+		f, err := os.CreateTemp(dir, "upload-*")
+		if err != nil {
+			return "", err
+		}
+		m5, s256, b256 := md5.New(), sha256.New(), must256()
+		_, err = fanout.Copy(part, datadir.NewWriteBehind(f), m5, s256, b256)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return "", err
+		}
+		sums = fmt.Sprintf("md5 %x sha256 %x blake2b-256 %s", m5.Sum(nil), s256.Sum(nil), hex.EncodeToString(b256.Sum(nil)))
+	}
 }

@@ -9,6 +9,7 @@
 //	benchload fileserver -listen ADDR -dir DIR                              net/http's FileServer over DIR
 //	benchload bigwheel   -out PATH -size BYTES                              a large valid wheel (large.go)
 //	benchload limits     -file PATH -dir DIR                                write+fsync and digest limits (large.go)
+//	benchload receiver   -listen ADDR -dir DIR                              the least an upload does, built from its own parts (large.go)
 //	benchload search     -database-url DB [-url URL] [-fill N]              search latency p50/p99 by kind of query (search.go)
 //
 // Every loop is bounded by a count and a duration. It is a benchmark tool,
@@ -69,6 +70,8 @@ func main() {
 		err = cmdBigWheel(os.Args[2:])
 	case "limits":
 		err = cmdLimits(os.Args[2:])
+	case "receiver":
+		err = cmdReceiver(ctx, os.Args[2:])
 	case "search":
 		err = cmdSearch(ctx, os.Args[2:])
 	default:
