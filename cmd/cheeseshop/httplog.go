@@ -190,15 +190,25 @@ func (c *hijacked) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// observe gives every request its request id (the client's X-Request-Id,
-// or a new one; chi's RequestID reuses it), and after the answer counts it
-// (metrics, when set) and writes its access-log line (when accessLog).
+// observe counts every request after its answer (metrics, when set) and,
+// when accessLog is set and the log takes info lines, writes its
+// access-log line. A request with a line gets its request id here (the
+// client's X-Request-Id, or a new one; chi's RequestID reuses it), so the
+// line and every other line about the request carry the same one. Without
+// a line it gets none here: the router's RequestID gives one to the
+// routes behind it, and the static pages and files, which skip the router
+// and for which an id costs a tenth of serving a small page, take one only
+// when they log (reqlog.WithID).
 func observe(next http.Handler, m *metrics, log *slog.Logger, proxies trustedProxies, accessLog bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r = reqlog.WithID(r)
 		ctx := r.Context()
-		r.Header.Set(middleware.RequestIDHeader, middleware.GetReqID(ctx)) // the router's RequestID keeps it
+		logged := accessLog && log.Enabled(ctx, slog.LevelInfo)
+		if logged {
+			r = reqlog.WithID(r)
+			ctx = r.Context()
+			r.Header.Set(middleware.RequestIDHeader, middleware.GetReqID(ctx)) // the router's RequestID keeps it
+		}
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
 			d := time.Since(start)
@@ -213,7 +223,7 @@ func observe(next http.Handler, m *metrics, log *slog.Logger, proxies trustedPro
 			// The line's fields (the client address is parsed) are built
 			// only when it will be written: the static pages are the hot
 			// path, and an operator may log at warn.
-			if accessLog && log.Enabled(ctx, slog.LevelInfo) {
+			if logged {
 				attrs := []slog.Attr{
 					slog.String("method", r.Method),
 					slog.String("route", route),

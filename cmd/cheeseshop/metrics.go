@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,12 +22,17 @@ import (
 // on a registry of their own: every name starts with cheeseshop_, beside
 // the Go runtime's and the process's standard ones.
 type metrics struct {
-	reg           *prometheus.Registry
-	requests      *prometheus.CounterVec   // route, code
-	uploads       *prometheus.CounterVec   // outcome
-	uploadSeconds prometheus.Histogram     //
-	pageSeconds   *prometheus.HistogramVec // page
-	pushSeconds   *prometheus.HistogramVec // result
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec // route, code
+	// requestCounters are requests' children by route and code, so that
+	// counting a request does not hash its labels (and format its code)
+	// each time: copied on write, when a pair first occurs.
+	requestCounters atomic.Pointer[map[requestKey]prometheus.Counter]
+	requestMu       sync.Mutex               // serialises the copies
+	uploads         *prometheus.CounterVec   // outcome
+	uploadSeconds   prometheus.Histogram     //
+	pageSeconds     *prometheus.HistogramVec // page
+	pushSeconds     *prometheus.HistogramVec // result
 }
 
 // uploadBuckets span a small wheel on a fast disk to a large file on a slow link.
@@ -84,9 +91,37 @@ func (m *metrics) observePush(d time.Duration, err error) {
 	m.pushSeconds.WithLabelValues(result).Observe(d.Seconds())
 }
 
+type requestKey struct {
+	route string
+	code  int
+}
+
+// requestCounter is the child of requests for route and code.
+func (m *metrics) requestCounter(route string, code int) prometheus.Counter {
+	k := requestKey{route, code}
+	if cs := m.requestCounters.Load(); cs != nil {
+		if c, ok := (*cs)[k]; ok {
+			return c
+		}
+	}
+	m.requestMu.Lock()
+	defer m.requestMu.Unlock()
+	next := map[requestKey]prometheus.Counter{}
+	if cs := m.requestCounters.Load(); cs != nil {
+		if c, ok := (*cs)[k]; ok {
+			return c
+		}
+		maps.Copy(next, *cs)
+	}
+	c := m.requests.WithLabelValues(route, strconv.Itoa(code))
+	next[k] = c
+	m.requestCounters.Store(&next)
+	return c
+}
+
 // observeRequest counts one answered request; an upload also by outcome.
 func (m *metrics) observeRequest(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.requestCounter(route, status).Inc()
 	if route == routeUpload && method == http.MethodPost {
 		outcome := "ok"
 		switch {
