@@ -76,24 +76,27 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 		ids[i] = st.Project.ID
 	}
 	// Only what pages show, in no order (the renderer sorts), as lockedPageState reads.
-	rows, err = tx.Query(ctx, `SELECT r.id, r.project_id, r.version, r.yanked, r.yanked_reason, r.created_at, coalesce(j.serial, 0)
-		FROM releases r LEFT JOIN (SELECT project_id, version, max(id) AS serial FROM journal
-			WHERE project_id = ANY($1) GROUP BY project_id, version) j ON j.project_id = r.project_id AND j.version = r.version
-		WHERE r.project_id = ANY($1)`, ids)
+	rows, err = tx.Query(ctx, `SELECT id, project_id, version, yanked, yanked_reason, created_at FROM releases
+		WHERE project_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load releases: %w", translate(err))
 	}
-	for rows.Next() {
-		var r Release
-		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Version, &r.Yanked, &r.YankedReason, &r.CreatedAt, &r.Serial); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("scan release: %w", err)
-		}
+	var releases []Release
+	var r Release
+	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.ProjectID, &r.Version, &r.Yanked, &r.YankedReason, &r.CreatedAt}, func() error {
+		releases = append(releases, r)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("load releases: %w", translate(err))
+	}
+	rows, err = tx.Query(ctx, `SELECT project_id, version, max(id) FROM journal
+		WHERE project_id = ANY($1) AND version IS NOT NULL GROUP BY project_id, version`, ids)
+	if err := setReleaseSerials(releases, rows, err); err != nil {
+		return nil, fmt.Errorf("load release serials: %w", err)
+	}
+	for _, r := range releases {
 		st := &states[byID[r.ProjectID]]
 		st.Releases = append(st.Releases, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load releases: %w", translate(err))
 	}
 	rows, err = tx.Query(ctx, `SELECT `+pageFileCols+` FROM files WHERE project_id = ANY($1)`, ids)
 	files, err := scanPageFiles(nil, rows, err)

@@ -402,5 +402,18 @@ func TestLockedProjects(t *testing.T) {
 		if ps := fx.pageSerial(t, string(st.Project.Normalized)); ps != st.Project.LastSerial {
 			t.Errorf("%s: page_serial %d, want %d", st.Project.Normalized, ps, st.Project.LastSerial)
 		}
+		// A release's serial is the last journal entry naming it: every
+		// release has one, and the release changed last has the
+		// project's.
+		var last int64
+		for _, r := range st.Releases {
+			if r.Serial <= 0 || r.Serial > st.Project.LastSerial {
+				t.Errorf("%s %s: serial %d, project's %d", st.Project.Normalized, r.Version, r.Serial, st.Project.LastSerial)
+			}
+			last = max(last, r.Serial)
+		}
+		if last != st.Project.LastSerial {
+			t.Errorf("%s: newest release serial %d, want the project's %d", st.Project.Normalized, last, st.Project.LastSerial)
+		}
 	}
 }

@@ -35,7 +35,7 @@ func (s *Store) LockedProject(ctx context.Context, name Normalized, fn func(Proj
 
 // lockedPageState takes the project's page lock and reads what its pages
 // are built from, then calls fn in the same transaction. BEGIN, the lock
-// and the three reads go in one round trip (pipelinedTx), and the server
+// and the four reads go in one round trip (pipelinedTx), and the server
 // runs them in order, so the reads see the state committed before the lock
 // was granted. Releases and files come unordered (the renderer sorts them)
 // and with the columns pages show only: a release's ID, version and yank,
@@ -45,12 +45,9 @@ func (s *Store) lockedPageState(ctx context.Context, name Normalized, fn func(q 
 	b := &pgx.Batch{}
 	b.Queue(projectLockSQL, string(name))
 	b.Queue(`SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(name))
-	// Each release's serial is the last journal entry naming it: the
-	// pages for people rewrite a release's page only when it changed.
-	b.Queue(`SELECT r.id, r.version, r.yanked, r.yanked_reason, r.created_at, coalesce(j.serial, 0)
-		FROM releases r LEFT JOIN (SELECT version, max(id) AS serial FROM journal
-			WHERE project_id = `+byName+` GROUP BY version) j ON j.version = r.version
-		WHERE r.project_id = `+byName, string(name))
+	b.Queue(`SELECT id, version, yanked, yanked_reason, created_at, 0 FROM releases WHERE project_id = `+byName, string(name))
+	b.Queue(`SELECT project_id, version, max(id) FROM journal WHERE project_id = `+byName+`
+		AND version IS NOT NULL GROUP BY project_id, version`, string(name))
 	b.Queue(`SELECT `+pageFileCols+` FROM files WHERE project_id = `+byName, string(name))
 	buf := getPageSlices()
 	var st ProjectState
@@ -67,6 +64,10 @@ func (s *Store) lockedPageState(ctx context.Context, name Normalized, fn func(q 
 		rows, err := br.Query()
 		if st.Releases, err = scanPageReleases(buf.releases[:0], p.ID, rows, err); err != nil {
 			return fmt.Errorf("releases of %q: %w", name, err)
+		}
+		rows, err = br.Query()
+		if err := setReleaseSerials(st.Releases, rows, err); err != nil {
+			return fmt.Errorf("release serials of %q: %w", name, err)
 		}
 		rows, err = br.Query()
 		if st.Files, err = scanPageFiles(buf.files[:0], rows, err); err != nil {
@@ -127,6 +128,37 @@ func scanPageReleases(out []Release, projectID int64, rows pgx.Rows, err error) 
 		out = append(out, r)
 	}
 	return out, translate(rows.Err())
+}
+
+// setReleaseSerials sets each release's Serial from rows of (project_id,
+// version, serial): the last journal entry naming the release, which the
+// pages for people compare with a page's serial to rewrite only the
+// releases that changed. The two are read apart and joined here, not in
+// SQL: a join of the releases to the journal's grouped entries is planned
+// from statistics that a busy index's new rows lack, and a nested loop
+// that groups the journal once per release made a rewrite of a project
+// of 300 releases take 7 ms instead of a fraction of one.
+func setReleaseSerials(releases []Release, rows pgx.Rows, err error) error {
+	if err != nil {
+		return translate(err)
+	}
+	type key struct {
+		project int64
+		version string
+	}
+	serials := make(map[key]int64, len(releases))
+	var k key
+	var serial int64
+	if _, err := pgx.ForEachRow(rows, []any{&k.project, &k.version, &serial}, func() error {
+		serials[k] = serial
+		return nil
+	}); err != nil {
+		return translate(err)
+	}
+	for i := range releases {
+		releases[i].Serial = serials[key{releases[i].ProjectID, releases[i].Version}]
+	}
+	return nil
 }
 
 // loadProject reads a project's whole state, release metadata and every
