@@ -41,10 +41,7 @@ BEGIN
         SELECT r.version, left(coalesce(r.metadata->>'summary', ''), 512) AS summary
         FROM releases r
         WHERE r.project_id = p.id
-        ORDER BY r.yanked,
-            split_part(r.version, '+', 1) ~ '(a|b|rc|dev)[0-9]',
-            coalesce(substring(r.version from '^([0-9]+)!'), '0')::numeric DESC,
-            string_to_array(substring(r.version from '^(?:[0-9]+!)?([0-9]+(?:\.[0-9]+)*)'), '.')::numeric[] DESC NULLS LAST,
+        ORDER BY r.yanked, r.order_pre, r.order_epoch DESC, r.order_release DESC NULLS LAST,
             r.created_at DESC, r.id DESC
         LIMIT 1
     ) l ON true
@@ -219,7 +216,10 @@ CREATE TABLE public.releases (
     yanked_reason text DEFAULT ''::text NOT NULL,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     description_html text DEFAULT ''::text NOT NULL,
-    description_html_version integer DEFAULT 0 NOT NULL
+    description_html_version integer DEFAULT 0 NOT NULL,
+    order_pre boolean GENERATED ALWAYS AS ((split_part(version, '+'::text, 1) ~ '(a|b|rc|dev)[0-9]'::text)) STORED,
+    order_epoch numeric GENERATED ALWAYS AS ((COALESCE("substring"(version, '^([0-9]+)!'::text), '0'::text))::numeric) STORED,
+    order_release numeric[] GENERATED ALWAYS AS ((string_to_array("substring"(version, '^(?:[0-9]+!)?([0-9]+(?:\.[0-9]+)*)'::text), '.'::text))::numeric[]) STORED
 );
 
 CREATE SEQUENCE public.releases_id_seq
@@ -404,6 +404,8 @@ CREATE INDEX projects_root_order_idx ON public.projects USING btree (normalized 
 CREATE INDEX projects_stale_pages_idx ON public.projects USING btree (normalized) WHERE (page_serial IS DISTINCT FROM last_serial);
 
 CREATE INDEX projects_upload_limit_idx ON public.projects USING btree (upload_limit) WHERE (upload_limit IS NOT NULL);
+
+CREATE INDEX releases_latest_idx ON public.releases USING btree (project_id, yanked, order_pre, order_epoch DESC, order_release DESC NULLS LAST, created_at DESC, id DESC);
 
 CREATE INDEX roles_user_idx ON public.roles USING btree (user_id);
 

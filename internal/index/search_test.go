@@ -225,4 +225,10 @@ func TestSearchFollowsReleases(t *testing.T) {
 	if res, err := fx.store.Search(ctx, "brie", 1, 20); err != nil || len(res.Hits) != 1 || res.Hits[0].Name != "Brie" || res.Hits[0].Version != "1.1" {
 		t.Errorf("after a new display name: %+v, %v", res.Hits, err)
 	}
+	// Release segments compare as numbers, and an epoch above all.
+	register("9.0", "nine")
+	register("10.0", "ten")
+	want("ten", "10.0")
+	register("1!0.1", "epoch")
+	want("epoch", "1!0.1")
 }
