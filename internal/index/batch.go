@@ -76,18 +76,10 @@ func loadProjects(ctx context.Context, tx pgx.Tx, names []string) ([]ProjectStat
 		ids[i] = st.Project.ID
 	}
 	// Only what pages show, in no order (the renderer sorts), as lockedPageState reads.
-	rows, err = tx.Query(ctx, `SELECT id, project_id, version, yanked, yanked_reason, created_at FROM releases
-		WHERE project_id = ANY($1)`, ids)
+	rows, err = tx.Query(ctx, `SELECT `+pageReleaseCols+` FROM releases WHERE project_id = ANY($1)`, ids)
+	releases, err := scanPageReleases(nil, rows, err)
 	if err != nil {
-		return nil, fmt.Errorf("load releases: %w", translate(err))
-	}
-	var releases []Release
-	var r Release
-	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.ProjectID, &r.Version, &r.Yanked, &r.YankedReason, &r.CreatedAt}, func() error {
-		releases = append(releases, r)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("load releases: %w", translate(err))
+		return nil, fmt.Errorf("load releases: %w", err)
 	}
 	rows, err = tx.Query(ctx, `SELECT project_id, version, max(id) FROM journal
 		WHERE project_id = ANY($1) AND version IS NOT NULL GROUP BY project_id, version`, ids)

@@ -45,7 +45,7 @@ func (s *Store) lockedPageState(ctx context.Context, name Normalized, fn func(q 
 	b := &pgx.Batch{}
 	b.Queue(projectLockSQL, string(name))
 	b.Queue(`SELECT `+projectCols+` FROM projects WHERE normalized = $1`, string(name))
-	b.Queue(`SELECT id, version, yanked, yanked_reason, created_at, 0 FROM releases WHERE project_id = `+byName, string(name))
+	b.Queue(`SELECT `+pageReleaseCols+` FROM releases WHERE project_id = `+byName, string(name))
 	b.Queue(`SELECT project_id, version, max(id) FROM journal WHERE project_id = `+byName+`
 		AND version IS NOT NULL GROUP BY project_id, version`, string(name))
 	b.Queue(`SELECT `+pageFileCols+` FROM files WHERE project_id = `+byName, string(name))
@@ -62,7 +62,7 @@ func (s *Store) lockedPageState(ctx context.Context, name Normalized, fn func(q 
 		}
 		st.Project = p
 		rows, err := br.Query()
-		if st.Releases, err = scanPageReleases(buf.releases[:0], p.ID, rows, err); err != nil {
+		if st.Releases, err = scanPageReleases(buf.releases[:0], rows, err); err != nil {
 			return fmt.Errorf("releases of %q: %w", name, err)
 		}
 		rows, err = br.Query()
@@ -112,22 +112,24 @@ func (b *pageSlices) put(st ProjectState) {
 	pageSlicesPool.Put(b)
 }
 
-// scanPageReleases reads rows of (id, version, yanked, yanked_reason,
-// created_at, serial), the columns of a release that pages show, for the
-// project projectID.
-func scanPageReleases(out []Release, projectID int64, rows pgx.Rows, err error) ([]Release, error) {
+// pageReleaseCols are the columns of a release that pages show; its
+// serial comes apart (setReleaseSerials).
+const pageReleaseCols = `id, project_id, version, yanked, yanked_reason, created_at`
+
+// scanPageReleases appends to out the releases of rows of pageReleaseCols.
+func scanPageReleases(out []Release, rows pgx.Rows, err error) ([]Release, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		r := Release{ProjectID: projectID}
-		if err := rows.Scan(&r.ID, &r.Version, &r.Yanked, &r.YankedReason, &r.CreatedAt, &r.Serial); err != nil {
-			return nil, fmt.Errorf("scan release: %w", err)
-		}
+	var r Release
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.ProjectID, &r.Version, &r.Yanked, &r.YankedReason, &r.CreatedAt}, func() error {
 		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan release: %w", translate(err))
 	}
-	return out, translate(rows.Err())
+	return out, nil
 }
 
 // setReleaseSerials sets each release's Serial from rows of (project_id,
