@@ -30,7 +30,7 @@
 //	    packages/<s0:2>/<s2:4>/<s4:>/<filename>   a cached upstream file, addressed by its upstream sha256
 //	    packages/<…>/<filename>.metadata          its PEP 658 sidecar
 //	    packages/<…>/.<filename><digits>          a download in progress (PendingFile)
-//	    tmp/<hex>.lock                   lock files: one process downloads each file (CacheLock)
+//	    tmp/<hex>.lock                   lock files: one process downloads each file (CacheLock); removed when released
 //
 // The cache is a tree of its own, not a marker inside simple/ and
 // packages/: check, regenerate and the sweep look at simple/ and packages/

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -467,6 +468,9 @@ func TestConcurrentFirstDownloadsFetchOnce(t *testing.T) {
 	}
 	if n := up.count("/files/big-1.0.tar.gz"); n != 1 {
 		t.Errorf("fetched %d times from the upstream, want 1", n)
+	}
+	if locks, _ := filepath.Glob(filepath.Join(dir, datadir.CacheDir, datadir.TmpDir, "*.lock")); len(locks) > 0 {
+		t.Errorf("lock files left: %q", locks)
 	}
 }
 
