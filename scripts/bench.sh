@@ -15,7 +15,7 @@
 #   BENCH_COLD_REGEN=1      also time regenerate --all with the page cache dropped (default where writable: root)
 #   BENCH_FLOOD=1           measure a wrong-password flood (issue 14 item 7; 0 skips); BENCH_FLOOD_ONLY=1: only that
 #   BENCH_FLOOD_CLIENTS=200 BENCH_FLOOD_DURATION=30s
-#   BENCH_LARGE=1           1 GiB upload and download, binary and nginx, beside the disk's and
+#   BENCH_LARGE=1           1 GiB upload and download, binary and nginx (uploads also to a receiver of the upload's own parts), beside the disk's and
 #                           digests' limits (scripts/bench-large.sh; 0 skips); BENCH_LARGE_ONLY=1: only that
 #   CHEESESHOP_BIN, BENCHLOAD_BIN   prebuilt binaries (default: built here)
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432   the PostgreSQL server
