@@ -232,3 +232,45 @@ func TestSearchFollowsReleases(t *testing.T) {
 	register("1!0.1", "epoch")
 	want("epoch", "1!0.1")
 }
+
+// ReleaseDetails gives each asked release's own metadata, once.
+func TestReleaseDetails(t *testing.T) {
+	t.Parallel()
+	fx := newManageFixture(t)
+	ctx := context.Background()
+	for _, v := range []string{"1.0", "2.0", "1.5"} {
+		if _, err := fx.store.RegisterRelease(ctx, index.NewRelease{Project: "brie", Version: mustVersion(t, v),
+			Metadata: index.Metadata{Name: "brie", Version: v, Summary: "summary of " + v}, Registrant: fx.alice}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fx.store.InspectProject(ctx, "brie", func(st index.ProjectState) error {
+		byVersion := map[string]int64{}
+		var all []int64
+		for _, r := range st.Releases {
+			byVersion[r.Version] = r.ID
+			all = append(all, r.ID)
+		}
+		for _, ids := range [][]int64{all, {byVersion["1.0"]}, {byVersion["2.0"], byVersion["1.5"]}, nil} {
+			ds, err := st.ReleaseDetails(ctx, ids)
+			if err != nil {
+				return err
+			}
+			got := map[int64]string{}
+			for _, d := range ds {
+				got[d.ID] = d.Metadata.Summary
+			}
+			if len(ds) != len(ids) || len(got) != len(ids) {
+				t.Errorf("asked for %d releases, got %d details (%d distinct)", len(ids), len(ds), len(got))
+			}
+			for v, id := range byVersion {
+				if s, ok := got[id]; ok && s != "summary of "+v {
+					t.Errorf("release %s: summary %q", v, s)
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
