@@ -4,8 +4,9 @@
 # same bytes measured in the same run (write+fsync, each digest alone, the
 # digests' CPU time over the cores) and a receiver made of the upload's own
 # parts and nothing else (benchload receiver, from the same client), with
-# the server's RSS above idle during each. scripts/bench.sh runs it (BENCH_LARGE=1, the default); it also runs
-# alone. Not in CI: it writes and reads several GiB.
+# the server's RSS above idle during each. scripts/bench.sh runs it
+# (BENCH_LARGE=1, the default); it also runs alone. Not in CI: it writes and
+# reads several GiB.
 #
 #   BENCH_LARGE_SIZE=1073741824   bytes of each wheel
 #   BENCH_LARGE_UP_ROUNDS=3       upload rounds (each a new wheel to the binary, nginx and the receiver, the order rotating; best and median)
@@ -55,7 +56,8 @@ adduser $DB "$DATA"
 
 UP_ROUNDS=${BENCH_LARGE_UP_ROUNDS:-3}
 say "large files: $((UP_ROUNDS * 2)) wheels of $((SIZE >> 20)) MiB"
-# One wheel per upload: big_bin-R.0 for the binary, big_ngx-R.0 for nginx.
+# Two wheels a round: big_bin-R.0 for the binary and the receiver,
+# big_ngx-R.0 for nginx.
 for r in $(seq 1 "$UP_ROUNDS"); do
   "$BL" bigwheel -out "$DIR/big_bin-$r.0-py3-none-any.whl" -name big_bin -version "$r.0" -size "$SIZE"
   "$BL" bigwheel -out "$DIR/big_ngx-$r.0-py3-none-any.whl" -name big_ngx -version "$r.0" -size "$SIZE"
