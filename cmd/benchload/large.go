@@ -21,7 +21,6 @@ import (
 	"math/rand/v2"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -181,26 +180,14 @@ func cmdReceiver(ctx context.Context, args []string) error {
 	if *dir == "" {
 		return errors.New("receiver: need -dir")
 	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveUntilDone(ctx, *listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sums, err := receive(r, *dir)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		fmt.Fprintln(w, sums)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close() //nolint:errcheck // exiting
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	}))
 }
 
 // receive reads r's multipart body, keeps its content part in a synced

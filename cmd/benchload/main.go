@@ -508,11 +508,16 @@ func cmdFileServer(ctx context.Context, args []string) error {
 	if *dir == "" {
 		return errors.New("fileserver: need -dir")
 	}
-	ln, err := net.Listen("tcp", *listen)
+	return serveUntilDone(ctx, *listen, http.FileServer(http.Dir(*dir)))
+}
+
+// serveUntilDone serves h on addr until ctx is done.
+func serveUntilDone(ctx context.Context, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(*dir)), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close() //nolint:errcheck // exiting
